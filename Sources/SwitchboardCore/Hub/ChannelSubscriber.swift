@@ -1,0 +1,38 @@
+import NIOCore
+
+/// A connection that receives channel messages. Implementations are confined to one event loop (channel
+/// handlers); the hub calls them only on that loop.
+public protocol ChannelSubscriber: AnyObject {
+    /// A new message on one of the subscriber's subscriptions, in channel order. Write it; don't flush.
+    func deliver(_ delivery: Delivery, on subscription: Subscription)
+    /// The end of a batch of deliveries: flush what was written.
+    func flushDeliveries()
+    /// The subscription's channel was deleted; the subscription is already removed from the hub.
+    func channelDeleted(_ subscription: Subscription)
+}
+
+/// One subscriber's subscription to one channel. Confined to the subscriber's event loop.
+public final class Subscription {
+    /// The channel.
+    public let channel: ChannelName
+    /// The wire format the subscriber wants deliveries encoded in, if any.
+    public let format: WireFormat?
+    /// The position of the last message delivered (or of the channel when the subscription started).
+    public internal(set) var position: StreamPosition
+    /// A slot for the subscriber's own bookkeeping (e.g. the index of the channel in a multi-channel list).
+    public let tag: Int
+    /// Set by the hub when the subscription ends (unsubscribed or channel deleted).
+    public internal(set) var isActive = true
+
+    // The cycle subscriber -> subscription -> subscriber is broken when the subscription ends.
+    var subscriber: (any ChannelSubscriber)?
+    var registryIndex = -1
+
+    init(channel: ChannelName, format: WireFormat?, position: StreamPosition, tag: Int, subscriber: any ChannelSubscriber) {
+        self.channel = channel
+        self.format = format
+        self.position = position
+        self.tag = tag
+        self.subscriber = subscriber
+    }
+}

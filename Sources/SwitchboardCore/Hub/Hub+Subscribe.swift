@@ -1,0 +1,67 @@
+import NIOCore
+
+extension Hub {
+    /// Subscribes `subscriber` to `channel`, resuming after `position` when one is given.
+    ///
+    /// Must be called on `eventLoop`, the subscriber's loop. The returned backlog (messages missed since
+    /// `position`) must be written by the caller before it returns to the loop: live messages arrive through
+    /// later loop tasks, and the hub skips any of them the backlog already contained.
+    public func subscribe(
+        _ subscriber: any ChannelSubscriber,
+        to channel: ChannelName,
+        from position: StreamPosition?,
+        format: WireFormat?,
+        tag: Int = 0,
+        on eventLoop: any EventLoop
+    ) -> (Subscription, ResumeResult) {
+        eventLoop.preconditionInEventLoop()
+        let context = loopContext(for: eventLoop)
+        let now = clock()
+        let resume = shard(for: channel).channels.withLock { channels -> ResumeResult in
+            var state = channels.removeValue(forKey: channel) ?? newChannelState()
+            state.history.expire(now: now)
+            let resume = state.history.resume(from: position, epoch: state.epoch, lastOffset: state.lastOffset)
+            state.subscriberCount += 1
+            if let format { state.formatCounts[format.index] += 1 }
+            if let index = state.loops.firstIndex(where: { $0.context === context }) {
+                state.loops[index].count += 1
+            } else {
+                state.loops.append(LoopSubscriberCount(context: context, count: 1))
+            }
+            channels[channel] = state
+            return resume
+        }
+        let subscription = Subscription(
+            channel: channel,
+            format: format,
+            position: resume.position,
+            tag: tag,
+            subscriber: subscriber
+        )
+        context.add(subscription)
+        return (subscription, resume)
+    }
+
+    /// Ends `subscription`. Idempotent; must be called on the subscriber's event loop.
+    public func unsubscribe(_ subscription: Subscription, on eventLoop: any EventLoop) {
+        eventLoop.preconditionInEventLoop()
+        guard subscription.isActive else { return }
+        subscription.isActive = false
+        subscription.subscriber = nil
+        let context = loopContext(for: eventLoop)
+        context.remove(subscription)
+        shard(for: subscription.channel).channels.withLock { channels in
+            // A channel deleted and re-created since has a new epoch: this subscription is not counted there.
+            guard var state = channels.removeValue(forKey: subscription.channel) else { return }
+            if state.epoch == subscription.position.epoch {
+                state.subscriberCount -= 1
+                if let format = subscription.format { state.formatCounts[format.index] -= 1 }
+                if let index = state.loops.firstIndex(where: { $0.context === context }) {
+                    state.loops[index].count -= 1
+                    if state.loops[index].count == 0 { state.loops.remove(at: index) }
+                }
+            }
+            if !state.isUnused { channels[subscription.channel] = state }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Atomics
+import NIOCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The hub: channels, their history and positions, and fan-out of every message to every subscriber, on
+/// the subscriber's own event loop.
+///
+/// Channel state lives in shards, each a lock around a dictionary, so publishes to different channels
+/// rarely meet. A publish takes its channel's lock once to assign the position, store the message and
+/// learn which event loops have subscribers; it then hands the message to each of those loops' inboxes
+/// (``LoopContext``). No lock is taken per subscriber and no task is created per delivery.
+public final class Hub: Sendable {
+    /// The hub's limits.
+    public struct Configuration: Sendable {
+        /// Messages kept per channel.
+        public var historySize: Int
+        /// How long a message is kept, in milliseconds.
+        public var historyTTLMilliseconds: Int64
+
+        /// Creates a configuration; the defaults are 100 messages and one hour.
+        public init(historySize: Int = 100, historyTTLMilliseconds: Int64 = 3_600_000) {
+            self.historySize = historySize
+            self.historyTTLMilliseconds = historyTTLMilliseconds
+        }
+    }
+
+    struct LoopSubscriberCount {
+        let context: LoopContext
+        var count: Int
+    }
+
+    struct ChannelState {
+        let epoch: String
+        var lastOffset: UInt64 = 0
+        var history: MessageHistory
+        var loops: [LoopSubscriberCount] = []
+        var formatCounts: [Int]
+        var subscriberCount = 0
+        var publishedCount = 0
+
+        var isUnused: Bool { subscriberCount == 0 && history.isEmpty }
+    }
+
+    final class Shard: Sendable {
+        let channels = Mutex<[ChannelName: ChannelState]>([:])
+    }
+
+    let configuration: Configuration
+    let encoders: [any MessageEncoder]
+    let shards: [Shard]
+    let loopContexts = Mutex<[ObjectIdentifier: LoopContext]>([:])
+    let clock: @Sendable () -> Int64
+    let makeEpoch: @Sendable () -> String
+    let allocator = ByteBufferAllocator()
+    let publishedCount = ManagedAtomic<Int>(0)
+
+    /// Creates a hub.
+    ///
+    /// - Parameters:
+    ///   - clock: wall-clock milliseconds since the Unix epoch (injected so tests control history age).
+    ///   - makeEpoch: a new channel epoch (injected so tests can make it predictable).
+    public init(
+        configuration: Configuration = .init(),
+        formats: WireFormatRegistry = .init(),
+        clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
+        makeEpoch: @escaping @Sendable () -> String = {
+            var generator = SystemRandomNumberGenerator()
+            return StreamPosition.makeEpoch(using: &generator)
+        }
+    ) {
+        self.configuration = configuration
+        self.encoders = formats.encoders
+        self.shards = (0..<64).map { _ in Shard() }
+        self.clock = clock
+        self.makeEpoch = makeEpoch
+    }
+
+    func shard(for channel: ChannelName) -> Shard {
+        var hasher = Hasher()
+        hasher.combine(channel)
+        return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
+
+    func newChannelState() -> ChannelState {
+        ChannelState(
+            epoch: makeEpoch(),
+            history: MessageHistory(
+                capacity: configuration.historySize,
+                ttlMilliseconds: configuration.historyTTLMilliseconds
+            ),
+            formatCounts: [Int](repeating: 0, count: encoders.count)
+        )
+    }
+
+    func loopContext(for eventLoop: any EventLoop) -> LoopContext {
+        loopContexts.withLock { contexts in
+            let key = ObjectIdentifier(eventLoop)
+            if let context = contexts[key] { return context }
+            let context = LoopContext(eventLoop: eventLoop)
+            contexts[key] = context
+            return context
+        }
+    }
+}
+
+/// The system's wall clock.
+public enum WallClock {
+    /// Milliseconds since the Unix epoch.
+    @Sendable public static func milliseconds() -> Int64 {
+        Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) &+ bootOffsetMilliseconds
+    }
+
+    // NIODeadline is monotonic; anchor it to the wall clock once, at first use, so message times are
+    // comparable with the outside world but never jump when the system clock is adjusted.
+    private static let bootOffsetMilliseconds: Int64 = {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        let wall = Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+        return wall - Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+    }()
+}

@@ -1,0 +1,63 @@
+import NIOCore
+
+/// One published message, as stored in history and handed to every subscriber.
+///
+/// A class so that history, deliveries and every subscriber share one copy: fan-out to N subscribers
+/// retains one reference, it never copies the payload.
+public final class Message: Sendable {
+    /// The channel it was published to.
+    public let channel: ChannelName
+    /// Its position: unique and ordered within the channel.
+    public let position: StreamPosition
+    /// The payload bytes, exactly as published.
+    public let payload: ByteBuffer
+    /// The publisher's `Content-Type`, if any.
+    public let contentType: String?
+    /// The publisher's event type (`Event-Type` header, SSE `event:`), if any.
+    public let eventType: String?
+    /// Publication time in milliseconds since the Unix epoch.
+    public let timestamp: Int64
+    /// Whether the payload is valid UTF-8 (decided once, at publication).
+    public let isText: Bool
+
+    /// Creates a message; `isText` is computed from the payload.
+    public init(
+        channel: ChannelName,
+        position: StreamPosition,
+        payload: ByteBuffer,
+        contentType: String?,
+        eventType: String?,
+        timestamp: Int64
+    ) {
+        self.channel = channel
+        self.position = position
+        self.payload = payload
+        self.contentType = contentType
+        self.eventType = eventType
+        self.timestamp = timestamp
+        self.isText = payload.readableBytesView.withContiguousStorageIfAvailable { UTF8Validation.isValid($0) }
+            ?? UTF8Validation.isValid(Array(payload.readableBytesView))
+    }
+
+    /// The payload as a string when it is UTF-8 text.
+    public var text: String? {
+        isText ? String(buffer: payload) : nil
+    }
+}
+
+/// What a publisher hands to the hub: everything of a ``Message`` except what the hub assigns.
+public struct PublishRequest: Sendable {
+    /// The payload bytes.
+    public var payload: ByteBuffer
+    /// The `Content-Type` to keep with the payload.
+    public var contentType: String?
+    /// An event type (SSE `event:`), if any.
+    public var eventType: String?
+
+    /// Creates a request.
+    public init(payload: ByteBuffer, contentType: String? = nil, eventType: String? = nil) {
+        self.payload = payload
+        self.contentType = contentType
+        self.eventType = eventType
+    }
+}
