@@ -55,7 +55,8 @@ public final class Hub: Sendable {
     let encoders: [any MessageEncoder]
     let shards: [Shard]
     let loopContexts = Mutex<[ObjectIdentifier: LoopContext]>([:])
-    let clock: @Sendable () -> Int64
+    /// Wall-clock milliseconds since the Unix epoch, as the hub sees them.
+    public let clock: @Sendable () -> Int64
     let makeEpoch: @Sendable () -> String
     let allocator = ByteBufferAllocator()
     let publishedCount = ManagedAtomic<Int>(0)

@@ -1,0 +1,88 @@
+import NIOCore
+
+/// A minimal JSON writer for the server's answers: objects built with ordered keys, written straight into
+/// a `ByteBuffer`, no intermediate dictionaries.
+struct JSONWriter {
+    private(set) var buffer: ByteBuffer
+    private var needsComma: [Bool] = [false]
+
+    init(allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 256) {
+        self.buffer = allocator.buffer(capacity: capacity)
+    }
+
+    mutating func beginObject(_ key: String? = nil) { open(key, "{") }
+    mutating func endObject() { close("}") }
+    mutating func beginArray(_ key: String? = nil) { open(key, "[") }
+    mutating func endArray() { close("]") }
+
+    mutating func string(_ key: String?, _ value: String?) {
+        separator(key)
+        if let value { Self.writeString(value, into: &buffer) } else { buffer.writeStaticString("null") }
+    }
+
+    mutating func integer(_ key: String?, _ value: Int) {
+        separator(key)
+        buffer.writeString(String(value))
+    }
+
+    mutating func int64(_ key: String?, _ value: Int64) {
+        separator(key)
+        buffer.writeString(String(value))
+    }
+
+    mutating func double(_ key: String?, _ value: Double) {
+        separator(key)
+        buffer.writeString(value.isFinite ? String(value) : "null")
+    }
+
+    mutating func bool(_ key: String?, _ value: Bool) {
+        separator(key)
+        buffer.writeStaticString(value ? "true" : "false")
+    }
+
+    /// Writes already-serialised JSON (e.g. a payload known to be a JSON document).
+    mutating func raw(_ key: String?, _ json: ByteBuffer) {
+        separator(key)
+        var json = json
+        buffer.writeBuffer(&json)
+    }
+
+    private mutating func open(_ key: String?, _ bracket: StaticString) {
+        separator(key)
+        buffer.writeStaticString(bracket)
+        needsComma.append(false)
+    }
+
+    private mutating func close(_ bracket: StaticString) {
+        needsComma.removeLast()
+        buffer.writeStaticString(bracket)
+    }
+
+    private mutating func separator(_ key: String?) {
+        if needsComma[needsComma.count - 1] { buffer.writeStaticString(",") }
+        needsComma[needsComma.count - 1] = true
+        if let key {
+            Self.writeString(key, into: &buffer)
+            buffer.writeStaticString(":")
+        }
+    }
+
+    /// Writes `value` as a JSON string literal (RFC 8259 §7).
+    static func writeString(_ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("\"")
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
+            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+            case 0x0A: buffer.writeStaticString("\\n")
+            case 0x0D: buffer.writeStaticString("\\r")
+            case 0x09: buffer.writeStaticString("\\t")
+            case 0x00..<0x20:
+                let hex = String(byte, radix: 16)
+                buffer.writeString("\\u00" + (hex.count == 1 ? "0" + hex : hex))
+            default: buffer.writeInteger(byte)
+            }
+        }
+        buffer.writeStaticString("\"")
+    }
+}

@@ -1,0 +1,259 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwitchboardCore
+
+/// The request/response endpoints: publishing (`/pub`), the server API (`/api`), stats and health.
+/// Each takes a complete request and returns a complete answer.
+struct Endpoints {
+    let service: HTTPService
+    let allocator: ByteBufferAllocator
+
+    func handle(_ route: Route, request: HTTPHandler.Request) -> HTTPResponse {
+        do {
+            switch route {
+            case .publish(let channel): return publish(channel, request: request)
+            case .channelInfo(let channel): return try channelInfo(channel)
+            case .deleteChannel(let channel): return try deleteChannel(channel)
+            case .apiPublish: return try apiPublish(request)
+            case .apiBroadcast: return try apiBroadcast(request)
+            case .apiChannels: return apiChannels()
+            case .apiHistory(let channel): return try apiHistory(channel, request: request)
+            case .stats: return stats()
+            case .health: return health()
+            case .subscribe, .echo: preconditionFailure("streaming route \(route) reached the endpoints")
+            }
+        } catch let error as HTTPError {
+            return .error(error, allocator: allocator)
+        } catch {
+            return .error(.badRequest("bad_request", "\(error)"), allocator: allocator)
+        }
+    }
+
+    // MARK: /pub
+
+    private func publish(_ channel: ChannelName, request: HTTPHandler.Request) -> HTTPResponse {
+        let headers = request.head.headers
+        let result = service.hub.publish(
+            PublishRequest(
+                payload: request.body ?? ByteBuffer(),
+                contentType: headers.first(name: "content-type"),
+                eventType: headers.first(name: "event-type").flatMap { $0.isEmpty ? nil : $0 }
+            ),
+            to: channel
+        )
+        var json = JSONWriter(allocator: allocator)
+        Self.writePublishResult(result, into: &json)
+        return .json(.ok, json)
+    }
+
+    private func channelInfo(_ channel: ChannelName) throws -> HTTPResponse {
+        guard let info = service.hub.info(channel) else { throw Self.noSuchChannel(channel) }
+        var json = JSONWriter(allocator: allocator)
+        Self.writeInfo(info, into: &json)
+        return .json(.ok, json)
+    }
+
+    private func deleteChannel(_ channel: ChannelName) throws -> HTTPResponse {
+        guard let closed = service.hub.deleteChannel(channel) else { throw Self.noSuchChannel(channel) }
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.string("channel", channel.rawValue)
+        json.bool("deleted", true)
+        json.integer("subscribers_closed", closed)
+        json.endObject()
+        return .json(.ok, json)
+    }
+
+    static func noSuchChannel(_ channel: ChannelName) -> HTTPError {
+        HTTPError(status: .notFound, code: "no_such_channel", message: "channel \(channel) does not exist")
+    }
+
+    // MARK: /api
+
+    private func apiPublish(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+        let object = try jsonObject(request)
+        let channel = try channelField(object["channel"])
+        let result = service.hub.publish(try publishRequest(from: object), to: channel)
+        var json = JSONWriter(allocator: allocator)
+        Self.writePublishResult(result, into: &json)
+        return .json(.ok, json)
+    }
+
+    private func apiBroadcast(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+        let object = try jsonObject(request)
+        guard let names = object["channels"] as? [Any], !names.isEmpty else {
+            throw HTTPError.badRequest("invalid_request", "\"channels\" must be a non-empty array of channel names")
+        }
+        let channels = try names.map(channelField)
+        let publishRequest = try publishRequest(from: object)
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.beginArray("results")
+        for channel in channels {
+            Self.writePublishResult(service.hub.publish(publishRequest, to: channel), into: &json)
+        }
+        json.endArray()
+        json.endObject()
+        return .json(.ok, json)
+    }
+
+    private func apiChannels() -> HTTPResponse {
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.beginArray("channels")
+        for info in service.hub.allChannels() { Self.writeInfo(info, into: &json) }
+        json.endArray()
+        json.endObject()
+        return .json(.ok, json)
+    }
+
+    private func apiHistory(_ channel: ChannelName, request: HTTPHandler.Request) throws -> HTTPResponse {
+        var since: StreamPosition?
+        if let text = request.target.parameter("since"), !text.isEmpty {
+            guard let position = StreamPosition(parsing: text) else {
+                throw HTTPError.badRequest("invalid_position", "since must be EPOCH:OFFSET")
+            }
+            since = position
+        }
+        var limit = Int.max
+        if let text = request.target.parameter("limit") {
+            guard let value = Int(text), value >= 0 else { throw HTTPError.badRequest("invalid_limit", "limit must be a non-negative integer") }
+            limit = value
+        }
+        guard let page = service.hub.history(of: channel, since: since, limit: limit) else { throw Self.noSuchChannel(channel) }
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.string("channel", channel.rawValue)
+        json.string("last_id", page.lastPosition.description)
+        json.string("gap", page.gap?.rawValue)
+        json.beginArray("messages")
+        for message in page.messages {
+            json.beginObject()
+            json.string("id", message.position.description)
+            json.int64("time", message.timestamp)
+            json.string("content_type", message.contentType)
+            json.string("event", message.eventType)
+            if let text = message.text {
+                json.string("data", text)
+            } else {
+                json.string("b64data", Base64.encode(message.payload.readableBytesView))
+            }
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        return .json(.ok, json)
+    }
+
+    // MARK: Stats and health
+
+    private func stats() -> HTTPResponse {
+        let statistics = service.hub.statistics()
+        let counters = service.counters
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.double("uptime_seconds", Double((NIODeadline.now() - service.startedAt).nanoseconds) / 1e9)
+        json.beginObject("connections")
+        json.integer("http", counters.http.load(ordering: .relaxed))
+        json.integer("websocket", counters.webSocket.load(ordering: .relaxed))
+        json.integer("sse", counters.sse.load(ordering: .relaxed))
+        json.integer("stream", counters.stream.load(ordering: .relaxed))
+        json.integer("longpoll", counters.longPoll.load(ordering: .relaxed))
+        json.endObject()
+        json.integer("channels", statistics.channels)
+        json.integer("subscribers", statistics.subscribers)
+        json.beginObject("messages")
+        json.integer("published", statistics.published)
+        json.integer("delivered", statistics.delivered)
+        json.endObject()
+        json.beginObject("memory")
+        json.integer("rss_bytes", ProcessMemory.residentBytes())
+        json.endObject()
+        json.endObject()
+        return .json(.ok, json)
+    }
+
+    private func health() -> HTTPResponse {
+        let shuttingDown = service.isShuttingDown.load(ordering: .relaxed)
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.string("status", shuttingDown ? "shutting-down" : "ok")
+        json.endObject()
+        return .json(shuttingDown ? .serviceUnavailable : .ok, json)
+    }
+
+    // MARK: Helpers
+
+    private func jsonObject(_ request: HTTPHandler.Request) throws -> [String: Any] {
+        guard let body = request.body, body.readableBytes > 0,
+            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]) as? [String: Any]
+        else {
+            throw HTTPError.badRequest("invalid_json", "the body must be a JSON object")
+        }
+        return object
+    }
+
+    private func channelField(_ value: Any?) throws -> ChannelName {
+        guard let name = value as? String else { throw HTTPError.badRequest("invalid_channel", "\"channel\" must be a string") }
+        do {
+            return try ChannelName(validating: name, maxLength: service.configuration.maxChannelNameLength)
+        } catch {
+            throw HTTPError.badRequest("invalid_channel", error.description)
+        }
+    }
+
+    /// `data` as text (a JSON string) or JSON (anything else), or `b64data` as binary.
+    private func publishRequest(from object: [String: Any]) throws -> PublishRequest {
+        let event = object["event"] as? String
+        var contentType = object["content_type"] as? String
+        let payload: ByteBuffer
+        if let encoded = object["b64data"] as? String {
+            guard let bytes = Base64.decode(encoded) else { throw HTTPError.badRequest("invalid_b64data", "b64data is not base64") }
+            payload = ByteBuffer(bytes: bytes)
+            contentType = contentType ?? "application/octet-stream"
+        } else if let text = object["data"] as? String {
+            payload = ByteBuffer(string: text)
+            contentType = contentType ?? "text/plain; charset=utf-8"
+        } else if let value = object["data"], !(value is NSNull) {
+            let data = try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            payload = ByteBuffer(bytes: data)
+            contentType = contentType ?? "application/json"
+        } else {
+            throw HTTPError.badRequest("invalid_request", "\"data\" or \"b64data\" is required")
+        }
+        guard payload.readableBytes <= service.configuration.maxMessageSize else {
+            throw HTTPError.payloadTooLarge(limit: service.configuration.maxMessageSize)
+        }
+        return PublishRequest(payload: payload, contentType: contentType, eventType: event)
+    }
+
+    static func writePublishResult(_ result: PublishResult, into json: inout JSONWriter) {
+        json.beginObject()
+        json.string("id", result.message.position.description)
+        json.string("channel", result.message.channel.rawValue)
+        json.integer("subscribers", result.subscribers)
+        json.endObject()
+    }
+
+    static func writeInfo(_ info: ChannelInfo, into json: inout JSONWriter) {
+        json.beginObject()
+        json.string("channel", info.channel.rawValue)
+        json.integer("messages", info.messages)
+        json.integer("subscribers", info.subscribers)
+        json.string("last_id", info.lastPosition.description)
+        json.string("first_id", info.firstPosition?.description)
+        json.integer("published", info.published)
+        json.endObject()
+    }
+}
+
+/// The process's resident memory, from `/proc/self/statm` (Linux); 0 where unavailable.
+enum ProcessMemory {
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

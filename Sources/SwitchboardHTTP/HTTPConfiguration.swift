@@ -1,0 +1,71 @@
+import SwitchboardCore
+
+/// What the HTTP front end needs to know: limits, timings and access rules. Every field has the
+/// documented default; `SwitchboardServer` fills it from the configuration file, environment and flags.
+public struct HTTPConfiguration: Sendable {
+    /// Longest channel name, in bytes.
+    public var maxChannelNameLength = ChannelName.defaultMaxLength
+    /// Most channels in one subscription (`/sub/a,b,c`).
+    public var maxChannelsPerSubscription = 64
+    /// Largest payload (HTTP body or WebSocket message), in bytes.
+    public var maxMessageSize = 1 << 20
+    /// Largest outbound queue of one connection, in bytes, before it is ended as a slow consumer.
+    public var maxOutboundBytes = 4 << 20
+    /// Longest request target (URI), in bytes; longer gets `414`.
+    public var maxRequestLine = 8 << 10
+    /// Largest header section, in bytes; larger gets `431`.
+    public var maxHeaderSize = 16 << 10
+    /// Seconds between keep-alive pings on subscriber connections.
+    public var pingInterval: Double = 25
+    /// Seconds before an empty long-poll ends with `204`.
+    public var longPollTimeout: Double = 30
+    /// The chunk template of `?transport=stream`.
+    public var messageTemplate = "~text~\n"
+    /// The keep-alive chunk of `?transport=stream`; empty means the message template with event type `ping`.
+    public var pingTemplate = ""
+    /// Whether loopback clients may publish and use the API without a key.
+    public var allowLoopback = true
+    /// Keys accepted in `Authorization: Bearer <key>` for publishing and the API.
+    public var apiKeys: [String] = []
+    /// Glob patterns (`*` and `?`) of channels where subscribers may publish over their connection.
+    public var clientPublishPatterns: [String] = []
+    /// Serves the WebSocket echo endpoint `/echo`, for the Autobahn conformance suite.
+    public var webSocketEcho = false
+
+    /// The documented defaults.
+    public init() {}
+
+    /// Whether subscribers may publish into `channel`.
+    public func allowsClientPublish(to channel: ChannelName) -> Bool {
+        clientPublishPatterns.contains { GlobPattern.matches($0, channel.rawValue) }
+    }
+}
+
+/// `*` (any run of characters) and `?` (any one character) matching, for channel patterns.
+public enum GlobPattern {
+    /// Whether `text` matches `pattern` entirely.
+    public static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.utf8)
+        let t = Array(text.utf8)
+        var (pi, ti) = (0, 0)
+        var (starP, starT) = (-1, 0)
+        while ti < t.count {
+            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] {
+                pi += 1
+                ti += 1
+            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
+                starP = pi
+                starT = ti
+                pi += 1
+            } else if starP >= 0 {
+                pi = starP + 1
+                starT += 1
+                ti = starT
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
+        return pi == p.count
+    }
+}

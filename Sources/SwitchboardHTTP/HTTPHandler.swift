@@ -1,0 +1,351 @@
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import SwitchboardCore
+
+/// The per-connection HTTP handler: collects a request (head and bounded body), routes it, and either
+/// answers it or hands the connection to a subscriber transport (WebSocket, SSE, stream, long-poll).
+final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    struct Request {
+        var head: HTTPRequestHead
+        var target: RequestTarget
+        var body: ByteBuffer?
+    }
+
+    private enum State {
+        case idle
+        case reading(Request)
+        /// The request was answered early (an error); the rest of it is discarded.
+        case discarding
+        case longPolling(LongPollSubscriber)
+        /// The connection now belongs to another handler.
+        case handedOff
+    }
+
+    private let service: HTTPService
+    private let router: Router
+    private var state: State = .idle
+    private var shuttingDown = false
+
+    init(service: HTTPService) {
+        self.service = service
+        let configuration = service.configuration
+        self.router = Router(
+            maxChannelNameLength: configuration.maxChannelNameLength,
+            maxChannelsPerSubscription: configuration.maxChannelsPerSubscription,
+            echoEnabled: configuration.webSocketEcho
+        )
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            headReceived(head, context: context)
+        case (.body(var chunk), .reading(var request)):
+            guard var body = request.body else { return }
+            guard body.readableBytes + chunk.readableBytes <= service.configuration.maxMessageSize else {
+                state = .discarding
+                respondAndClose(.error(.payloadTooLarge(limit: service.configuration.maxMessageSize), allocator: context.channel.allocator), context: context)
+                return
+            }
+            request.body = nil
+            state = .discarding  // Drop the state's reference so the append below does not copy the body.
+            body.writeBuffer(&chunk)
+            request.body = body
+            state = .reading(request)
+        case (.end, .reading(let request)):
+            state = .idle
+            dispatch(request, context: context)
+        case (.end, .discarding):
+            state = .idle
+        case (_, .discarding), (_, .handedOff), (.body, _):
+            break
+        case (.head, _), (.end, _):
+            // HTTPServerPipelineHandler holds pipelined requests back until the response ends, so a new
+            // request can only start in `.idle`.
+            preconditionFailure("request part in state \(state)")
+        }
+    }
+
+    private func headReceived(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let configuration = service.configuration
+        // RFC 9112 §3: a server MUST answer 414 to a request-target longer than it is willing to parse.
+        if head.uri.utf8.count > configuration.maxRequestLine {
+            state = .discarding
+            respondAndClose(.error(HTTPError(status: .uriTooLong, code: "uri_too_long", message: "the request target is over \(configuration.maxRequestLine) bytes"), allocator: context.channel.allocator), context: context)
+            return
+        }
+        let headerBytes = head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        if headerBytes > configuration.maxHeaderSize {
+            state = .discarding
+            respondAndClose(.error(Self.headersTooLarge(configuration.maxHeaderSize), allocator: context.channel.allocator), context: context)
+            return
+        }
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxMessageSize {
+            state = .discarding
+            respondAndClose(.error(.payloadTooLarge(limit: configuration.maxMessageSize), allocator: context.channel.allocator), context: context)
+            return
+        }
+        let expectsBody = head.method == .POST || head.method == .PUT
+        state = .reading(Request(head: head, target: RequestTarget(head.uri), body: expectsBody ? context.channel.allocator.buffer(capacity: 0) : nil))
+    }
+
+    static func headersTooLarge(_ limit: Int) -> HTTPError {
+        HTTPError(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "the header section is over \(limit) bytes")
+    }
+
+    // MARK: Dispatch
+
+    private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+        let route: Route
+        switch router.route(method: request.head.method, path: request.target.path) {
+        case .success(let found): route = found
+        case .failure(let error):
+            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            return
+        }
+        if route.isPrivileged && !isAuthorized(request.head, context: context) {
+            respond(.error(.forbidden, allocator: context.channel.allocator), to: request.head, context: context)
+            return
+        }
+        switch route {
+        case .subscribe(let channels):
+            switch SubscribeRequest.parse(channels: channels, head: request.head, target: request.target) {
+            case .success(let subscribeRequest): subscribe(subscribeRequest, head: request.head, context: context)
+            case .failure(let error): respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            }
+        case .echo:
+            upgradeToWebSocket(head: request.head, mode: .echo, context: context)
+        default:
+            let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
+            respond(endpoints.handle(route, request: request), to: request.head, context: context)
+        }
+    }
+
+    private func isAuthorized(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Bool {
+        let configuration = service.configuration
+        if configuration.allowLoopback, let address = context.channel.remoteAddress, address.isLoopback { return true }
+        guard !configuration.apiKeys.isEmpty, let authorization = head.headers.first(name: "authorization") else { return false }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
+        let key = String(parts[1].trimmingSpaces)
+        return configuration.apiKeys.contains { ConstantTime.equals($0, key) }
+    }
+
+    // MARK: Subscribers
+
+    private func subscribe(_ request: SubscribeRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        switch request.transport {
+        case .webSocket:
+            upgradeToWebSocket(head: head, mode: .subscribe(request), context: context)
+        case .sse:
+            startStreaming(.sse, request: request, context: context)
+        case .stream:
+            startStreaming(.stream, request: request, context: context)
+        case .longPoll:
+            startLongPoll(request, head: head, context: context)
+        }
+    }
+
+    private func startStreaming(_ kind: StreamingSubscriberHandler.Kind, request: SubscribeRequest, context: ChannelHandlerContext) {
+        let handler = StreamingSubscriberHandler(service: service, kind: kind, channels: request.channels)
+        let gaps = handler.subscribe(positions: request.positions, on: context.eventLoop)
+        var headers: HTTPHeaders = [
+            "Content-Type": kind == .sse ? "text/event-stream; charset=utf-8" : "text/plain; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "Transfer-Encoding": "chunked",
+            "X-Accel-Buffering": "no",
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Expose-Headers": "Switchboard-Gap",
+        ]
+        if let gap = gaps.first { headers.add(name: "Switchboard-Gap", value: gap.reason.rawValue) }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        // From here on the handler writes finished chunks itself: the HTTP encoder and the pipelining
+        // handler leave, the request decoder stays (whatever the client sends is ignored).
+        state = .handedOff
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
+            try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            try pipeline.addHandler(handler, position: .after(self))
+            pipeline.removeHandler(context: context, promise: nil)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    private func startLongPoll(_ request: SubscribeRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let poll = LongPollSubscriber(service: service, channels: request.channels, eventLoop: context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let immediate = poll.start(positions: request.positions) { response in
+            handler.value.longPollFinished(response, head: head, context: contextBox.value)
+        }
+        if let immediate {
+            respond(immediate, to: head, context: context)
+        } else {
+            state = .longPolling(poll)
+        }
+    }
+
+    private func longPollFinished(_ response: HTTPResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .longPolling = state else { return }
+        state = .idle
+        respond(response, to: head, context: context)
+    }
+
+    private func upgradeToWebSocket(head: HTTPRequestHead, mode: WebSocketHandler.Mode, context: ChannelHandlerContext) {
+        let headers = head.headers
+        guard headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }),
+            headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "upgrade" })
+        else {
+            respondAndClose(.error(HTTPError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint needs a WebSocket upgrade", extraHeaders: [("Upgrade", "websocket")]), allocator: context.channel.allocator), context: context)
+            return
+        }
+        guard headers.first(name: "sec-websocket-version") == "13" else {
+            respondAndClose(.error(HTTPError(status: .upgradeRequired, code: "websocket_version", message: "only WebSocket version 13 is supported", extraHeaders: [("Sec-WebSocket-Version", "13")]), allocator: context.channel.allocator), context: context)
+            return
+        }
+        guard let key = headers.first(name: "sec-websocket-key"), WebSocketHandshake.isValidKey(key) else {
+            respondAndClose(.error(.badRequest("websocket_key", "missing or invalid Sec-WebSocket-Key"), allocator: context.channel.allocator), context: context)
+            return
+        }
+        var responseHeaders: HTTPHeaders = [
+            "Upgrade": "websocket",
+            "Connection": "Upgrade",
+            "Sec-WebSocket-Accept": WebSocketHandshake.acceptValue(forKey: key),
+        ]
+        if case .subscribe(let request) = mode, request.webSocketMetadata {
+            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: SubscribeRequest.metadataSubprotocol)
+        }
+        state = .handedOff
+        let switchingProtocols = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: responseHeaders)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols))).whenComplete { result in
+            guard case .success = result else { return }
+            handler.value.installWebSocket(mode: mode, context: contextBox.value)
+        }
+    }
+
+    /// Replaces the HTTP handlers by the WebSocket ones, as NIO's upgrader does: the request decoder goes
+    /// last and forwards any bytes it already read past the handshake to the frame decoder.
+    private func installWebSocket(mode: WebSocketHandler.Mode, context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        do {
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
+            try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            try pipeline.addHandlers(
+                [
+                    ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: service.configuration.maxMessageSize)),
+                    WebSocketHandler(service: service, mode: mode),
+                ],
+                position: .after(decoder)
+            )
+            pipeline.removeHandler(context: context, promise: nil)
+            pipeline.removeHandler(decoder, promise: nil)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Responses
+
+    private func respond(_ response: HTTPResponse, to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let keepAlive = head.isKeepAlive && !shuttingDown
+        write(response, keepAlive: keepAlive, version: head.version, context: context)
+    }
+
+    private func respondAndClose(_ response: HTTPResponse, context: ChannelHandlerContext) {
+        write(response, keepAlive: false, version: .http1_1, context: context)
+    }
+
+    private func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        let head = HTTPResponseHead(version: version.major == 1 && version.minor == 0 ? .http1_0 : .http1_1, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if response.body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    // MARK: Lifecycle
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Malformed HTTP (RFC 9112 §2.2: respond 400 and close). Header sections over the decoder's limit: 431.
+        guard let parseError = error as? HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        switch state {
+        case .idle, .reading, .discarding:
+            state = .discarding
+            let httpError = parseError == .headerOverflow
+                ? Self.headersTooLarge(service.configuration.maxHeaderSize)
+                : HTTPError.badRequest("malformed_request", "malformed HTTP request (\(parseError))")
+            respondAndClose(.error(httpError, allocator: context.channel.allocator), context: context)
+        case .longPolling, .handedOff:
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .longPolling(let poll) = state { poll.cancel() }
+        state = .idle
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is GracefulShutdownEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        shuttingDown = true
+        switch state {
+        case .longPolling(let poll):
+            poll.shutdown()
+        case .idle:
+            context.close(promise: nil)
+        case .reading, .discarding, .handedOff:
+            break  // The current answer goes out with `Connection: close`.
+        }
+    }
+}
+
+/// Comparison whose time does not depend on where two strings differ (for API keys).
+enum ConstantTime {
+    static func equals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}
+
+extension SocketAddress {
+    /// Whether the address is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x).
+    var isLoopback: Bool {
+        switch self {
+        case .v4(let address):
+            return UInt32(bigEndian: address.address.sin_addr.s_addr) >> 24 == 127
+        case .v6:
+            guard let ip = ipAddress else { return false }
+            return ip == "::1" || ip.hasPrefix("::ffff:127.")
+        case .unixDomainSocket:
+            return true
+        }
+    }
+}

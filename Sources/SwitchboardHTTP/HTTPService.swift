@@ -1,0 +1,84 @@
+import Atomics
+import NIOCore
+import SwitchboardCore
+import Synchronization
+
+/// Everything the HTTP front end's connections share: the hub, the configuration, the wire formats
+/// registered with the hub, counters, and the list of open connections for graceful shutdown.
+public final class HTTPService: Sendable {
+    /// Connection counts by transport, for `/stats`.
+    public struct Counters: Sendable {
+        let http = ManagedAtomic<Int>(0)
+        let webSocket = ManagedAtomic<Int>(0)
+        let sse = ManagedAtomic<Int>(0)
+        let stream = ManagedAtomic<Int>(0)
+        let longPoll = ManagedAtomic<Int>(0)
+    }
+
+    /// The hub's wire formats that this front end encodes messages into.
+    public struct Formats: Sendable {
+        let webSocketRaw: WireFormat
+        let webSocketMeta: WireFormat
+        let sse: WireFormat
+        let stream: WireFormat
+    }
+
+    public let hub: Hub
+    public let configuration: HTTPConfiguration
+    let formats: Formats
+    let counters = Counters()
+    let streamTemplate: StreamTemplateEncoder
+    let startedAt = NIODeadline.now()
+    let allocator = ByteBufferAllocator()
+    let isShuttingDown = ManagedAtomic<Bool>(false)
+    private let openChannels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
+    /// ``init(hub:configuration:formats:)`` with the returned formats.
+    public static func registerFormats(in registry: inout WireFormatRegistry, configuration: HTTPConfiguration) -> Formats {
+        Formats(
+            webSocketRaw: registry.register(WebSocketMessageEncoder(includesMetadata: false)),
+            webSocketMeta: registry.register(WebSocketMessageEncoder(includesMetadata: true)),
+            sse: registry.register(SSEEncoder()),
+            stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate))
+        )
+    }
+
+    /// Creates the service.
+    public init(hub: Hub, configuration: HTTPConfiguration, formats: Formats) {
+        self.hub = hub
+        self.configuration = configuration
+        self.formats = formats
+        self.streamTemplate = StreamTemplateEncoder(template: configuration.messageTemplate)
+    }
+
+    // MARK: Connections
+
+    /// Records a newly accepted connection (for graceful shutdown).
+    public func connectionOpened(_ channel: any Channel) {
+        counters.http.wrappingIncrement(ordering: .relaxed)
+        openChannels.withLock { $0[ObjectIdentifier(channel)] = channel }
+        channel.closeFuture.whenComplete { _ in
+            self.counters.http.wrappingDecrement(ordering: .relaxed)
+            _ = self.openChannels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
+    }
+
+    /// Starts the graceful shutdown of every open connection: each says its protocol's goodbye
+    /// (WebSocket close 1001, SSE shutdown event, ...) and closes. Returns how many were told.
+    @discardableResult
+    public func beginShutdown() -> Int {
+        isShuttingDown.store(true, ordering: .relaxed)
+        let channels = openChannels.withLock { Array($0.values) }
+        for channel in channels {
+            channel.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent())
+        }
+        return channels.count
+    }
+
+    /// Connections still open.
+    public var openConnectionCount: Int { openChannels.withLock { $0.count } }
+}
+
+/// Fired into every connection's pipeline when the server starts shutting down.
+public struct GracefulShutdownEvent: Sendable {}

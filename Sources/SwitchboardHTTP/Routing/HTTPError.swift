@@ -1,0 +1,46 @@
+import NIOCore
+import NIOHTTP1
+
+/// An error answered to an HTTP client: a status and a JSON body `{"error": ..., "code": ...}`.
+struct HTTPError: Error, Equatable {
+    var status: HTTPResponseStatus
+    var code: String
+    var message: String
+    var extraHeaders: [(String, String)] = []
+
+    static func == (lhs: HTTPError, rhs: HTTPError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
+    }
+
+    static func badRequest(_ code: String, _ message: String) -> HTTPError {
+        HTTPError(status: .badRequest, code: code, message: message)
+    }
+    static let notFound = HTTPError(status: .notFound, code: "not_found", message: "no such endpoint")
+    static func methodNotAllowed(allowed: [HTTPMethod]) -> HTTPError {
+        HTTPError(
+            status: .methodNotAllowed,
+            code: "method_not_allowed",
+            message: "allowed methods: \(allowed.map(\.rawValue).joined(separator: ", "))",
+            extraHeaders: [("Allow", allowed.map(\.rawValue).joined(separator: ", "))]
+        )
+    }
+    static func payloadTooLarge(limit: Int) -> HTTPError {
+        HTTPError(status: .payloadTooLarge, code: "payload_too_large", message: "the body is over the limit of \(limit) bytes")
+    }
+    static let forbidden = HTTPError(
+        status: .forbidden,
+        code: "forbidden",
+        message: "publishing and the API need a loopback client or Authorization: Bearer <api key>"
+    )
+
+    func body(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.string("error", message)
+        json.string("code", code)
+        json.endObject()
+        var buffer = json.buffer
+        buffer.writeStaticString("\n")
+        return buffer
+    }
+}

@@ -1,0 +1,183 @@
+import NIOHTTP1
+import SwitchboardCore
+
+/// Where a request goes. Computed by ``Router`` from the method and path alone (no I/O).
+enum Route: Equatable {
+    case subscribe(channels: [ChannelName])
+    case publish(ChannelName)
+    case channelInfo(ChannelName)
+    case deleteChannel(ChannelName)
+    case apiPublish
+    case apiBroadcast
+    case apiChannels
+    case apiHistory(ChannelName)
+    case stats
+    case health
+    case echo
+
+    /// Whether the route is for publishers and the back end (loopback or API key only).
+    var isPrivileged: Bool {
+        switch self {
+        case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats:
+            return true
+        case .subscribe, .health, .echo:
+            return false
+        }
+    }
+}
+
+/// Maps a request line to a ``Route`` or the ``HTTPError`` that answers it.
+struct Router {
+    let maxChannelNameLength: Int
+    let maxChannelsPerSubscription: Int
+    let echoEnabled: Bool
+
+    func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
+        let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        // `path` starts with "/", so segments[0] is empty.
+        guard segments.count >= 2, segments[0].isEmpty else { return .failure(.notFound) }
+        let rest: Substring? = segments.count == 3 ? segments[2] : nil
+        do {
+            switch (segments[1], rest) {
+            case ("sub", let rest?):
+                try allow(method, [.GET])
+                return .success(.subscribe(channels: try channelList(rest)))
+            case ("pub", let rest?):
+                let channel = try channelName(rest)
+                switch method {
+                case .POST, .PUT: return .success(.publish(channel))
+                case .GET, .HEAD: return .success(.channelInfo(channel))
+                case .DELETE: return .success(.deleteChannel(channel))
+                default: throw HTTPError.methodNotAllowed(allowed: [.GET, .POST, .PUT, .DELETE])
+                }
+            case ("api", let rest?):
+                return .success(try apiRoute(method: method, rest: rest))
+            case ("stats", nil):
+                try allow(method, [.GET])
+                return .success(.stats)
+            case ("healthz", nil):
+                try allow(method, [.GET])
+                return .success(.health)
+            case ("echo", nil) where echoEnabled:
+                try allow(method, [.GET])
+                return .success(.echo)
+            default:
+                return .failure(.notFound)
+            }
+        } catch let error as HTTPError {
+            return .failure(error)
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+    }
+
+    private func apiRoute(method: HTTPMethod, rest: Substring) throws -> Route {
+        let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        switch (parts[0], parts.count) {
+        case ("publish", 1):
+            try allow(method, [.POST])
+            return .apiPublish
+        case ("broadcast", 1):
+            try allow(method, [.POST])
+            return .apiBroadcast
+        case ("channels", 1):
+            try allow(method, [.GET])
+            return .apiChannels
+        case ("history", 2):
+            try allow(method, [.GET])
+            return .apiHistory(try channelName(parts[1]))
+        default:
+            throw HTTPError.notFound
+        }
+    }
+
+    private func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws {
+        guard allowed.contains(method) || (method == .HEAD && allowed.contains(.GET)) else {
+            throw HTTPError.methodNotAllowed(allowed: allowed)
+        }
+    }
+
+    func channelName(_ text: Substring) throws -> ChannelName {
+        let decoded = PercentDecoding.decode(text) ?? String(text)
+        do {
+            return try ChannelName(validating: decoded, maxLength: maxChannelNameLength)
+        } catch {
+            throw HTTPError.badRequest("invalid_channel", error.description)
+        }
+    }
+
+    func channelList(_ text: Substring) throws -> [ChannelName] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard parts.count <= maxChannelsPerSubscription else {
+            throw HTTPError.badRequest(
+                "too_many_channels",
+                "\(parts.count) channels in one subscription; the limit is \(maxChannelsPerSubscription)"
+            )
+        }
+        let channels = try parts.map { try channelName($0) }
+        guard Set(channels).count == channels.count else {
+            throw HTTPError.badRequest("duplicate_channel", "a channel appears twice in the subscription")
+        }
+        return channels
+    }
+}
+
+/// `%XX` decoding of URL components (RFC 3986 §2.1).
+enum PercentDecoding {
+    /// The decoded text, or `nil` when an escape is malformed or the result is not UTF-8.
+    static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String? {
+        guard text.utf8.contains(UInt8(ascii: "%")) || (plusAsSpace && text.utf8.contains(UInt8(ascii: "+"))) else {
+            return String(text)
+        }
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "+") && plusAsSpace {
+                bytes.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
+                    return nil
+                }
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
+
+/// A parsed request target: path and query parameters.
+struct RequestTarget {
+    var path: Substring
+    var query: [(String, String)]
+
+    init(_ uri: String) {
+        let full = Substring(uri)
+        if let mark = full.firstIndex(of: "?") {
+            path = full[..<mark]
+            query = full[full.index(after: mark)...].split(separator: "&").map { pair in
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = PercentDecoding.decode(kv[0], plusAsSpace: true) ?? String(kv[0])
+                let value = kv.count > 1 ? (PercentDecoding.decode(kv[1], plusAsSpace: true) ?? String(kv[1])) : ""
+                return (key, value)
+            }
+        } else {
+            path = full
+            query = []
+        }
+    }
+
+    func parameter(_ name: String) -> String? {
+        query.first { $0.0 == name }?.1
+    }
+}

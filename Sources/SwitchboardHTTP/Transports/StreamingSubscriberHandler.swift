@@ -1,0 +1,202 @@
+import Atomics
+import NIOCore
+import NIOHTTP1
+import SwitchboardCore
+
+/// Serves an SSE or chunked-stream subscriber once its response head is written: every message becomes one
+/// pre-encoded HTTP chunk written as-is. Thin: encoding is in ``SSEEncoder`` / ``StreamTemplateEncoder``,
+/// positions in ``SubscriptionSet``.
+final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber {
+    typealias InboundIn = NIOAny
+    typealias OutboundOut = ByteBuffer
+
+    enum Kind { case sse, stream }
+
+    private let service: HTTPService
+    private let kind: Kind
+    private var subscriptions: SubscriptionSet
+    private var context: ChannelHandlerContext?
+    private var pendingBacklog: [Message] = []
+    private var pendingGaps: [SubscriptionSet.Gap] = []
+    private var needsFlush = false
+    private var isEnding = false
+    private var pingTask: RepeatedTask?
+
+    init(service: HTTPService, kind: Kind, channels: [ChannelName]) {
+        self.service = service
+        self.kind = kind
+        self.subscriptions = SubscriptionSet(channels: channels)
+    }
+
+    /// Subscribes (on the connection's loop, before the response head is written) and returns the gaps,
+    /// which the response head announces. The backlog is written when the handler is added.
+    func subscribe(positions: [StreamPosition?], on eventLoop: any EventLoop) -> [SubscriptionSet.Gap] {
+        let format: WireFormat? = subscriptions.isMultiChannel && kind == .sse ? nil : ownFormat
+        let (backlog, gaps) = subscriptions.subscribe(self, hub: service.hub, positions: positions, format: format, on: eventLoop)
+        pendingBacklog = backlog
+        pendingGaps = gaps
+        return gaps
+    }
+
+    private var ownFormat: WireFormat { kind == .sse ? service.formats.sse : service.formats.stream }
+    private var counter: ManagedAtomic<Int> { kind == .sse ? service.counters.sse : service.counters.stream }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        counter.wrappingIncrement(ordering: .relaxed)
+        if kind == .sse {
+            for gap in pendingGaps { write(SSEEncoder.encodeNotice(event: "switchboard-gap", json: Self.gapJSON(gap), allocator: context.channel.allocator)) }
+        }
+        for message in pendingBacklog {
+            guard let tag = subscriptions.index(of: message.channel) else { continue }
+            subscriptions.advance(to: message, tag: tag)
+            write(encode(message, shared: nil, allocator: context.channel.allocator))
+        }
+        pendingBacklog = []
+        pendingGaps = []
+        context.flush()
+        let interval = TimeAmount.milliseconds(Int64(service.configuration.pingInterval * 1000))
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            handler.value.sendPing()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(context: context)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // A streaming subscriber has nothing more to say; anything it sends (pipelined requests) is ignored.
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is GracefulShutdownEvent {
+            end(with: .shutdown)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: ChannelSubscriber
+
+    func deliver(_ delivery: Delivery, on subscription: Subscription) {
+        guard let context, !isEnding else { return }
+        guard context.channel.isWritable else {
+            end(with: .slowConsumer)
+            return
+        }
+        subscriptions.advance(to: delivery.message, tag: subscription.tag)
+        write(encode(delivery.message, shared: delivery, allocator: context.channel.allocator))
+        needsFlush = true
+    }
+
+    func flushDeliveries() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    func channelDeleted(_ subscription: Subscription) {
+        guard let context, !isEnding else { return }
+        switch kind {
+        case .sse:
+            var json = JSONWriter(allocator: context.channel.allocator)
+            json.beginObject()
+            json.string("channel", subscription.channel.rawValue)
+            json.endObject()
+            write(SSEEncoder.encodeNotice(event: "switchboard-channel-deleted", json: json.buffer, allocator: context.channel.allocator))
+        case .stream:
+            write(
+                service.streamTemplate.render(
+                    id: "", channel: subscription.channel.rawValue, eventType: "switchboard-channel-deleted",
+                    contentType: "", time: service.hub.clock(), text: ByteBuffer(string: "channel deleted"),
+                    allocator: context.channel.allocator
+                )
+            )
+        }
+        finish(context: context)
+    }
+
+    // MARK: Private
+
+    private func encode(_ message: Message, shared: Delivery?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        if kind == .sse && subscriptions.isMultiChannel {
+            return SSEEncoder.encodeEvent(message, id: subscriptions.compoundPosition, allocator: allocator)
+        }
+        if let shared { return shared.encoded(ownFormat, allocator: allocator) }
+        return kind == .sse ? SSEEncoder().encode(message, allocator: allocator) : service.streamTemplate.encode(message, allocator: allocator)
+    }
+
+    private func write(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func sendPing() {
+        guard let context, !isEnding else { return }
+        switch kind {
+        case .sse:
+            write(SSEEncoder.encodeComment("ping", allocator: context.channel.allocator))
+        case .stream:
+            let template = service.configuration.pingTemplate
+            let encoder = template.isEmpty ? service.streamTemplate : StreamTemplateEncoder(template: template)
+            write(
+                encoder.render(
+                    id: "", channel: "", eventType: "ping", contentType: "", time: service.hub.clock(), text: ByteBuffer(),
+                    allocator: context.channel.allocator
+                )
+            )
+        }
+        context.flush()
+    }
+
+    /// Says goodbye (SSE: an event with the reason) and ends the response.
+    private func end(with reason: DisconnectReason) {
+        guard let context, !isEnding else { return }
+        if kind == .sse {
+            var json = JSONWriter(allocator: context.channel.allocator)
+            json.beginObject()
+            json.string("reason", reason.token)
+            json.endObject()
+            write(SSEEncoder.encodeNotice(event: "switchboard-disconnect", json: json.buffer, allocator: context.channel.allocator))
+        }
+        finish(context: context)
+    }
+
+    private func finish(context: ChannelHandlerContext) {
+        isEnding = true
+        tearDown(context: context)
+        var last = context.channel.allocator.buffer(capacity: 8)
+        last.writeStaticString(ChunkedEncoding.lastChunk)
+        // The goodbye and the last chunk leave first; a peer that reads nothing is cut off after 5 s.
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    private func tearDown(context: ChannelHandlerContext) {
+        pingTask?.cancel()
+        pingTask = nil
+        if self.context != nil {
+            counter.wrappingDecrement(ordering: .relaxed)
+        }
+        subscriptions.unsubscribeAll(hub: service.hub, on: context.eventLoop)
+        self.context = nil
+    }
+
+    static func gapJSON(_ gap: SubscriptionSet.Gap) -> ByteBuffer {
+        var json = JSONWriter()
+        json.beginObject()
+        json.string("channel", gap.channel.rawValue)
+        json.string("reason", gap.reason.rawValue)
+        json.string("requested", gap.requested.description)
+        json.string("first", gap.firstDelivered?.description)
+        json.endObject()
+        return json.buffer
+    }
+}

@@ -1,0 +1,226 @@
+import Atomics
+import NIOCore
+import NIOWebSocket
+import SwitchboardCore
+
+/// A WebSocket connection after the handshake: a channel subscriber (`/sub/...`) or, for the conformance
+/// suite, an echo endpoint (`/echo`). Frame rules live in ``WebSocketFrameAssembler``; this handler only
+/// runs its actions, writes pre-encoded frames and keeps the connection alive with pings.
+final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = ByteBuffer
+
+    enum Mode {
+        case echo
+        case subscribe(SubscribeRequest)
+    }
+
+    private let service: HTTPService
+    private let mode: Mode
+    private var assembler: WebSocketFrameAssembler
+    private var subscriptions: SubscriptionSet
+    private var context: ChannelHandlerContext?
+    private var needsFlush = false
+    private var heardFromPeer = true
+    private var pingTask: RepeatedTask?
+
+    init(service: HTTPService, mode: Mode) {
+        self.service = service
+        self.mode = mode
+        self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
+        if case .subscribe(let request) = mode {
+            self.subscriptions = SubscriptionSet(channels: request.channels)
+        } else {
+            self.subscriptions = SubscriptionSet(channels: [])
+        }
+    }
+
+    private var format: WireFormat {
+        if case .subscribe(let request) = mode, request.webSocketMetadata { return service.formats.webSocketMeta }
+        return service.formats.webSocketRaw
+    }
+
+    private var includesMetadata: Bool {
+        if case .subscribe(let request) = mode { return request.webSocketMetadata }
+        return false
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        service.counters.webSocket.wrappingIncrement(ordering: .relaxed)
+        let interval = TimeAmount.milliseconds(Int64(service.configuration.pingInterval * 1000))
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            handler.value.pingTimerFired()
+        }
+        if case .subscribe(let request) = mode {
+            startSubscription(request, context: context)
+        }
+    }
+
+    private func startSubscription(_ request: SubscribeRequest, context: ChannelHandlerContext) {
+        let (backlog, gaps) = subscriptions.subscribe(
+            self, hub: service.hub, positions: request.positions, format: format, on: context.eventLoop
+        )
+        if !gaps.isEmpty && !request.webSocketMetadata {
+            // A raw frame stream has no way to say "you missed messages" in-band: refuse explicitly.
+            close(.positionTooOld)
+            return
+        }
+        for gap in gaps {
+            var frame = context.channel.allocator.buffer(capacity: 256)
+            WebSocketMessageEncoder.writeMetadata(
+                id: nil, channel: gap.channel.rawValue, contentType: "application/json", event: "switchboard-gap", into: &frame
+            )
+            var json = StreamingSubscriberHandler.gapJSON(gap)
+            frame.writeBuffer(&json)
+            write(WebSocketFrameWriter.frame(opcode: .text, payload: frame, allocator: context.channel.allocator))
+        }
+        for message in backlog {
+            guard let tag = subscriptions.index(of: message.channel) else { continue }
+            subscriptions.advance(to: message, tag: tag)
+            let encoder = WebSocketMessageEncoder(includesMetadata: request.webSocketMetadata)
+            write(encoder.encode(message, allocator: context.channel.allocator))
+        }
+        context.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(context: context)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(context: context)
+    }
+
+    private func tearDown(context: ChannelHandlerContext) {
+        guard self.context != nil else { return }
+        self.context = nil
+        pingTask?.cancel()
+        pingTask = nil
+        service.counters.webSocket.wrappingDecrement(ordering: .relaxed)
+        subscriptions.unsubscribeAll(hub: service.hub, on: context.eventLoop)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is GracefulShutdownEvent {
+            close(.shutdown)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        heardFromPeer = true
+        let frame = unwrapInboundIn(data)
+        switch assembler.frameReceived(frame) {
+        case .none, .pongReceived:
+            break
+        case .message(let opcode, let payload):
+            messageReceived(opcode: opcode, payload: payload, context: context)
+        case .sendPong(let payload):
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)), promise: nil)
+        case .replyToClose(let code):
+            var payload = context.channel.allocator.buffer(capacity: 2)
+            if let code { payload.writeInteger(code) }
+            let frame = WebSocketFrameWriter.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        case .closeCompleted:
+            context.close(promise: nil)
+        case .fail(let code, let reason):
+            fail(code: code, reason: reason, context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Errors from NIO's frame decoder: an oversized frame is 1009, anything else malformed is 1002.
+        if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
+            fail(code: WebSocketFrameAssembler.CloseCode.messageTooBig, reason: "frame too large", context: context)
+        } else {
+            fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
+        }
+    }
+
+    private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
+        switch mode {
+        case .echo:
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)), promise: nil)
+        case .subscribe(let request):
+            guard request.channels.count == 1, service.configuration.allowsClientPublish(to: request.channels[0]) else {
+                close(.policyViolation)
+                return
+            }
+            service.hub.publish(
+                PublishRequest(payload: payload, contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"),
+                to: request.channels[0]
+            )
+        }
+    }
+
+    // MARK: ChannelSubscriber
+
+    func deliver(_ delivery: Delivery, on subscription: Subscription) {
+        guard let context, !assembler.isClosing else { return }
+        guard context.channel.isWritable else {
+            close(.slowConsumer)
+            return
+        }
+        subscriptions.advance(to: delivery.message, tag: subscription.tag)
+        write(delivery.encoded(format, allocator: context.channel.allocator))
+        needsFlush = true
+    }
+
+    func flushDeliveries() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    func channelDeleted(_ subscription: Subscription) {
+        close(.channelDeleted)
+    }
+
+    // MARK: Outbound
+
+    private func write(_ buffer: ByteBuffer) {
+        context?.write(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Starts the closing handshake; the peer has 5 seconds to answer before the TCP connection is closed.
+    private func close(_ reason: DisconnectReason) {
+        guard let context, !assembler.isClosing else { return }
+        assembler.closeSent()
+        let frame = WebSocketFrameWriter.closeFrame(code: reason.webSocketCloseCode, reason: reason.text, allocator: context.channel.allocator)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with the code, then the TCP connection is closed.
+    private func fail(code: UInt16, reason: String, context: ChannelHandlerContext) {
+        guard self.context != nil else { return }
+        let frame = WebSocketFrameWriter.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        tearDown(context: context)
+    }
+
+    private func pingTimerFired() {
+        guard let context else { return }
+        guard heardFromPeer else {
+            // Nothing at all (not even a pong) for a whole interval: the peer is gone.
+            context.close(promise: nil)
+            return
+        }
+        heardFromPeer = false
+        guard !assembler.isClosing else { return }
+        let frame = WebSocketFrameWriter.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+}

@@ -1,0 +1,64 @@
+import SwitchboardCore
+import SwitchboardHTTP
+
+/// The whole server configuration. Every field has a documented default (see `switchboard.toml`), so
+/// `switchboard serve` runs with none given.
+public struct SwitchboardConfiguration: Sendable {
+    /// Where the HTTP/WebSocket listener binds.
+    public var http = ListenAddress(host: "127.0.0.1", port: 8000)
+    /// Event-loop threads; 0 means one per CPU core.
+    public var threads = 0
+    /// Seconds that connections get to say goodbye on shutdown before they are cut.
+    public var shutdownTimeout: Double = 10
+    /// The log level: trace, debug, info, notice, warning, error or critical.
+    public var logLevel = "info"
+    /// Messages kept per channel.
+    public var historySize = 100
+    /// Seconds a message is kept.
+    public var historyTTL: Double = 3600
+    /// The HTTP front end's limits, timings and access rules.
+    public var httpFrontEnd = HTTPConfiguration()
+
+    /// The defaults.
+    public init() {}
+
+    /// The hub's part of the configuration.
+    public var hub: Hub.Configuration {
+        Hub.Configuration(historySize: historySize, historyTTLMilliseconds: Int64(historyTTL * 1000))
+    }
+}
+
+/// A `HOST:PORT` to listen on (`[::1]:8000` for IPv6).
+public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    /// The host name or address.
+    public var host: String
+    /// The port; 0 lets the system choose.
+    public var port: Int
+
+    /// Creates an address.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`, `[IPV6]:PORT` or `:PORT` (host 127.0.0.1).
+    public init?(parsing text: String) {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        if host.isEmpty { host = "127.0.0.1" }
+        guard let port = Int(portText), (0...65535).contains(port), !host.contains(" ") else { return nil }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Logging
+import SwitchboardServer
+
+/// `switchboard serve`: runs the server until SIGINT/SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server (127.0.0.1:8000 with no configuration).",
+        discussion: "Options come from, in increasing precedence: defaults, --config FILE, SWITCHBOARD_* environment variables, flags."
+    )
+
+    @Option(name: .long, help: "HTTP/WebSocket listener, HOST:PORT (default 127.0.0.1:8000; env SWITCHBOARD_HTTP).")
+    var http: String?
+
+    @Option(name: .long, help: "A TOML configuration file (see switchboard.toml).")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    func run() async throws {
+        var flags: [(key: String, value: String)] = []
+        if let http { flags.append(("server.http", http)) }
+        if let logLevel { flags.append(("server.log_level", logLevel)) }
+        let configuration: SwitchboardConfiguration
+        switch ConfigurationLoader().load(file: config, flags: flags) {
+        case .success(let loaded): configuration = loaded
+        case .failure(let problems):
+            for problem in problems.errors { printError(problem.description) }
+            throw ExitCode(2)
+        }
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: level) ?? .info
+            return handler
+        }
+        let server = SwitchboardServer(configuration: configuration, logger: Logger(label: "switchboard"))
+        try await server.run()
+    }
+}
