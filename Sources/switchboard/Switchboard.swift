@@ -6,7 +6,7 @@ struct Switchboard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A real-time messaging server for the web: pub/sub over WebSocket, SSE, long-poll and HTTP streams.",
-        subcommands: [Serve.self, CheckConfig.self, Publish.self, Subscribe.self],
+        subcommands: [Serve.self, CheckConfig.self, SampleConfig.self, Publish.self, Subscribe.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -95,7 +95,7 @@ public struct ConfigurationLoader: Sendable {
                 errors.append(ConfigurationError(source: path, line: entry.line, message: error.message))
             }
         }
-        return errors
+        return errors.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
     }
 
     private func apply(text: String, to option: ConfigurationOption, _ configuration: inout SwitchboardConfiguration, source: String) -> ConfigurationError? {
@@ -164,8 +164,13 @@ public struct ConfigurationLoader: Sendable {
     }
 
     private static func suggestion(for key: String) -> String {
+        // The same name in another section, or a key of the same section that shares a long prefix.
         let name = key.split(separator: ".").last.map(String.init) ?? key
-        guard let match = ConfigurationOption.all.first(where: { $0.key.hasSuffix("." + name) }) else { return "" }
-        return " (did you mean \(match.key)?)"
+        let section = key.split(separator: ".").first.map(String.init) ?? ""
+        let match = ConfigurationOption.all.first { $0.key.hasSuffix("." + name) }
+            ?? ConfigurationOption.all.first { option in
+                option.key.hasPrefix(section + ".") && option.key.commonPrefix(with: key).count >= section.count + 5
+            }
+        return match.map { " (did you mean \($0.key)?)" } ?? ""
     }
 }

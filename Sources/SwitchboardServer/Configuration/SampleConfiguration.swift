@@ -1,0 +1,25 @@
+/// Renders the commented sample configuration (`switchboard.toml` in the repository) from the option table,
+/// so the sample always lists every option with its real default.
+public enum SampleConfiguration {
+    /// The sample file's text.
+    public static func render() -> String {
+        var lines = [
+            "# Switchboard configuration: every option with its default.",
+            "# Each option can also be set with an environment variable (shown after \"env:\"), which wins over",
+            "# this file, and `switchboard serve --http HOST:PORT` wins over both.",
+            "# Check a file with: switchboard check-config switchboard.toml",
+        ]
+        var section = ""
+        for option in ConfigurationOption.all {
+            let parts = option.key.split(separator: ".", maxSplits: 1).map(String.init)
+            if parts[0] != section {
+                section = parts[0]
+                lines.append("")
+                lines.append("[\(section)]")
+            }
+            lines.append("# \(option.summary) (env: \(option.environmentVariable))")
+            lines.append("\(parts[1]) = \(option.defaultText)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
