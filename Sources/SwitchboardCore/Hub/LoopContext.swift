@@ -30,7 +30,7 @@ final class LoopContext: @unchecked Sendable {
     /// Loop-confined: the subscriptions on this loop, per channel.
     private var registry: [ChannelName: [Subscription]] = [:]
     private var spare: [Event] = []
-    private var touched: [ChannelName] = []
+    private var touched: Set<ChannelName> = []
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -101,7 +101,7 @@ final class LoopContext: @unchecked Sendable {
     private func deliverLocally(_ delivery: Delivery) -> Int {
         let message = delivery.message
         guard let list = registry[message.channel] else { return 0 }
-        touched.append(message.channel)
+        touched.insert(message.channel)
         var count = 0
         for subscription in list {
             // Skip what the subscription already has: it may have received this message from history when
