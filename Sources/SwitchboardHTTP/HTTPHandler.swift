@@ -61,12 +61,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             dispatch(request, context: context)
         case (.end, .discarding):
             state = .idle
-        case (_, .discarding), (_, .handedOff), (.body, _):
+        case (_, .discarding), (_, .handedOff), (.body, _), (.end, .idle):
             break
         case (.head, _), (.end, _):
             // HTTPServerPipelineHandler holds pipelined requests back until the response ends, so a new
-            // request can only start in `.idle`.
-            preconditionFailure("request part in state \(state)")
+            // request can only start in `.idle`. Should that ever fail, this connection ends, not the server.
+            context.close(promise: nil)
         }
     }
 
@@ -89,7 +89,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             respondAndClose(.error(.payloadTooLarge(limit: configuration.maxMessageSize), allocator: context.channel.allocator), context: context)
             return
         }
-        let expectsBody = head.method == .POST || head.method == .PUT
+        let expectsBody = head.method == .POST
         state = .reading(Request(head: head, target: RequestTarget(head.uri), body: expectsBody ? context.channel.allocator.buffer(capacity: 0) : nil))
     }
 

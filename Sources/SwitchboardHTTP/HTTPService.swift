@@ -24,6 +24,9 @@ public final class HTTPService: Sendable {
     }
 
     public let hub: Hub
+    /// How long a connection being closed by the server (slow consumer, deleted channel, shutdown) gets to
+    /// take in what is already queued, its goodbye included, before it is cut off.
+    static let goodbyeTimeout = TimeAmount.seconds(30)
     public let configuration: HTTPConfiguration
     let formats: Formats
     let counters = Counters()

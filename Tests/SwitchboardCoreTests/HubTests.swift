@@ -91,9 +91,10 @@ struct HubTests {
         #expect(hub.deleteChannel(chat) == nil)
     }
 
-    @Test("unsubscribing stops deliveries and an unused channel without history disappears")
+    @Test("unsubscribing stops deliveries; an unused channel keeps its epoch until the retention time passes")
     func unsubscribe() {
-        let hub = makeHub(historySize: 0)
+        let clock = ManualClock()
+        let hub = makeHub(historySize: 0, clock: clock)
         let subscriber = RecordingSubscriber()
         let (subscription, _) = hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop)
         #expect(hub.info(chat)?.subscribers == 1)
@@ -102,8 +103,17 @@ struct HubTests {
         hub.publish(request("x"), to: chat)
         loop.run()
         #expect(subscriber.delivered.isEmpty)
-        #expect(hub.info(chat) == nil)
         #expect(hub.statistics().subscribers == 0)
+        // Still remembered: a poller coming back at e1:1 is not told of a gap.
+        let (again, resume) = hub.subscribe(subscriber, to: chat, from: StreamPosition(epoch: "e1", offset: 1), format: nil, on: loop)
+        #expect(resume.gap == nil)
+        hub.unsubscribe(again, on: loop)
+        clock.now += 299_000
+        hub.sweep()
+        #expect(hub.info(chat) != nil)
+        clock.now += 1_000
+        hub.sweep()
+        #expect(hub.info(chat) == nil)
     }
 
     @Test("history expires by age")
@@ -115,7 +125,7 @@ struct HubTests {
         hub.publish(request("new"), to: chat)
         clock.now += 40_000
         #expect(hub.history(of: chat, since: nil, limit: 10)?.messages.map { String(buffer: $0.payload) } == ["new"])
-        clock.now += 30_000
+        clock.now += 300_000
         hub.sweep()
         #expect(hub.info(chat) == nil)
     }

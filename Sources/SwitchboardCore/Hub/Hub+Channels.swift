@@ -91,14 +91,17 @@ extension Hub {
         return state.subscriberCount
     }
 
-    /// Drops expired history and channels left with neither history nor subscribers. Call periodically.
+    /// Drops expired history, and channels left with neither history nor subscribers for longer than the
+    /// retention time. Call periodically.
     public func sweep() {
         let now = clock()
+        let retention = configuration.channelRetentionMilliseconds
         for shard in shards {
             shard.channels.withLock { channels in
                 for name in Array(channels.keys) {
                     channels[name]!.history.expire(now: now)
-                    if channels[name]!.isUnused { channels[name] = nil }
+                    let state = channels[name]!
+                    if state.isUnused && now - state.lastActivity >= retention { channels[name] = nil }
                 }
             }
         }

@@ -16,9 +16,10 @@ extension Hub {
         let now = clock()
         let (message, targets, subscribers, formatCounts) = shard(for: channel).channels.withLock {
             channels -> (Message, [LoopContext], Int, [Int]) in
-            var state = channels.removeValue(forKey: channel) ?? newChannelState()
+            var state = channels.removeValue(forKey: channel) ?? newChannelState(now: now)
             state.lastOffset += 1
             state.publishedCount += 1
+            state.lastActivity = now
             let message = Message(
                 channel: channel,
                 position: StreamPosition(epoch: state.epoch, offset: state.lastOffset),
@@ -30,7 +31,7 @@ extension Hub {
             state.history.append(message, now: now)
             let targets = state.loops.map(\.context)
             let result = (message, targets, state.subscriberCount, state.formatCounts)
-            if !state.isUnused { channels[channel] = state }
+            channels[channel] = state
             return result
         }
         publishedCount.wrappingIncrement(ordering: .relaxed)

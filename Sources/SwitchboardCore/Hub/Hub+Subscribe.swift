@@ -18,10 +18,11 @@ extension Hub {
         let context = loopContext(for: eventLoop)
         let now = clock()
         let resume = shard(for: channel).channels.withLock { channels -> ResumeResult in
-            var state = channels.removeValue(forKey: channel) ?? newChannelState()
+            var state = channels.removeValue(forKey: channel) ?? newChannelState(now: now)
             state.history.expire(now: now)
             let resume = state.history.resume(from: position, epoch: state.epoch, lastOffset: state.lastOffset)
             state.subscriberCount += 1
+            state.lastActivity = now
             if let format { state.formatCounts[format.index] += 1 }
             if let index = state.loops.firstIndex(where: { $0.context === context }) {
                 state.loops[index].count += 1
@@ -50,10 +51,12 @@ extension Hub {
         subscription.subscriber = nil
         let context = loopContext(for: eventLoop)
         context.remove(subscription)
+        let now = clock()
         shard(for: subscription.channel).channels.withLock { channels in
             // A channel deleted and re-created since has a new epoch: this subscription is not counted there.
             guard var state = channels.removeValue(forKey: subscription.channel) else { return }
             if state.epoch == subscription.position.epoch {
+                state.lastActivity = now
                 state.subscriberCount -= 1
                 if let format = subscription.format { state.formatCounts[format.index] -= 1 }
                 if let index = state.loops.firstIndex(where: { $0.context === context }) {
@@ -61,7 +64,7 @@ extension Hub {
                     if state.loops[index].count == 0 { state.loops.remove(at: index) }
                 }
             }
-            if !state.isUnused { channels[subscription.channel] = state }
+            channels[subscription.channel] = state
         }
     }
 }

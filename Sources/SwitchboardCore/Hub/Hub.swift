@@ -23,10 +23,16 @@ public final class Hub: Sendable {
         /// How long a message is kept, in milliseconds.
         public var historyTTLMilliseconds: Int64
 
-        /// Creates a configuration; the defaults are 100 messages and one hour.
-        public init(historySize: Int = 100, historyTTLMilliseconds: Int64 = 3_600_000) {
+        /// How long a channel with neither subscribers nor history is remembered after its last activity.
+        /// Keeping it keeps its epoch, so a client polling an idle channel is not told of a gap that is not
+        /// there; after this, a returning client is told (`new-epoch`), since nothing proves it missed nothing.
+        public var channelRetentionMilliseconds: Int64
+
+        /// Creates a configuration; the defaults are 100 messages, one hour, and five minutes' retention.
+        public init(historySize: Int = 100, historyTTLMilliseconds: Int64 = 3_600_000, channelRetentionMilliseconds: Int64 = 300_000) {
             self.historySize = historySize
             self.historyTTLMilliseconds = historyTTLMilliseconds
+            self.channelRetentionMilliseconds = channelRetentionMilliseconds
         }
     }
 
@@ -43,6 +49,8 @@ public final class Hub: Sendable {
         var formatCounts: [Int]
         var subscriberCount = 0
         var publishedCount = 0
+        /// The last publish, subscribe or unsubscribe, in milliseconds since the Unix epoch.
+        var lastActivity: Int64
 
         var isUnused: Bool { subscriberCount == 0 && history.isEmpty }
     }
@@ -88,14 +96,15 @@ public final class Hub: Sendable {
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
     }
 
-    func newChannelState() -> ChannelState {
+    func newChannelState(now: Int64) -> ChannelState {
         ChannelState(
             epoch: makeEpoch(),
             history: MessageHistory(
                 capacity: configuration.historySize,
                 ttlMilliseconds: configuration.historyTTLMilliseconds
             ),
-            formatCounts: [Int](repeating: 0, count: encoders.count)
+            formatCounts: [Int](repeating: 0, count: encoders.count),
+            lastActivity: now
         )
     }
 

@@ -64,23 +64,24 @@ struct SSEEncoder: MessageEncoder {
     }
 
     /// One `data:` line per line of the payload; CR, LF and CRLF all end a line (the SSE parser treats
-    /// them alike, so a CR inside a line would otherwise split it).
-    private static func writeData(_ bytes: some Collection<UInt8>, into buffer: inout ByteBuffer) {
+    /// them alike, so a CR inside a line would otherwise split it). Lines are copied in runs.
+    private static func writeData<Bytes: Collection<UInt8>>(_ bytes: Bytes, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("data: ")
-        var previousWasCR = false
-        for byte in bytes {
-            switch byte {
-            case 0x0D:
-                buffer.writeStaticString("\ndata: ")
-                previousWasCR = true
+        var runStart = bytes.startIndex
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            guard byte == 0x0D || byte == 0x0A else {
+                bytes.formIndex(after: &index)
                 continue
-            case 0x0A:
-                if !previousWasCR { buffer.writeStaticString("\ndata: ") }
-            default:
-                buffer.writeInteger(byte)
             }
-            previousWasCR = false
+            buffer.writeBytes(bytes[runStart..<index])
+            buffer.writeStaticString("\ndata: ")
+            bytes.formIndex(after: &index)
+            if byte == 0x0D, index != bytes.endIndex, bytes[index] == 0x0A { bytes.formIndex(after: &index) }
+            runStart = index
         }
+        buffer.writeBytes(bytes[runStart..<index])
         buffer.writeStaticString("\n")
     }
 

@@ -45,10 +45,10 @@ struct Router {
             case ("pub", let rest?):
                 let channel = try channelName(rest)
                 switch method {
-                case .POST, .PUT: return .success(.publish(channel))
+                case .POST: return .success(.publish(channel))
                 case .GET, .HEAD: return .success(.channelInfo(channel))
                 case .DELETE: return .success(.deleteChannel(channel))
-                default: throw HTTPError.methodNotAllowed(allowed: [.GET, .POST, .PUT, .DELETE])
+                default: throw HTTPError.methodNotAllowed(allowed: [.GET, .POST, .DELETE])
                 }
             case ("api", let rest?):
                 return .success(try apiRoute(method: method, rest: rest))

@@ -75,6 +75,10 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         // A streaming subscriber has nothing more to say; anything it sends (pipelined requests) is ignored.
     }
 
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is GracefulShutdownEvent {
             end(with: .shutdown)
@@ -173,10 +177,11 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         tearDown(context: context)
         var last = context.channel.allocator.buffer(capacity: 8)
         last.writeStaticString(ChunkedEncoding.lastChunk)
-        // The goodbye and the last chunk leave first; a peer that reads nothing is cut off after 5 s.
+        // The goodbye and the last chunk leave after what is queued; a peer that reads nothing is cut off
+        // after the goodbye timeout.
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(last)).whenComplete { _ in channel.close(promise: nil) }
-        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
     }
 
     private func tearDown(context: ChannelHandlerContext) {

@@ -192,14 +192,16 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         context?.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-    /// Starts the closing handshake; the peer has 5 seconds to answer before the TCP connection is closed.
+    /// Starts the closing handshake. The peer answers with its close frame (then the connection closes);
+    /// one that never reads its queued messages — and so never sees our close frame — is cut off after
+    /// ``HTTPService/goodbyeTimeout``. Nothing more is queued meanwhile, so memory stays bounded.
     private func close(_ reason: DisconnectReason) {
         guard let context, !assembler.isClosing else { return }
         assembler.closeSent()
         let frame = WebSocketFrameWriter.closeFrame(code: reason.webSocketCloseCode, reason: reason.text, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         let channel = context.channel
-        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): a close frame with the code, then the TCP connection is closed.
@@ -212,14 +214,14 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     }
 
     private func pingTimerFired() {
-        guard let context else { return }
+        // While closing, the goodbye timeout decides: the peer may still be reading what was queued.
+        guard let context, !assembler.isClosing else { return }
         guard heardFromPeer else {
             // Nothing at all (not even a pong) for a whole interval: the peer is gone.
             context.close(promise: nil)
             return
         }
         heardFromPeer = false
-        guard !assembler.isClosing else { return }
         let frame = WebSocketFrameWriter.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
