@@ -48,7 +48,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard var body = request.body else { return }
             guard body.readableBytes + chunk.readableBytes <= service.configuration.maxMessageSize else {
                 state = .discarding
-                respondAndClose(.error(.payloadTooLarge(limit: service.configuration.maxMessageSize), allocator: context.channel.allocator), context: context)
+                respondAndClose(
+                    .error(
+                        .payloadTooLarge(limit: service.configuration.maxMessageSize),
+                        allocator: context.channel.allocator
+                    ),
+                    context: context
+                )
                 return
             }
             request.body = nil
@@ -75,26 +81,54 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         // RFC 9112 §3: a server MUST answer 414 to a request-target longer than it is willing to parse.
         if head.uri.utf8.count > configuration.maxRequestLine {
             state = .discarding
-            respondAndClose(.error(HTTPError(status: .uriTooLong, code: "uri_too_long", message: "the request target is over \(configuration.maxRequestLine) bytes"), allocator: context.channel.allocator), context: context)
+            respondAndClose(
+                .error(
+                    HTTPError(
+                        status: .uriTooLong,
+                        code: "uri_too_long",
+                        message: "the request target is over \(configuration.maxRequestLine) bytes"
+                    ),
+                    allocator: context.channel.allocator
+                ),
+                context: context
+            )
             return
         }
         let headerBytes = head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         if headerBytes > configuration.maxHeaderSize {
             state = .discarding
-            respondAndClose(.error(Self.headersTooLarge(configuration.maxHeaderSize), allocator: context.channel.allocator), context: context)
+            respondAndClose(
+                .error(Self.headersTooLarge(configuration.maxHeaderSize), allocator: context.channel.allocator),
+                context: context
+            )
             return
         }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > configuration.maxMessageSize {
+        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > configuration.maxMessageSize
+        {
             state = .discarding
-            respondAndClose(.error(.payloadTooLarge(limit: configuration.maxMessageSize), allocator: context.channel.allocator), context: context)
+            respondAndClose(
+                .error(.payloadTooLarge(limit: configuration.maxMessageSize), allocator: context.channel.allocator),
+                context: context
+            )
             return
         }
         let expectsBody = head.method == .POST
-        state = .reading(Request(head: head, target: RequestTarget(head.uri), body: expectsBody ? context.channel.allocator.buffer(capacity: 0) : nil))
+        state = .reading(
+            Request(
+                head: head,
+                target: RequestTarget(head.uri),
+                body: expectsBody ? context.channel.allocator.buffer(capacity: 0) : nil
+            )
+        )
     }
 
     static func headersTooLarge(_ limit: Int) -> HTTPError {
-        HTTPError(status: .requestHeaderFieldsTooLarge, code: "headers_too_large", message: "the header section is over \(limit) bytes")
+        HTTPError(
+            status: .requestHeaderFieldsTooLarge,
+            code: "headers_too_large",
+            message: "the header section is over \(limit) bytes"
+        )
     }
 
     // MARK: Dispatch
@@ -115,7 +149,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .subscribe(let channels):
             switch SubscribeRequest.parse(channels: channels, head: request.head, target: request.target) {
             case .success(let subscribeRequest): subscribe(subscribeRequest, head: request.head, context: context)
-            case .failure(let error): respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            case .failure(let error):
+                respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             }
         case .echo:
             upgradeToWebSocket(head: request.head, mode: .echo, context: context)
@@ -128,7 +163,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func isAuthorized(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Bool {
         let configuration = service.configuration
         if configuration.allowLoopback, let address = context.channel.remoteAddress, address.isLoopback { return true }
-        guard !configuration.apiKeys.isEmpty, let authorization = head.headers.first(name: "authorization") else { return false }
+        guard !configuration.apiKeys.isEmpty, let authorization = head.headers.first(name: "authorization") else {
+            return false
+        }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
         let key = String(parts[1].trimmingSpaces)
@@ -150,7 +187,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func startStreaming(_ kind: StreamingSubscriberHandler.Kind, request: SubscribeRequest, context: ChannelHandlerContext) {
+    private func startStreaming(
+        _ kind: StreamingSubscriberHandler.Kind,
+        request: SubscribeRequest,
+        context: ChannelHandlerContext
+    ) {
         let handler = StreamingSubscriberHandler(service: service, kind: kind, channels: request.channels)
         let gaps = handler.subscribe(positions: request.positions, on: context.eventLoop)
         var headers: HTTPHeaders = [
@@ -162,7 +203,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             "Access-Control-Expose-Headers": "Switchboard-Gap",
         ]
         if let gap = gaps.first { headers.add(name: "Switchboard-Gap", value: gap.reason.rawValue) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
+            promise: nil
+        )
         // From here on the handler writes finished chunks itself: the HTTP encoder and the pipelining
         // handler leave, the request decoder stays (whatever the client sends is ignored).
         state = .handedOff
@@ -197,20 +241,49 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         respond(response, to: head, context: context)
     }
 
-    private func upgradeToWebSocket(head: HTTPRequestHead, mode: WebSocketHandler.Mode, context: ChannelHandlerContext) {
+    private func upgradeToWebSocket(head: HTTPRequestHead, mode: WebSocketHandler.Mode, context: ChannelHandlerContext)
+    {
         let headers = head.headers
         guard headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }),
             headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "upgrade" })
         else {
-            respondAndClose(.error(HTTPError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint needs a WebSocket upgrade", extraHeaders: [("Upgrade", "websocket")]), allocator: context.channel.allocator), context: context)
+            respondAndClose(
+                .error(
+                    HTTPError(
+                        status: .upgradeRequired,
+                        code: "websocket_required",
+                        message: "this endpoint needs a WebSocket upgrade",
+                        extraHeaders: [("Upgrade", "websocket")]
+                    ),
+                    allocator: context.channel.allocator
+                ),
+                context: context
+            )
             return
         }
         guard headers.first(name: "sec-websocket-version") == "13" else {
-            respondAndClose(.error(HTTPError(status: .upgradeRequired, code: "websocket_version", message: "only WebSocket version 13 is supported", extraHeaders: [("Sec-WebSocket-Version", "13")]), allocator: context.channel.allocator), context: context)
+            respondAndClose(
+                .error(
+                    HTTPError(
+                        status: .upgradeRequired,
+                        code: "websocket_version",
+                        message: "only WebSocket version 13 is supported",
+                        extraHeaders: [("Sec-WebSocket-Version", "13")]
+                    ),
+                    allocator: context.channel.allocator
+                ),
+                context: context
+            )
             return
         }
         guard let key = headers.first(name: "sec-websocket-key"), WebSocketHandshake.isValidKey(key) else {
-            respondAndClose(.error(.badRequest("websocket_key", "missing or invalid Sec-WebSocket-Key"), allocator: context.channel.allocator), context: context)
+            respondAndClose(
+                .error(
+                    .badRequest("websocket_key", "missing or invalid Sec-WebSocket-Key"),
+                    allocator: context.channel.allocator
+                ),
+                context: context
+            )
             return
         }
         var responseHeaders: HTTPHeaders = [
@@ -222,7 +295,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             responseHeaders.add(name: "Sec-WebSocket-Protocol", value: SubscribeRequest.metadataSubprotocol)
         }
         state = .handedOff
-        let switchingProtocols = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: responseHeaders)
+        let switchingProtocols = HTTPResponseHead(
+            version: .http1_1,
+            status: .switchingProtocols,
+            headers: responseHeaders
+        )
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols))).whenComplete { result in
@@ -264,11 +341,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         write(response, keepAlive: false, version: .http1_1, context: context)
     }
 
-    private func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext) {
+    private func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext)
+    {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let head = HTTPResponseHead(version: version.major == 1 && version.minor == 0 ? .http1_0 : .http1_1, status: response.status, headers: headers)
+        let head = HTTPResponseHead(
+            version: version.major == 1 && version.minor == 0 ? .http1_0 : .http1_1,
+            status: response.status,
+            headers: headers
+        )
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
@@ -291,7 +373,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch state {
         case .idle, .reading, .discarding:
             state = .discarding
-            let httpError = parseError == .headerOverflow
+            let httpError =
+                parseError == .headerOverflow
                 ? Self.headersTooLarge(service.configuration.maxHeaderSize)
                 : HTTPError.badRequest("malformed_request", "malformed HTTP request (\(parseError))")
             respondAndClose(.error(httpError, allocator: context.channel.allocator), context: context)

@@ -38,7 +38,10 @@ public final class HTTPService: Sendable {
 
     /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
     /// ``init(hub:configuration:formats:)`` with the returned formats.
-    public static func registerFormats(in registry: inout WireFormatRegistry, configuration: HTTPConfiguration) -> Formats {
+    public static func registerFormats(
+        in registry: inout WireFormatRegistry,
+        configuration: HTTPConfiguration
+    ) -> Formats {
         Formats(
             webSocketRaw: registry.register(WebSocketMessageEncoder(includesMetadata: false)),
             webSocketMeta: registry.register(WebSocketMessageEncoder(includesMetadata: true)),

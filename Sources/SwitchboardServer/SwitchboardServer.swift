@@ -55,7 +55,10 @@ public final class SwitchboardServer: Sendable {
     /// its protocol's goodbye, and those still open after `server.shutdown_timeout` are cut.
     public func run() async throws {
         let (server, address) = try await start()
-        logger.info("Switchboard listening", metadata: ["http": "http://\(address.ipAddress ?? configuration.http.host):\(address.port ?? 0)"])
+        logger.info(
+            "Switchboard listening",
+            metadata: ["http": "http://\(address.ipAddress ?? configuration.http.host):\(address.port ?? 0)"]
+        )
         let signal = await SignalWaiter.waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try? await server.close()
@@ -66,7 +69,10 @@ public final class SwitchboardServer: Sendable {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
         if httpService.openConnectionCount > 0 {
-            logger.warning("closing connections that did not finish in time", metadata: ["connections": "\(httpService.openConnectionCount)"])
+            logger.warning(
+                "closing connections that did not finish in time",
+                metadata: ["connections": "\(httpService.openConnectionCount)"]
+            )
         }
         try await group.shutdownGracefully()
         logger.info("stopped")

@@ -9,7 +9,11 @@ struct HubTests {
     let loop = EmbeddedEventLoop()
     let chat = ChannelName(unchecked: "chat")
 
-    func makeHub(historySize: Int = 100, clock: ManualClock = ManualClock(), epochs: [String] = ["e1", "e2", "e3"]) -> Hub {
+    func makeHub(
+        historySize: Int = 100,
+        clock: ManualClock = ManualClock(),
+        epochs: [String] = ["e1", "e2", "e3"]
+    ) -> Hub {
         let counter = EpochCounter(epochs)
         return Hub(
             configuration: .init(historySize: historySize, historyTTLMilliseconds: 60_000),
@@ -49,7 +53,13 @@ struct HubTests {
         let hub = makeHub()
         for text in ["a", "b", "c", "d"] { hub.publish(request(text), to: chat) }
         let subscriber = RecordingSubscriber()
-        let (_, resume) = hub.subscribe(subscriber, to: chat, from: StreamPosition(epoch: "e1", offset: 2), format: nil, on: loop)
+        let (_, resume) = hub.subscribe(
+            subscriber,
+            to: chat,
+            from: StreamPosition(epoch: "e1", offset: 2),
+            format: nil,
+            on: loop
+        )
         #expect(resume.messages.map { String(buffer: $0.payload) } == ["c", "d"])
         #expect(resume.gap == nil)
         hub.publish(request("e"), to: chat)
@@ -61,7 +71,13 @@ struct HubTests {
     func tooOld() {
         let hub = makeHub(historySize: 2)
         for text in ["a", "b", "c", "d"] { hub.publish(request(text), to: chat) }
-        let (_, resume) = hub.subscribe(RecordingSubscriber(), to: chat, from: StreamPosition(epoch: "e1", offset: 1), format: nil, on: loop)
+        let (_, resume) = hub.subscribe(
+            RecordingSubscriber(),
+            to: chat,
+            from: StreamPosition(epoch: "e1", offset: 1),
+            format: nil,
+            on: loop
+        )
         #expect(resume.gap == .tooOld)
         #expect(resume.messages.map(\.position.offset) == [3, 4])
     }
@@ -72,7 +88,13 @@ struct HubTests {
         hub.publish(request("a"), to: chat)
         #expect(hub.deleteChannel(chat) == 0)
         hub.publish(request("b"), to: chat)
-        let (_, resume) = hub.subscribe(RecordingSubscriber(), to: chat, from: StreamPosition(epoch: "e1", offset: 1), format: nil, on: loop)
+        let (_, resume) = hub.subscribe(
+            RecordingSubscriber(),
+            to: chat,
+            from: StreamPosition(epoch: "e1", offset: 1),
+            format: nil,
+            on: loop
+        )
         #expect(resume.gap == .newEpoch)
         #expect(resume.messages.map { String(buffer: $0.payload) } == ["b"])
     }
@@ -105,7 +127,13 @@ struct HubTests {
         #expect(subscriber.delivered.isEmpty)
         #expect(hub.statistics().subscribers == 0)
         // Still remembered: a poller coming back at e1:1 is not told of a gap.
-        let (again, resume) = hub.subscribe(subscriber, to: chat, from: StreamPosition(epoch: "e1", offset: 1), format: nil, on: loop)
+        let (again, resume) = hub.subscribe(
+            subscriber,
+            to: chat,
+            from: StreamPosition(epoch: "e1", offset: 1),
+            format: nil,
+            on: loop
+        )
         #expect(resume.gap == nil)
         hub.unsubscribe(again, on: loop)
         clock.now += 299_000

@@ -5,7 +5,10 @@ import Testing
 
 @Suite("Model")
 struct ModelTests {
-    @Test("channel names: allowed characters and length", arguments: ["chat", "a.b-c_d:e@f~g+h!i", String(repeating: "x", count: 255)])
+    @Test(
+        "channel names: allowed characters and length",
+        arguments: ["chat", "a.b-c_d:e@f~g+h!i", String(repeating: "x", count: 255)]
+    )
     func validNames(_ name: String) throws {
         #expect(try ChannelName(validating: name).rawValue == name)
     }
@@ -13,7 +16,9 @@ struct ModelTests {
     @Test("channel names: rejections say why")
     func invalidNames() {
         #expect(throws: ChannelNameError.empty) { try ChannelName(validating: "") }
-        #expect(throws: ChannelNameError.tooLong(length: 256, limit: 255)) { try ChannelName(validating: String(repeating: "x", count: 256)) }
+        #expect(throws: ChannelNameError.tooLong(length: 256, limit: 255)) {
+            try ChannelName(validating: String(repeating: "x", count: 256))
+        }
         #expect(throws: ChannelNameError.invalidCharacter(",")) { try ChannelName(validating: "a,b") }
         #expect(throws: ChannelNameError.invalidCharacter(" ")) { try ChannelName(validating: "a b") }
         #expect(throws: ChannelNameError.invalidCharacter("/")) { try ChannelName(validating: "a/b") }
@@ -46,8 +51,22 @@ struct ModelTests {
     func messageText() {
         let position = StreamPosition(epoch: "e", offset: 1)
         let channel = ChannelName(unchecked: "c")
-        let text = Message(channel: channel, position: position, payload: ByteBuffer(string: "hi"), contentType: nil, eventType: nil, timestamp: 0)
-        let binary = Message(channel: channel, position: position, payload: ByteBuffer(bytes: [0xFF, 0x00]), contentType: nil, eventType: nil, timestamp: 0)
+        let text = Message(
+            channel: channel,
+            position: position,
+            payload: ByteBuffer(string: "hi"),
+            contentType: nil,
+            eventType: nil,
+            timestamp: 0
+        )
+        let binary = Message(
+            channel: channel,
+            position: position,
+            payload: ByteBuffer(bytes: [0xFF, 0x00]),
+            contentType: nil,
+            eventType: nil,
+            timestamp: 0
+        )
         #expect(text.isText && text.text == "hi")
         #expect(!binary.isText && binary.text == nil)
     }
@@ -65,7 +84,14 @@ struct ModelTests {
 @Suite("MessageHistory")
 struct MessageHistoryTests {
     func message(_ offset: UInt64, time: Int64 = 0) -> Message {
-        Message(channel: ChannelName(unchecked: "c"), position: StreamPosition(epoch: "e", offset: offset), payload: ByteBuffer(), contentType: nil, eventType: nil, timestamp: time)
+        Message(
+            channel: ChannelName(unchecked: "c"),
+            position: StreamPosition(epoch: "e", offset: offset),
+            payload: ByteBuffer(),
+            contentType: nil,
+            eventType: nil,
+            timestamp: time
+        )
     }
 
     @Test("keeps the last N messages")

@@ -11,8 +11,12 @@ struct CodecTests {
 
     func message(_ payload: ByteBuffer, event: String? = nil, channel: String = "chat", offset: UInt64 = 7) -> Message {
         Message(
-            channel: ChannelName(unchecked: channel), position: StreamPosition(epoch: "ep", offset: offset), payload: payload,
-            contentType: "text/plain", eventType: event, timestamp: 1234
+            channel: ChannelName(unchecked: channel),
+            position: StreamPosition(epoch: "ep", offset: offset),
+            payload: payload,
+            contentType: "text/plain",
+            eventType: event,
+            timestamp: 1234
         )
     }
 
@@ -31,7 +35,10 @@ struct CodecTests {
 
     @Test("SSE: id, event and one data line per payload line")
     func sse() throws {
-        let encoded = SSEEncoder().encode(message(ByteBuffer(string: "a\nb\r\nc\rd"), event: "greet"), allocator: allocator)
+        let encoded = SSEEncoder().encode(
+            message(ByteBuffer(string: "a\nb\r\nc\rd"), event: "greet"),
+            allocator: allocator
+        )
         #expect(try unchunk(encoded) == "id: ep:7\nevent: greet\ndata: a\ndata: b\ndata: c\ndata: d\n\n")
     }
 
@@ -63,14 +70,21 @@ struct CodecTests {
 
     @Test("WebSocket metadata frames carry id, channel, type and event before the payload")
     func webSocketMetadata() {
-        let encoded = WebSocketMessageEncoder(includesMetadata: true).encode(message(ByteBuffer(string: "hi"), event: "e"), allocator: allocator)
+        let encoded = WebSocketMessageEncoder(includesMetadata: true).encode(
+            message(ByteBuffer(string: "hi"), event: "e"),
+            allocator: allocator
+        )
         let text = String(buffer: encoded.getSlice(at: 2, length: encoded.readableBytes - 2)!)
         #expect(text == "id: ep:7\nchannel: chat\ncontent-type: text/plain\nevent: e\n\nhi")
     }
 
     @Test("close frames: code then a reason cut to the control-frame limit")
     func closeFrame() {
-        let frame = WebSocketFrameWriter.closeFrame(code: 4001, reason: String(repeating: "é", count: 100), allocator: allocator)
+        let frame = WebSocketFrameWriter.closeFrame(
+            code: 4001,
+            reason: String(repeating: "é", count: 100),
+            allocator: allocator
+        )
         #expect(frame.readableBytes <= 127)
         #expect(Array(frame.readableBytesView.prefix(4)) == [0x88, UInt8(frame.readableBytes - 2), 0x0F, 0xA1])
     }
@@ -110,12 +124,17 @@ struct RoutingTests {
 
     @Test("routes by method and path")
     func routes() {
-        #expect(router.route(method: .GET, path: "/sub/a,b") == .success(.subscribe(channels: [ChannelName(unchecked: "a"), ChannelName(unchecked: "b")])))
+        #expect(
+            router.route(method: .GET, path: "/sub/a,b")
+                == .success(.subscribe(channels: [ChannelName(unchecked: "a"), ChannelName(unchecked: "b")]))
+        )
         #expect(router.route(method: .POST, path: "/pub/a") == .success(.publish(ChannelName(unchecked: "a"))))
         #expect(router.route(method: .GET, path: "/pub/a") == .success(.channelInfo(ChannelName(unchecked: "a"))))
         #expect(router.route(method: .DELETE, path: "/pub/a") == .success(.deleteChannel(ChannelName(unchecked: "a"))))
         #expect(router.route(method: .POST, path: "/api/publish") == .success(.apiPublish))
-        #expect(router.route(method: .GET, path: "/api/history/a") == .success(.apiHistory(ChannelName(unchecked: "a"))))
+        #expect(
+            router.route(method: .GET, path: "/api/history/a") == .success(.apiHistory(ChannelName(unchecked: "a")))
+        )
         #expect(router.route(method: .GET, path: "/stats") == .success(.stats))
     }
 
@@ -141,7 +160,11 @@ struct RoutingTests {
     func subscribeRequest() throws {
         let channels = [ChannelName(unchecked: "a"), ChannelName(unchecked: "b")]
         func parse(_ uri: String, _ headers: HTTPHeaders = [:]) -> Result<SubscribeRequest, HTTPError> {
-            SubscribeRequest.parse(channels: channels, head: HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: headers), target: RequestTarget(uri))
+            SubscribeRequest.parse(
+                channels: channels,
+                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: headers),
+                target: RequestTarget(uri)
+            )
         }
         #expect(try parse("/sub/a,b").get().transport == .longPoll)
         #expect(try parse("/sub/a,b", ["Accept": "text/event-stream"]).get().transport == .sse)
@@ -149,7 +172,9 @@ struct RoutingTests {
         #expect(try parse("/sub/a,b?transport=stream").get().transport == .stream)
         let resumed = try parse("/sub/a,b?last_event_id=x:1,", ["Last-Event-ID": "y:2,y:3"]).get()
         #expect(resumed.positions == [StreamPosition(epoch: "x", offset: 1), nil])
-        #expect(try parse("/sub/a,b", ["Last-Event-ID": "y:2,y:3"]).get().positions.compactMap { $0?.offset } == [2, 3])
+        #expect(
+            try parse("/sub/a,b", ["Last-Event-ID": "y:2,y:3"]).get().positions.compactMap { $0?.offset } == [2, 3]
+        )
         guard case .failure(let error) = parse("/sub/a,b?last_event_id=x:1") else {
             Issue.record("one id for two channels must fail")
             return

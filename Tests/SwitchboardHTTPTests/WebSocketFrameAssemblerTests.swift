@@ -9,7 +9,13 @@ import Testing
 struct WebSocketFrameAssemblerTests {
     let mask: WebSocketMaskingKey = [1, 2, 3, 4]
 
-    func frame(_ opcode: WebSocketOpcode, _ bytes: [UInt8], fin: Bool = true, masked: Bool = true, rsv1: Bool = false) -> WebSocketFrame {
+    func frame(
+        _ opcode: WebSocketOpcode,
+        _ bytes: [UInt8],
+        fin: Bool = true,
+        masked: Bool = true,
+        rsv1: Bool = false
+    ) -> WebSocketFrame {
         var data = ByteBuffer(bytes: bytes)
         if masked { data.webSocketMask(mask) }
         return WebSocketFrame(fin: fin, rsv1: rsv1, opcode: opcode, maskKey: masked ? mask : nil, data: data)
@@ -28,7 +34,10 @@ struct WebSocketFrameAssemblerTests {
         var assembler = WebSocketFrameAssembler(maxMessageSize: 100)
         #expect(assembler.frameReceived(text("hel", fin: false)) == .none)
         #expect(assembler.frameReceived(frame(.ping, [9])) == .sendPong(ByteBuffer(bytes: [9])))
-        #expect(assembler.frameReceived(frame(.continuation, Array("lo".utf8))) == .message(.text, ByteBuffer(string: "hello")))
+        #expect(
+            assembler.frameReceived(frame(.continuation, Array("lo".utf8)))
+                == .message(.text, ByteBuffer(string: "hello"))
+        )
     }
 
     @Test("protocol violations fail with 1002 and the state stays failed")
@@ -94,7 +103,9 @@ struct WebSocketFrameAssemblerTests {
     @Test("the closing handshake: echo the peer's code; our close is answered by theirs")
     func closing() {
         var peerCloses = WebSocketFrameAssembler(maxMessageSize: 100)
-        #expect(peerCloses.frameReceived(frame(.connectionClose, [0x03, 0xE8, 0x6F, 0x6B])) == .replyToClose(code: 1000))
+        #expect(
+            peerCloses.frameReceived(frame(.connectionClose, [0x03, 0xE8, 0x6F, 0x6B])) == .replyToClose(code: 1000)
+        )
         #expect(peerCloses.isClosing)
         var emptyClose = WebSocketFrameAssembler(maxMessageSize: 100)
         #expect(emptyClose.frameReceived(frame(.connectionClose, [])) == .replyToClose(code: nil))

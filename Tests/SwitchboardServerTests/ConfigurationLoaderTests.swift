@@ -6,7 +6,9 @@ import Testing
 @Suite("Configuration")
 struct ConfigurationLoaderTests {
     func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("switchboard-\(UUID().uuidString).toml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "switchboard-\(UUID().uuidString).toml"
+        ).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -29,7 +31,10 @@ struct ConfigurationLoaderTests {
         let path = try write("[server]\nhttp = \"127.0.0.1:9000\"\n[channels]\nhistory_size = 5\nping_interval = 2.5\n")
         let configuration = try ConfigurationLoader().load(
             file: path,
-            environment: ["SWITCHBOARD_HTTP": "127.0.0.1:9001", "SWITCHBOARD_CHANNELS_HISTORY_SIZE": "7", "SWITCHBOARD_SECURITY_API_KEYS": "a, b"],
+            environment: [
+                "SWITCHBOARD_HTTP": "127.0.0.1:9001", "SWITCHBOARD_CHANNELS_HISTORY_SIZE": "7",
+                "SWITCHBOARD_SECURITY_API_KEYS": "a, b",
+            ],
             flags: [("server.http", "[::1]:9002")]
         ).get()
         #expect(configuration.http == ListenAddress(host: "::1", port: 9002))
@@ -70,11 +75,19 @@ struct ConfigurationLoaderTests {
 
     @Test("bad environment values are reported with the variable's name")
     func environmentErrors() {
-        guard case .failure(let errors) = ConfigurationLoader().load(file: nil, environment: ["SWITCHBOARD_THREADS": "many"]) else {
+        guard
+            case .failure(let errors) = ConfigurationLoader().load(
+                file: nil,
+                environment: ["SWITCHBOARD_THREADS": "many"]
+            )
+        else {
             Issue.record("expected an error")
             return
         }
-        #expect(errors.errors.first?.description == "environment SWITCHBOARD_THREADS: error: server.threads must be an integer, not \"many\"")
+        #expect(
+            errors.errors.first?.description
+                == "environment SWITCHBOARD_THREADS: error: server.threads must be an integer, not \"many\""
+        )
     }
 
     @Test("listen addresses")
@@ -88,10 +101,14 @@ struct ConfigurationLoaderTests {
 
     @Test("the committed switchboard.toml is the generated sample, and it is valid")
     func sampleInSync() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let sample = root.appendingPathComponent("switchboard.toml").path
         let committed = try String(contentsOfFile: sample, encoding: .utf8)
-        #expect(committed == SampleConfiguration.render(), "run: swift run switchboard sample-config > switchboard.toml")
+        #expect(
+            committed == SampleConfiguration.render(),
+            "run: swift run switchboard sample-config > switchboard.toml"
+        )
         #expect(ConfigurationLoader().check(file: sample).isEmpty)
         for option in ConfigurationOption.all {
             #expect(committed.contains(option.environmentVariable))

@@ -163,12 +163,18 @@ private func parseError(_ text: String) -> TOMLParseError? {
         """
     let document = try parse(text)
     #expect(document.value(at: ["empty"]) == .array([]))
-    #expect(document.value(at: ["nested"]) == .array([
-        .array([.integer(1), .integer(2)]), .array([.string("a"), .string("b")]), .array([.array([])]),
-    ]))
-    #expect(document.value(at: ["mixed"]) == .array([
-        .integer(1), .float(2.5), .string("three"), .boolean(true), .table(["x": .integer(1)]),
-    ]))
+    #expect(
+        document.value(at: ["nested"])
+            == .array([
+                .array([.integer(1), .integer(2)]), .array([.string("a"), .string("b")]), .array([.array([])]),
+            ])
+    )
+    #expect(
+        document.value(at: ["mixed"])
+            == .array([
+                .integer(1), .float(2.5), .string("three"), .boolean(true), .table(["x": .integer(1)]),
+            ])
+    )
     #expect(document.value(at: ["spread"]) == .array([.string("one"), .string("two")]))
     #expect(document.line(of: ["spread", "0"]) == 5)
     #expect(document.line(of: ["spread", "1"]) == 7)
@@ -188,10 +194,12 @@ private func parseError(_ text: String) -> TOMLParseError? {
     #expect(document.value(at: ["animal", "type", "name"]) == .string("pug"))
     #expect(document.value(at: ["animal", "owner", "name"]) == .string("Ann"))
     // Keys inside inline tables are entries too, so they can be validated like any other key.
-    #expect(document.entries.map(\.keyPath) == [
-        ["point", "x"], ["point", "y"], ["animal", "type", "name"], ["animal", "type", "size"], ["animal", "tags"],
-        ["animal", "owner", "name"],
-    ])
+    #expect(
+        document.entries.map(\.keyPath) == [
+            ["point", "x"], ["point", "y"], ["animal", "type", "name"], ["animal", "type", "size"], ["animal", "tags"],
+            ["animal", "owner", "name"],
+        ]
+    )
 }
 
 // MARK: - Keys and tables
@@ -253,16 +261,20 @@ private func parseError(_ text: String) -> TOMLParseError? {
         [[bridge.route]]
         """
     let document = try parse(text)
-    #expect(document.entries == [
-        TOMLEntry(keyPath: ["bridge", "route", "0", "path"], value: .string("/a"), line: 2),
-        TOMLEntry(keyPath: ["bridge", "route", "1", "path"], value: .string("/b"), line: 5),
-        TOMLEntry(keyPath: ["bridge", "route", "1", "auth", "user"], value: .string("u"), line: 7),
-        TOMLEntry(keyPath: ["bridge", "route", "1", "header", "0", "name"], value: .string("X-One"), line: 9),
-    ])
-    #expect(document.tableHeaders.map(\.resolvedPath) == [
-        ["bridge", "route", "0"], ["bridge", "route", "1"], ["bridge", "route", "1", "auth"],
-        ["bridge", "route", "1", "header", "0"], ["bridge", "route", "2"],
-    ])
+    #expect(
+        document.entries == [
+            TOMLEntry(keyPath: ["bridge", "route", "0", "path"], value: .string("/a"), line: 2),
+            TOMLEntry(keyPath: ["bridge", "route", "1", "path"], value: .string("/b"), line: 5),
+            TOMLEntry(keyPath: ["bridge", "route", "1", "auth", "user"], value: .string("u"), line: 7),
+            TOMLEntry(keyPath: ["bridge", "route", "1", "header", "0", "name"], value: .string("X-One"), line: 9),
+        ]
+    )
+    #expect(
+        document.tableHeaders.map(\.resolvedPath) == [
+            ["bridge", "route", "0"], ["bridge", "route", "1"], ["bridge", "route", "1", "auth"],
+            ["bridge", "route", "1", "header", "0"], ["bridge", "route", "2"],
+        ]
+    )
     #expect(document.tableHeaders.map(\.isArrayOfTables) == [true, true, false, true, true])
     #expect(document.value(at: ["bridge", "route"])?.arrayValue?.count == 3)
     #expect(document.value(at: ["bridge", "route", "2"]) == .table([:]))
@@ -284,10 +296,12 @@ private func parseError(_ text: String) -> TOMLParseError? {
 @Test func commentsBlankLinesBOMAndCRLF() throws {
     let text = "\u{FEFF}# header comment\r\n\r\n  a = 1 # trailing\r\n\t[t] # table\r\nb = \"# not a comment\"\r\n"
     let document = try parse(text)
-    #expect(document.entries == [
-        TOMLEntry(keyPath: ["a"], value: .integer(1), line: 3),
-        TOMLEntry(keyPath: ["t", "b"], value: .string("# not a comment"), line: 5),
-    ])
+    #expect(
+        document.entries == [
+            TOMLEntry(keyPath: ["a"], value: .integer(1), line: 3),
+            TOMLEntry(keyPath: ["t", "b"], value: .string("# not a comment"), line: 5),
+        ]
+    )
     #expect(try parse("").entries.isEmpty)
     #expect(try parse("# only a comment").root.isEmpty)
 }
@@ -323,12 +337,14 @@ private func parseError(_ text: String) -> TOMLParseError? {
         """
     let document = try parse(text)
     let summary = document.entries.map { "\($0.keyPath.joined(separator: ".")):\($0.line)" }
-    #expect(summary == [
-        "server.http:4", "server.threads:5", "server.shutdown_timeout:6", "server.log_level:7",
-        "channels.history_size:10", "channels.history_ttl:11", "channels.message_template:12",
-        "channels.allowed_origins:15", "limits.max_message_size:21", "limits.rates.publish:22",
-        "limits.rates.subscribe:22", "bridge.route.0.path:25", "bridge.route.0.enabled:26",
-    ])
+    #expect(
+        summary == [
+            "server.http:4", "server.threads:5", "server.shutdown_timeout:6", "server.log_level:7",
+            "channels.history_size:10", "channels.history_ttl:11", "channels.message_template:12",
+            "channels.allowed_origins:15", "limits.max_message_size:21", "limits.rates.publish:22",
+            "limits.rates.subscribe:22", "bridge.route.0.path:25", "bridge.route.0.enabled:26",
+        ]
+    )
     #expect(document.tableHeaders.map(\.line) == [3, 9, 20, 24])
     #expect(document.value(at: ["channels", "message_template"]) == .string("~id~: ~text~\n"))
     #expect(document.value(at: ["limits", "max_message_size"]) == .integer(1 << 20))
@@ -365,57 +381,129 @@ struct TOMLErrorCase: Sendable, CustomTestStringConvertible {
 
 private let errorCases: [TOMLErrorCase] = [
     // Duplicate keys and redefined tables.
-    .init(name: "duplicate key", text: "a = 1\nb = 2\na = 3", line: 3,
-        message: "duplicate key 'a' (first defined at line 1)"),
+    .init(
+        name: "duplicate key",
+        text: "a = 1\nb = 2\na = 3",
+        line: 3,
+        message: "duplicate key 'a' (first defined at line 1)"
+    ),
     .init(name: "duplicate key in table", text: "[s]\nx = 1\n\nx = 2", line: 4, message: "duplicate key 'x'"),
     .init(name: "duplicate dotted key", text: "a.b = 1\na.b = 2", line: 2, message: "duplicate key 'a.b'"),
     .init(name: "duplicate quoted key", text: "a = 1\n\"a\" = 2", line: 2, message: "duplicate key 'a'"),
     .init(name: "duplicate in inline table", text: "\np = { x = 1, x = 2 }", line: 2, message: "duplicate key 'x'"),
-    .init(name: "redefined table", text: "[a]\nx = 1\n[b]\n[a]", line: 4,
-        message: "table [a] is already defined at line 1"),
+    .init(
+        name: "redefined table",
+        text: "[a]\nx = 1\n[b]\n[a]",
+        line: 4,
+        message: "table [a] is already defined at line 1"
+    ),
     .init(name: "implied table defined twice", text: "[a.b]\n[a]\n[a]", line: 3, message: "already defined at line 2"),
-    .init(name: "header reopens dotted table", text: "a.b = 1\n[a]", line: 2,
-        message: "created by dotted keys at line 1"),
-    .init(name: "dotted key into header table", text: "[a.b]\nx = 1\n[a]\nb.y = 2", line: 4,
-        message: "table 'b' was created by a table header at line 1"),
-    .init(name: "header extends inline table", text: "a = { x = 1 }\n[a]", line: 2,
-        message: "already holds an inline table (line 1)"),
-    .init(name: "dotted key extends inline table", text: "a = { x = 1 }\na.y = 2", line: 2,
-        message: "already holds an inline table"),
+    .init(
+        name: "header reopens dotted table",
+        text: "a.b = 1\n[a]",
+        line: 2,
+        message: "created by dotted keys at line 1"
+    ),
+    .init(
+        name: "dotted key into header table",
+        text: "[a.b]\nx = 1\n[a]\nb.y = 2",
+        line: 4,
+        message: "table 'b' was created by a table header at line 1"
+    ),
+    .init(
+        name: "header extends inline table",
+        text: "a = { x = 1 }\n[a]",
+        line: 2,
+        message: "already holds an inline table (line 1)"
+    ),
+    .init(
+        name: "dotted key extends inline table",
+        text: "a = { x = 1 }\na.y = 2",
+        line: 2,
+        message: "already holds an inline table"
+    ),
     // A key used first as a value and then as a table (or the other way round).
     .init(name: "value then table", text: "a = 1\n[a]", line: 2, message: "key 'a' already holds an integer (line 1)"),
-    .init(name: "value then sub-table", text: "[s]\nt = 'x'\n[s.t.u]", line: 3,
-        message: "key 's.t' already holds a string (line 2)"),
-    .init(name: "value then dotted key", text: "a = true\na.b = 2", line: 2,
-        message: "'a' already holds a boolean (line 1)"),
+    .init(
+        name: "value then sub-table",
+        text: "[s]\nt = 'x'\n[s.t.u]",
+        line: 3,
+        message: "key 's.t' already holds a string (line 2)"
+    ),
+    .init(
+        name: "value then dotted key",
+        text: "a = true\na.b = 2",
+        line: 2,
+        message: "'a' already holds a boolean (line 1)"
+    ),
     .init(name: "table then value", text: "[a.b]\n[a]\nb = 1", line: 3, message: "duplicate key 'b'"),
-    .init(name: "static array then array of tables", text: "a = [1]\n[[a]]", line: 2,
-        message: "already holds an array (line 1)"),
-    .init(name: "array of tables then table", text: "[[a]]\n[a]", line: 2,
-        message: "already an array of tables (line 1)"),
+    .init(
+        name: "static array then array of tables",
+        text: "a = [1]\n[[a]]",
+        line: 2,
+        message: "already holds an array (line 1)"
+    ),
+    .init(
+        name: "array of tables then table",
+        text: "[[a]]\n[a]",
+        line: 2,
+        message: "already an array of tables (line 1)"
+    ),
     .init(name: "table then array of tables", text: "[a]\n[[a]]", line: 2, message: "already a table (line 1)"),
-    .init(name: "dotted key into array of tables", text: "[[t.a]]\n[t]\na.x = 1", line: 3,
-        message: "'a' is an array of tables (line 1)"),
+    .init(
+        name: "dotted key into array of tables",
+        text: "[[t.a]]\n[t]\na.x = 1",
+        line: 3,
+        message: "'a' is an array of tables (line 1)"
+    ),
     // Strings.
-    .init(name: "unterminated basic string", text: "\n\nname = \"abc\nnext = 1", line: 3,
-        message: "unterminated string"),
-    .init(name: "unterminated literal string", text: "x = 'abc", line: 1,
-        message: "unterminated string: missing closing '"),
+    .init(
+        name: "unterminated basic string",
+        text: "\n\nname = \"abc\nnext = 1",
+        line: 3,
+        message: "unterminated string"
+    ),
+    .init(
+        name: "unterminated literal string",
+        text: "x = 'abc",
+        line: 1,
+        message: "unterminated string: missing closing '"
+    ),
     .init(name: "unterminated quoted key", text: "a = 1\n\"key = 2", line: 2, message: "unterminated string"),
-    .init(name: "unterminated multi-line string", text: "a = 1\nb = \"\"\"\nabc\n", line: 2,
-        message: "unterminated multi-line string"),
+    .init(
+        name: "unterminated multi-line string",
+        text: "a = 1\nb = \"\"\"\nabc\n",
+        line: 2,
+        message: "unterminated multi-line string"
+    ),
     .init(name: "unterminated multi-line literal", text: "a = '''\n\n", line: 1, message: "missing closing '''"),
-    .init(name: "invalid escape", text: "\ns = \"a\\qb\"", line: 2,
-        message: "invalid escape sequence: '\\' followed by 'q'"),
+    .init(
+        name: "invalid escape",
+        text: "\ns = \"a\\qb\"",
+        line: 2,
+        message: "invalid escape sequence: '\\' followed by 'q'"
+    ),
     .init(name: "hex escape is not TOML 1.0", text: "s = \"\\x41\"", line: 1, message: "invalid escape sequence"),
-    .init(name: "short unicode escape", text: "s = \"\\u12\"", line: 1,
-        message: "\\u must be followed by 4 hexadecimal digits"),
+    .init(
+        name: "short unicode escape",
+        text: "s = \"\\u12\"",
+        line: 1,
+        message: "\\u must be followed by 4 hexadecimal digits"
+    ),
     .init(name: "surrogate escape", text: "s = \"\\uD800\"", line: 1, message: "is not a Unicode scalar value"),
-    .init(name: "invalid escape inside multi-line string", text: "s = \"\"\"\nok\nbad \\q\n\"\"\"", line: 3,
-        message: "invalid escape sequence"),
+    .init(
+        name: "invalid escape inside multi-line string",
+        text: "s = \"\"\"\nok\nbad \\q\n\"\"\"",
+        line: 3,
+        message: "invalid escape sequence"
+    ),
     .init(name: "control character in string", text: "s = \"a\u{01}b\"", line: 1, message: "control character U+0001"),
-    .init(name: "multi-line key", text: "\"\"\"a\"\"\" = 1", line: 1,
-        message: "multi-line strings cannot be used as keys"),
+    .init(
+        name: "multi-line key",
+        text: "\"\"\"a\"\"\" = 1",
+        line: 1,
+        message: "multi-line strings cannot be used as keys"
+    ),
     .init(name: "too many closing quotes", text: "s = \"\"\"a\"\"\"\"\"\"", line: 1, message: "too many quotes"),
     // Numbers.
     .init(name: "leading zero", text: "\nport = 0123", line: 2, message: "leading zeros are not allowed"),
@@ -435,13 +523,25 @@ private let errorCases: [TOMLErrorCase] = [
     .init(name: "short date", text: "d = 2023-2-01", line: 1, message: "invalid date-time"),
     .init(name: "time without seconds", text: "t = 07:32", line: 1, message: "invalid date-time '07:32'"),
     // Keys, '=' and line structure.
-    .init(name: "missing equals", text: "[s]\nname \"x\"", line: 2,
-        message: "expected '=' after key 'name', found '\"'"),
-    .init(name: "key without value", text: "a = 1\nkey\n", line: 2,
-        message: "expected '=' after key 'key', found end of line"),
+    .init(
+        name: "missing equals",
+        text: "[s]\nname \"x\"",
+        line: 2,
+        message: "expected '=' after key 'name', found '\"'"
+    ),
+    .init(
+        name: "key without value",
+        text: "a = 1\nkey\n",
+        line: 2,
+        message: "expected '=' after key 'key', found end of line"
+    ),
     .init(name: "missing value", text: "a =\nb = 1", line: 1, message: "expected a value, found end of line"),
-    .init(name: "unquoted string", text: "name = hello", line: 1,
-        message: "invalid value 'hello'; strings must be quoted"),
+    .init(
+        name: "unquoted string",
+        text: "name = hello",
+        line: 1,
+        message: "invalid value 'hello'; strings must be quoted"
+    ),
     .init(name: "non-ASCII bare key", text: "\nké = 1", line: 2, message: "'é' is not allowed in a bare key"),
     .init(name: "punctuation in bare key", text: "a$b = 1", line: 1, message: "'$' is not allowed in a bare key"),
     .init(name: "YAML-style key", text: "[s]\n\nport: 80", line: 3, message: "':' is not allowed in a bare key"),
@@ -451,26 +551,46 @@ private let errorCases: [TOMLErrorCase] = [
     .init(name: "garbage after array", text: "a = [\n1,\n] ]", line: 3, message: "unexpected ']' after value"),
     .init(name: "garbage after header", text: "[s] x = 1", line: 1, message: "unexpected 'x' after table header"),
     .init(name: "two keys on a line", text: "a = 1 b = 2", line: 1, message: "unexpected 'b' after value"),
-    .init(name: "unclosed header", text: "[server\nport = 1", line: 1,
-        message: "expected ']' to close the table header"),
+    .init(
+        name: "unclosed header",
+        text: "[server\nport = 1",
+        line: 1,
+        message: "expected ']' to close the table header"
+    ),
     .init(name: "unclosed array-of-tables header", text: "[[route]\n", line: 1, message: "expected ']]'"),
     .init(name: "empty header", text: "[]", line: 1, message: "expected a key, found ']'"),
-    .init(name: "bare carriage return", text: "a = 1\rb = 2", line: 1,
-        message: "carriage return must be followed by a line feed"),
+    .init(
+        name: "bare carriage return",
+        text: "a = 1\rb = 2",
+        line: 1,
+        message: "carriage return must be followed by a line feed"
+    ),
     .init(name: "control character in comment", text: "# a\u{7F}b", line: 1, message: "not allowed in a comment"),
     .init(name: "CRLF line counting", text: "a = 1\r\nb = 2\r\na = 3\r\n", line: 3, message: "duplicate key 'a'"),
     // Arrays and inline tables.
     .init(name: "unterminated array", text: "a = [\n1,\n2\n", line: 1, message: "unterminated array"),
-    .init(name: "array missing comma", text: "a = [\n1\n2]", line: 3,
-        message: "expected ',' or ']' after array element, found '2'"),
+    .init(
+        name: "array missing comma",
+        text: "a = [\n1\n2]",
+        line: 3,
+        message: "expected ',' or ']' after array element, found '2'"
+    ),
     .init(name: "array double comma", text: "a = [1,,2]", line: 1, message: "expected a value, found ','"),
     .init(name: "unterminated inline table", text: "a = { x = 1", line: 1, message: "unterminated inline table"),
-    .init(name: "newline in inline table", text: "a = { x = 1,\n y = 2 }", line: 1,
-        message: "unterminated inline table"),
+    .init(
+        name: "newline in inline table",
+        text: "a = { x = 1,\n y = 2 }",
+        line: 1,
+        message: "unterminated inline table"
+    ),
     .init(name: "trailing comma in inline table", text: "a = { x = 1, }", line: 1, message: "trailing comma"),
     .init(name: "inline table missing comma", text: "a = { x = 1 y = 2 }", line: 1, message: "expected ',' or '}'"),
-    .init(name: "nesting too deep", text: "a = " + String(repeating: "[", count: 200), line: 1,
-        message: "nested more than"),
+    .init(
+        name: "nesting too deep",
+        text: "a = " + String(repeating: "[", count: 200),
+        line: 1,
+        message: "nested more than"
+    ),
 ]
 
 @Test(arguments: errorCases)

@@ -28,7 +28,13 @@ public final class Subscription {
     var subscriber: (any ChannelSubscriber)?
     var registryIndex = -1
 
-    init(channel: ChannelName, format: WireFormat?, position: StreamPosition, tag: Int, subscriber: any ChannelSubscriber) {
+    init(
+        channel: ChannelName,
+        format: WireFormat?,
+        position: StreamPosition,
+        tag: Int,
+        subscriber: any ChannelSubscriber
+    ) {
         self.channel = channel
         self.format = format
         self.position = position

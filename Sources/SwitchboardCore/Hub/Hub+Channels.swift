@@ -74,8 +74,17 @@ extension Hub {
             state.history.expire(now: now)
             channels[channel] = state
             let start = since ?? StreamPosition(epoch: state.epoch, offset: 0)
-            let resume = state.history.resume(from: start, epoch: state.epoch, lastOffset: state.lastOffset, limit: limit)
-            return HistoryPage(messages: resume.messages, gap: since == nil ? nil : resume.gap, lastPosition: resume.position)
+            let resume = state.history.resume(
+                from: start,
+                epoch: state.epoch,
+                lastOffset: state.lastOffset,
+                limit: limit
+            )
+            return HistoryPage(
+                messages: resume.messages,
+                gap: since == nil ? nil : resume.gap,
+                lastPosition: resume.position
+            )
         }
     }
 
@@ -117,7 +126,9 @@ extension Hub {
                 for state in channels.values { subscribers += state.subscriberCount }
             }
         }
-        let delivered = loopContexts.withLock { $0.values.reduce(0) { $0 + $1.deliveredCount.load(ordering: .relaxed) } }
+        let delivered = loopContexts.withLock {
+            $0.values.reduce(0) { $0 + $1.deliveredCount.load(ordering: .relaxed) }
+        }
         return HubStatistics(
             channels: channelCount,
             subscribers: subscribers,

@@ -37,7 +37,12 @@ extension Hub {
         publishedCount.wrappingIncrement(ordering: .relaxed)
         if !targets.isEmpty {
             // Encoding happens outside the lock, once per wire format in use.
-            let delivery = Delivery(message: message, formatsInUse: formatCounts, encoders: encoders, allocator: allocator)
+            let delivery = Delivery(
+                message: message,
+                formatsInUse: formatCounts,
+                encoders: encoders,
+                allocator: allocator
+            )
             for context in targets { context.enqueue(.deliver(delivery)) }
         }
         return PublishResult(message: message, subscribers: subscribers)

@@ -29,7 +29,11 @@ public final class Hub: Sendable {
         public var channelRetentionMilliseconds: Int64
 
         /// Creates a configuration; the defaults are 100 messages, one hour, and five minutes' retention.
-        public init(historySize: Int = 100, historyTTLMilliseconds: Int64 = 3_600_000, channelRetentionMilliseconds: Int64 = 300_000) {
+        public init(
+            historySize: Int = 100,
+            historyTTLMilliseconds: Int64 = 3_600_000,
+            channelRetentionMilliseconds: Int64 = 300_000
+        ) {
             self.historySize = historySize
             self.historyTTLMilliseconds = historyTTLMilliseconds
             self.channelRetentionMilliseconds = channelRetentionMilliseconds

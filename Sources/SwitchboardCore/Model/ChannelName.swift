@@ -11,7 +11,10 @@ public struct ChannelName: Hashable, Sendable, Comparable, CustomStringConvertib
     public static let defaultMaxLength = 255
 
     /// Validates `name`; throws a ``ChannelNameError`` that says what is wrong with it.
-    public init(validating name: some StringProtocol, maxLength: Int = ChannelName.defaultMaxLength) throws(ChannelNameError) {
+    public init(
+        validating name: some StringProtocol,
+        maxLength: Int = ChannelName.defaultMaxLength
+    ) throws(ChannelNameError) {
         let utf8 = name.utf8
         guard !utf8.isEmpty else { throw .empty }
         guard utf8.count <= maxLength else { throw .tooLong(length: utf8.count, limit: maxLength) }
@@ -58,7 +61,9 @@ public enum ChannelNameError: Error, Equatable, Sendable, CustomStringConvertibl
         case .tooLong(let length, let limit):
             return "channel name is \(length) bytes long, the limit is \(limit)"
         case .invalidCharacter(let character):
-            let shown = character.isASCII && !character.isWhitespace ? "'\(character)'" : "byte \(character.asciiValue.map(String.init) ?? "?")"
+            let shown =
+                character.isASCII && !character.isWhitespace
+                ? "'\(character)'" : "byte \(character.asciiValue.map(String.init) ?? "?")"
             return "channel name contains \(shown); allowed are letters, digits and _ - . : @ ~ + !"
         }
     }

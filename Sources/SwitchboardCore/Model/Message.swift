@@ -35,7 +35,8 @@ public final class Message: Sendable {
         self.contentType = contentType
         self.eventType = eventType
         self.timestamp = timestamp
-        self.isText = payload.readableBytesView.withContiguousStorageIfAvailable { UTF8Validation.isValid($0) }
+        self.isText =
+            payload.readableBytesView.withContiguousStorageIfAvailable { UTF8Validation.isValid($0) }
             ?? UTF8Validation.isValid(Array(payload.readableBytesView))
     }
 

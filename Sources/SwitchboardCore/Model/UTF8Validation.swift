@@ -29,12 +29,20 @@ public enum UTF8Validation {
                 switch byte {
                 case 0x00...0x7F: return true
                 case 0xC2...0xDF: remaining = 1
-                case 0xE0: remaining = 2; lowerBound = 0xA0
+                case 0xE0:
+                    remaining = 2
+                    lowerBound = 0xA0
                 case 0xE1...0xEC, 0xEE...0xEF: remaining = 2
-                case 0xED: remaining = 2; upperBound = 0x9F
-                case 0xF0: remaining = 3; lowerBound = 0x90
+                case 0xED:
+                    remaining = 2
+                    upperBound = 0x9F
+                case 0xF0:
+                    remaining = 3
+                    lowerBound = 0x90
                 case 0xF1...0xF3: remaining = 3
-                case 0xF4: remaining = 3; upperBound = 0x8F
+                case 0xF4:
+                    remaining = 3
+                    upperBound = 0x8F
                 default: return false
                 }
                 return true

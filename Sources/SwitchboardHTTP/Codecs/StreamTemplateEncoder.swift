@@ -32,7 +32,12 @@ struct StreamTemplateEncoder: MessageEncoder {
 
     /// Renders the template with explicit values (for keep-alives and notices).
     func render(
-        id: String, channel: String, eventType: String, contentType: String, time: Int64, text: ByteBuffer,
+        id: String,
+        channel: String,
+        eventType: String,
+        contentType: String,
+        time: Int64,
+        text: ByteBuffer,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: text.readableBytes + 64)

@@ -59,13 +59,23 @@ struct WebSocketMessageEncoder: MessageEncoder {
             into: &header
         )
         var buffer = allocator.buffer(capacity: header.readableBytes + message.payload.readableBytes + 10)
-        WebSocketFrameWriter.writeHeader(opcode: opcode, length: header.readableBytes + message.payload.readableBytes, into: &buffer)
+        WebSocketFrameWriter.writeHeader(
+            opcode: opcode,
+            length: header.readableBytes + message.payload.readableBytes,
+            into: &buffer
+        )
         buffer.writeBuffer(&header)
         buffer.writeImmutableBuffer(message.payload)
         return buffer
     }
 
-    static func writeMetadata(id: String?, channel: String, contentType: String?, event: String?, into buffer: inout ByteBuffer) {
+    static func writeMetadata(
+        id: String?,
+        channel: String,
+        contentType: String?,
+        event: String?,
+        into buffer: inout ByteBuffer
+    ) {
         if let id { buffer.writeString("id: \(id)\n") }
         buffer.writeString("channel: \(channel)\n")
         if let contentType { buffer.writeString("content-type: \(contentType.filter { $0 != "\n" && $0 != "\r" })\n") }

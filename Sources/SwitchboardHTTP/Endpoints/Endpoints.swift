@@ -118,10 +118,14 @@ struct Endpoints {
         }
         var limit = Int.max
         if let text = request.target.parameter("limit") {
-            guard let value = Int(text), value >= 0 else { throw HTTPError.badRequest("invalid_limit", "limit must be a non-negative integer") }
+            guard let value = Int(text), value >= 0 else {
+                throw HTTPError.badRequest("invalid_limit", "limit must be a non-negative integer")
+            }
             limit = value
         }
-        guard let page = service.hub.history(of: channel, since: since, limit: limit) else { throw Self.noSuchChannel(channel) }
+        guard let page = service.hub.history(of: channel, since: since, limit: limit) else {
+            throw Self.noSuchChannel(channel)
+        }
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("channel", channel.rawValue)
@@ -187,7 +191,10 @@ struct Endpoints {
 
     private func jsonObject(_ request: HTTPHandler.Request) throws -> [String: Any] {
         guard let body = request.body, body.readableBytes > 0,
-            let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed]) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(
+                with: Data(body.readableBytesView),
+                options: [.fragmentsAllowed]
+            ) as? [String: Any]
         else {
             throw HTTPError.badRequest("invalid_json", "the body must be a JSON object")
         }
@@ -195,7 +202,9 @@ struct Endpoints {
     }
 
     private func channelField(_ value: Any?) throws -> ChannelName {
-        guard let name = value as? String else { throw HTTPError.badRequest("invalid_channel", "\"channel\" must be a string") }
+        guard let name = value as? String else {
+            throw HTTPError.badRequest("invalid_channel", "\"channel\" must be a string")
+        }
         do {
             return try ChannelName(validating: name, maxLength: service.configuration.maxChannelNameLength)
         } catch {
@@ -209,14 +218,19 @@ struct Endpoints {
         var contentType = object["content_type"] as? String
         let payload: ByteBuffer
         if let encoded = object["b64data"] as? String {
-            guard let bytes = Base64.decode(encoded) else { throw HTTPError.badRequest("invalid_b64data", "b64data is not base64") }
+            guard let bytes = Base64.decode(encoded) else {
+                throw HTTPError.badRequest("invalid_b64data", "b64data is not base64")
+            }
             payload = ByteBuffer(bytes: bytes)
             contentType = contentType ?? "application/octet-stream"
         } else if let text = object["data"] as? String {
             payload = ByteBuffer(string: text)
             contentType = contentType ?? "text/plain; charset=utf-8"
         } else if let value = object["data"], !(value is NSNull) {
-            let data = try JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(
+                withJSONObject: value,
+                options: [.fragmentsAllowed, .withoutEscapingSlashes]
+            )
             payload = ByteBuffer(bytes: data)
             contentType = contentType ?? "application/json"
         } else {

@@ -25,7 +25,11 @@ struct HTTPError: Error, Equatable {
         )
     }
     static func payloadTooLarge(limit: Int) -> HTTPError {
-        HTTPError(status: .payloadTooLarge, code: "payload_too_large", message: "the body is over the limit of \(limit) bytes")
+        HTTPError(
+            status: .payloadTooLarge,
+            code: "payload_too_large",
+            message: "the body is over the limit of \(limit) bytes"
+        )
     }
     static let forbidden = HTTPError(
         status: .forbidden,

@@ -21,7 +21,13 @@ final class LongPollSubscriber: ChannelSubscriber {
     /// Subscribes. Returns the answer when it is already known (a missed message, or a gap with nothing to
     /// deliver); otherwise waits and calls `completion` later, exactly once.
     func start(positions: [StreamPosition?], completion: @escaping (HTTPResponse) -> Void) -> HTTPResponse? {
-        let (backlog, gaps) = subscriptions.subscribe(self, hub: service.hub, positions: positions, format: nil, on: eventLoop)
+        let (backlog, gaps) = subscriptions.subscribe(
+            self,
+            hub: service.hub,
+            positions: positions,
+            format: nil,
+            on: eventLoop
+        )
         gap = gaps.first?.reason
         if let first = backlog.first, let tag = subscriptions.index(of: first.channel) {
             subscriptions.advance(to: first, tag: tag)
@@ -49,7 +55,17 @@ final class LongPollSubscriber: ChannelSubscriber {
 
     /// The server is shutting down.
     func shutdown() {
-        finish(.error(HTTPError(status: .serviceUnavailable, code: "shutting_down", message: "the server is shutting down", extraHeaders: [("Retry-After", "1")]), allocator: service.allocator))
+        finish(
+            .error(
+                HTTPError(
+                    status: .serviceUnavailable,
+                    code: "shutting_down",
+                    message: "the server is shutting down",
+                    extraHeaders: [("Retry-After", "1")]
+                ),
+                allocator: service.allocator
+            )
+        )
     }
 
     // MARK: ChannelSubscriber
@@ -63,7 +79,11 @@ final class LongPollSubscriber: ChannelSubscriber {
     func flushDeliveries() {}
 
     func channelDeleted(_ subscription: Subscription) {
-        var error = HTTPError(status: .gone, code: "channel_deleted", message: "channel \(subscription.channel) was deleted")
+        var error = HTTPError(
+            status: .gone,
+            code: "channel_deleted",
+            message: "channel \(subscription.channel) was deleted"
+        )
         error.extraHeaders = [("Switchboard-Channel", subscription.channel.rawValue)]
         finish(.error(error, allocator: service.allocator))
     }

@@ -32,7 +32,13 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
     /// which the response head announces. The backlog is written when the handler is added.
     func subscribe(positions: [StreamPosition?], on eventLoop: any EventLoop) -> [SubscriptionSet.Gap] {
         let format: WireFormat? = subscriptions.isMultiChannel && kind == .sse ? nil : ownFormat
-        let (backlog, gaps) = subscriptions.subscribe(self, hub: service.hub, positions: positions, format: format, on: eventLoop)
+        let (backlog, gaps) = subscriptions.subscribe(
+            self,
+            hub: service.hub,
+            positions: positions,
+            format: format,
+            on: eventLoop
+        )
         pendingBacklog = backlog
         pendingGaps = gaps
         return gaps
@@ -45,7 +51,15 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         self.context = context
         counter.wrappingIncrement(ordering: .relaxed)
         if kind == .sse {
-            for gap in pendingGaps { write(SSEEncoder.encodeNotice(event: "switchboard-gap", json: Self.gapJSON(gap), allocator: context.channel.allocator)) }
+            for gap in pendingGaps {
+                write(
+                    SSEEncoder.encodeNotice(
+                        event: "switchboard-gap",
+                        json: Self.gapJSON(gap),
+                        allocator: context.channel.allocator
+                    )
+                )
+            }
         }
         for message in pendingBacklog {
             guard let tag = subscriptions.index(of: message.channel) else { continue }
@@ -114,12 +128,22 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
             json.beginObject()
             json.string("channel", subscription.channel.rawValue)
             json.endObject()
-            write(SSEEncoder.encodeNotice(event: "switchboard-channel-deleted", json: json.buffer, allocator: context.channel.allocator))
+            write(
+                SSEEncoder.encodeNotice(
+                    event: "switchboard-channel-deleted",
+                    json: json.buffer,
+                    allocator: context.channel.allocator
+                )
+            )
         case .stream:
             write(
                 service.streamTemplate.render(
-                    id: "", channel: subscription.channel.rawValue, eventType: "switchboard-channel-deleted",
-                    contentType: "", time: service.hub.clock(), text: ByteBuffer(string: "channel deleted"),
+                    id: "",
+                    channel: subscription.channel.rawValue,
+                    eventType: "switchboard-channel-deleted",
+                    contentType: "",
+                    time: service.hub.clock(),
+                    text: ByteBuffer(string: "channel deleted"),
                     allocator: context.channel.allocator
                 )
             )
@@ -134,7 +158,9 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
             return SSEEncoder.encodeEvent(message, id: subscriptions.compoundPosition, allocator: allocator)
         }
         if let shared { return shared.encoded(ownFormat, allocator: allocator) }
-        return kind == .sse ? SSEEncoder().encode(message, allocator: allocator) : service.streamTemplate.encode(message, allocator: allocator)
+        return kind == .sse
+            ? SSEEncoder().encode(message, allocator: allocator)
+            : service.streamTemplate.encode(message, allocator: allocator)
     }
 
     private func write(_ buffer: ByteBuffer) {
@@ -151,7 +177,12 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
             let encoder = template.isEmpty ? service.streamTemplate : StreamTemplateEncoder(template: template)
             write(
                 encoder.render(
-                    id: "", channel: "", eventType: "ping", contentType: "", time: service.hub.clock(), text: ByteBuffer(),
+                    id: "",
+                    channel: "",
+                    eventType: "ping",
+                    contentType: "",
+                    time: service.hub.clock(),
+                    text: ByteBuffer(),
                     allocator: context.channel.allocator
                 )
             )
@@ -167,7 +198,13 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
             json.beginObject()
             json.string("reason", reason.token)
             json.endObject()
-            write(SSEEncoder.encodeNotice(event: "switchboard-disconnect", json: json.buffer, allocator: context.channel.allocator))
+            write(
+                SSEEncoder.encodeNotice(
+                    event: "switchboard-disconnect",
+                    json: json.buffer,
+                    allocator: context.channel.allocator
+                )
+            )
         }
         finish(context: context)
     }

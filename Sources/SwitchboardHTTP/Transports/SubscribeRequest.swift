@@ -22,16 +22,25 @@ struct SubscribeRequest: Equatable {
 
     /// Picks the transport like nchan does and parses the resume position
     /// (`?last_event_id=` wins over the `Last-Event-ID` header).
-    static func parse(channels: [ChannelName], head: HTTPRequestHead, target: RequestTarget) -> Result<SubscribeRequest, HTTPError> {
+    static func parse(
+        channels: [ChannelName],
+        head: HTTPRequestHead,
+        target: RequestTarget
+    ) -> Result<SubscribeRequest, HTTPError> {
         let transport: SubscriberTransport
         if let forced = target.parameter("transport") {
-            guard let parsed = SubscriberTransport(rawValue: forced.lowercased()) ?? (forced == "ws" ? .webSocket : nil) else {
-                return .failure(.badRequest("invalid_transport", "transport must be websocket, sse, stream or longpoll"))
+            guard let parsed = SubscriberTransport(rawValue: forced.lowercased()) ?? (forced == "ws" ? .webSocket : nil)
+            else {
+                return .failure(
+                    .badRequest("invalid_transport", "transport must be websocket, sse, stream or longpoll")
+                )
             }
             transport = parsed
         } else if head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) {
             transport = .webSocket
-        } else if head.headers[canonicalForm: "accept"].contains(where: { $0.lowercased().contains("text/event-stream") }) {
+        } else if head.headers[canonicalForm: "accept"].contains(where: {
+            $0.lowercased().contains("text/event-stream")
+        }) {
             transport = .sse
         } else {
             transport = .longPoll

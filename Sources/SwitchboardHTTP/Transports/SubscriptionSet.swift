@@ -54,14 +54,23 @@ struct SubscriptionSet {
                 cursor.append(resume.position)
             }
             if let reason = resume.gap, let requested = positions[index] {
-                gaps.append(Gap(channel: channel, reason: reason, requested: requested, firstDelivered: resume.messages.first?.position))
+                gaps.append(
+                    Gap(
+                        channel: channel,
+                        reason: reason,
+                        requested: requested,
+                        firstDelivered: resume.messages.first?.position
+                    )
+                )
             }
             backlog.append(contentsOf: resume.messages)
         }
         if channels.count > 1 {
             // Sorting is stable, so messages of one channel keep their order even with equal timestamps.
-            backlog = backlog.enumerated().sorted { ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset) }
-                .map(\.element)
+            backlog = backlog.enumerated().sorted {
+                ($0.element.timestamp, $0.offset) < ($1.element.timestamp, $1.offset)
+            }
+            .map(\.element)
         }
         return (backlog, gaps)
     }

@@ -92,7 +92,9 @@ struct WebSocketFrameAssembler {
         var code: UInt16?
         if payload.readableBytes == 1 { return fail(CloseCode.protocolError, "close payload of one byte") }
         if let received = payload.readInteger(as: UInt16.self) {
-            guard Self.isValidReceivedCloseCode(received) else { return fail(CloseCode.protocolError, "invalid close code") }
+            guard Self.isValidReceivedCloseCode(received) else {
+                return fail(CloseCode.protocolError, "invalid close code")
+            }
             guard UTF8Validation.isValid(payload.readableBytesView) else {
                 return fail(CloseCode.invalidPayload, "close reason is not UTF-8")
             }
@@ -111,18 +113,29 @@ struct WebSocketFrameAssembler {
         case .closeSent, .closed:
             return .none
         case .open:
-            guard frame.opcode != .continuation else { return fail(CloseCode.protocolError, "continuation without a message") }
+            guard frame.opcode != .continuation else {
+                return fail(CloseCode.protocolError, "continuation without a message")
+            }
             var validator: UTF8Validation.Validator? = frame.opcode == .text ? UTF8Validation.Validator() : nil
             let data = frame.unmaskedData
-            if let failure = check(data, total: data.readableBytes, validator: &validator, final: frame.fin) { return failure }
+            if let failure = check(data, total: data.readableBytes, validator: &validator, final: frame.fin) {
+                return failure
+            }
             if frame.fin { return .message(frame.opcode, data) }
             state = .assembling(opcode: frame.opcode, buffer: data, validator: validator)
             return .none
         case .assembling(let opcode, var buffer, var validator):
-            guard frame.opcode == .continuation else { return fail(CloseCode.protocolError, "new message inside a fragmented one") }
+            guard frame.opcode == .continuation else {
+                return fail(CloseCode.protocolError, "new message inside a fragmented one")
+            }
             let data = frame.unmaskedData
             state = .closed  // Drop our reference to `buffer` so appending below does not copy it.
-            if let failure = check(data, total: buffer.readableBytes + data.readableBytes, validator: &validator, final: frame.fin) {
+            if let failure = check(
+                data,
+                total: buffer.readableBytes + data.readableBytes,
+                validator: &validator,
+                final: frame.fin
+            ) {
                 return failure
             }
             var fragment = data
@@ -137,8 +150,15 @@ struct WebSocketFrameAssembler {
     }
 
     /// Size and UTF-8 checks for one more fragment; text is validated as it arrives so bad input fails fast.
-    private mutating func check(_ data: ByteBuffer, total: Int, validator: inout UTF8Validation.Validator?, final: Bool) -> Action? {
-        guard total <= maxMessageSize else { return fail(CloseCode.messageTooBig, "message over \(maxMessageSize) bytes") }
+    private mutating func check(
+        _ data: ByteBuffer,
+        total: Int,
+        validator: inout UTF8Validation.Validator?,
+        final: Bool
+    ) -> Action? {
+        guard total <= maxMessageSize else {
+            return fail(CloseCode.messageTooBig, "message over \(maxMessageSize) bytes")
+        }
         guard validator != nil else { return nil }
         for byte in data.readableBytesView where !validator!.consume(byte) {
             return fail(CloseCode.invalidPayload, "text is not valid UTF-8")

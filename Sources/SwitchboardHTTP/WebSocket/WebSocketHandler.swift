@@ -62,7 +62,11 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     private func startSubscription(_ request: SubscribeRequest, context: ChannelHandlerContext) {
         let (backlog, gaps) = subscriptions.subscribe(
-            self, hub: service.hub, positions: request.positions, format: format, on: context.eventLoop
+            self,
+            hub: service.hub,
+            positions: request.positions,
+            format: format,
+            on: context.eventLoop
         )
         if !gaps.isEmpty && !request.webSocketMetadata {
             // A raw frame stream has no way to say "you missed messages" in-band: refuse explicitly.
@@ -72,7 +76,11 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         for gap in gaps {
             var frame = context.channel.allocator.buffer(capacity: 256)
             WebSocketMessageEncoder.writeMetadata(
-                id: nil, channel: gap.channel.rawValue, contentType: "application/json", event: "switchboard-gap", into: &frame
+                id: nil,
+                channel: gap.channel.rawValue,
+                contentType: "application/json",
+                event: "switchboard-gap",
+                into: &frame
             )
             var json = StreamingSubscriberHandler.gapJSON(gap)
             frame.writeBuffer(&json)
@@ -124,11 +132,20 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         case .message(let opcode, let payload):
             messageReceived(opcode: opcode, payload: payload, context: context)
         case .sendPong(let payload):
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(
+                    WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
+                ),
+                promise: nil
+            )
         case .replyToClose(let code):
             var payload = context.channel.allocator.buffer(capacity: 2)
             if let code { payload.writeInteger(code) }
-            let frame = WebSocketFrameWriter.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
+            let frame = WebSocketFrameWriter.frame(
+                opcode: .connectionClose,
+                payload: payload,
+                allocator: context.channel.allocator
+            )
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         case .closeCompleted:
@@ -150,14 +167,22 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
         switch mode {
         case .echo:
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)), promise: nil)
+            context.writeAndFlush(
+                wrapOutboundOut(
+                    WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)
+                ),
+                promise: nil
+            )
         case .subscribe(let request):
             guard request.channels.count == 1, service.configuration.allowsClientPublish(to: request.channels[0]) else {
                 close(.policyViolation)
                 return
             }
             service.hub.publish(
-                PublishRequest(payload: payload, contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"),
+                PublishRequest(
+                    payload: payload,
+                    contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"
+                ),
                 to: request.channels[0]
             )
         }
@@ -198,7 +223,11 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private func close(_ reason: DisconnectReason) {
         guard let context, !assembler.isClosing else { return }
         assembler.closeSent()
-        let frame = WebSocketFrameWriter.closeFrame(code: reason.webSocketCloseCode, reason: reason.text, allocator: context.channel.allocator)
+        let frame = WebSocketFrameWriter.closeFrame(
+            code: reason.webSocketCloseCode,
+            reason: reason.text,
+            allocator: context.channel.allocator
+        )
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
@@ -222,7 +251,11 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             return
         }
         heardFromPeer = false
-        let frame = WebSocketFrameWriter.frame(opcode: .ping, payload: ByteBuffer(), allocator: context.channel.allocator)
+        let frame = WebSocketFrameWriter.frame(
+            opcode: .ping,
+            payload: ByteBuffer(),
+            allocator: context.channel.allocator
+        )
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 }

@@ -43,7 +43,12 @@ public struct ConfigurationLoader: Sendable {
         }
         for option in ConfigurationOption.all {
             guard let text = environment[option.environmentVariable] else { continue }
-            if let error = apply(text: text, to: option, &configuration, source: "environment \(option.environmentVariable)") {
+            if let error = apply(
+                text: text,
+                to: option,
+                &configuration,
+                source: "environment \(option.environmentVariable)"
+            ) {
                 errors.append(error)
             }
         }
@@ -52,7 +57,9 @@ public struct ConfigurationLoader: Sendable {
                 errors.append(ConfigurationError(source: "command line", message: "unknown option \(key)"))
                 continue
             }
-            if let error = apply(text: text, to: option, &configuration, source: "command line") { errors.append(error) }
+            if let error = apply(text: text, to: option, &configuration, source: "command line") {
+                errors.append(error)
+            }
         }
         return errors.isEmpty ? .success(configuration) : .failure(ConfigurationErrors(errors: errors))
     }
@@ -79,14 +86,26 @@ public struct ConfigurationLoader: Sendable {
         var errors: [ConfigurationError] = []
         let sections = Set(ConfigurationOption.all.map { String($0.key.split(separator: ".")[0]) })
         for header in document.tableHeaders where !sections.contains(header.path.joined(separator: ".")) {
-            errors.append(ConfigurationError(source: path, line: header.line, message: "unknown section [\(header.path.joined(separator: "."))]"))
+            errors.append(
+                ConfigurationError(
+                    source: path,
+                    line: header.line,
+                    message: "unknown section [\(header.path.joined(separator: "."))]"
+                )
+            )
         }
         for entry in document.entries {
             let key = entry.keyPath.joined(separator: ".")
             guard let option = ConfigurationOption.named(key) else {
                 // An unknown key inside an unknown section was already reported with the section.
                 if entry.keyPath.count > 1, !sections.contains(entry.keyPath[0]) { continue }
-                errors.append(ConfigurationError(source: path, line: entry.line, message: "unknown option \(key)\(Self.suggestion(for: key))"))
+                errors.append(
+                    ConfigurationError(
+                        source: path,
+                        line: entry.line,
+                        message: "unknown option \(key)\(Self.suggestion(for: key))"
+                    )
+                )
                 continue
             }
             do throws(ConfigurationProblem) {
@@ -98,7 +117,12 @@ public struct ConfigurationLoader: Sendable {
         return errors.sorted { ($0.line ?? 0) < ($1.line ?? 0) }
     }
 
-    private func apply(text: String, to option: ConfigurationOption, _ configuration: inout SwitchboardConfiguration, source: String) -> ConfigurationError? {
+    private func apply(
+        text: String,
+        to option: ConfigurationOption,
+        _ configuration: inout SwitchboardConfiguration,
+        source: String
+    ) -> ConfigurationError? {
         do throws(ConfigurationProblem) {
             try option.apply(try Self.value(parsing: text, for: option), to: &configuration)
             return nil
@@ -108,7 +132,10 @@ public struct ConfigurationLoader: Sendable {
     }
 
     /// Converts a TOML value to the option's kind.
-    static func value(_ value: TOMLValue, for option: ConfigurationOption) throws(ConfigurationProblem) -> ConfigurationOption.Value {
+    static func value(
+        _ value: TOMLValue,
+        for option: ConfigurationOption
+    ) throws(ConfigurationProblem) -> ConfigurationOption.Value {
         switch (option.kind, value) {
         case (.string, .string(let text)), (.address, .string(let text)): return .string(text)
         case (.integer, .integer(let number)): return .integer(Int(number))
@@ -119,27 +146,38 @@ public struct ConfigurationLoader: Sendable {
             var strings: [String] = []
             for item in items {
                 guard case .string(let text) = item else {
-                    throw ConfigurationProblem(message: "\(option.key) must be an array of strings, found \(item.typeName)")
+                    throw ConfigurationProblem(
+                        message: "\(option.key) must be an array of strings, found \(item.typeName)"
+                    )
                 }
                 strings.append(text)
             }
             return .stringList(strings)
         default:
-            throw ConfigurationProblem(message: "\(option.key) must be \(Self.describe(option.kind)), found \(value.typeName)")
+            throw ConfigurationProblem(
+                message: "\(option.key) must be \(Self.describe(option.kind)), found \(value.typeName)"
+            )
         }
     }
 
     /// Parses an environment variable or flag according to the option's kind.
-    static func value(parsing text: String, for option: ConfigurationOption) throws(ConfigurationProblem) -> ConfigurationOption.Value {
+    static func value(
+        parsing text: String,
+        for option: ConfigurationOption
+    ) throws(ConfigurationProblem) -> ConfigurationOption.Value {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         switch option.kind {
         case .string, .address:
             return .string(text)
         case .integer:
-            guard let number = Int(trimmed) else { throw ConfigurationProblem(message: "\(option.key) must be an integer, not \"\(text)\"") }
+            guard let number = Int(trimmed) else {
+                throw ConfigurationProblem(message: "\(option.key) must be an integer, not \"\(text)\"")
+            }
             return .integer(number)
         case .number:
-            guard let number = Double(trimmed) else { throw ConfigurationProblem(message: "\(option.key) must be a number, not \"\(text)\"") }
+            guard let number = Double(trimmed) else {
+                throw ConfigurationProblem(message: "\(option.key) must be a number, not \"\(text)\"")
+            }
             return .number(number)
         case .boolean:
             switch trimmed.lowercased() {
@@ -148,7 +186,9 @@ public struct ConfigurationLoader: Sendable {
             default: throw ConfigurationProblem(message: "\(option.key) must be true or false, not \"\(text)\"")
             }
         case .stringList:
-            return .stringList(trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            return .stringList(
+                trimmed.isEmpty ? [] : trimmed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            )
         }
     }
 
@@ -167,7 +207,8 @@ public struct ConfigurationLoader: Sendable {
         // The same name in another section, or a key of the same section that shares a long prefix.
         let name = key.split(separator: ".").last.map(String.init) ?? key
         let section = key.split(separator: ".").first.map(String.init) ?? ""
-        let match = ConfigurationOption.all.first { $0.key.hasSuffix("." + name) }
+        let match =
+            ConfigurationOption.all.first { $0.key.hasSuffix("." + name) }
             ?? ConfigurationOption.all.first { option in
                 option.key.hasPrefix(section + ".") && option.key.commonPrefix(with: key).count >= section.count + 5
             }

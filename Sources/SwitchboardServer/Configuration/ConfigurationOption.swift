@@ -11,7 +11,11 @@ public struct ConfigurationOption: Sendable {
 
     /// A typed value, from TOML or parsed from an environment variable or flag.
     public enum Value: Sendable {
-        case string(String), integer(Int), number(Double), boolean(Bool), stringList([String])
+        case string(String)
+        case integer(Int)
+        case number(Double)
+        case boolean(Bool)
+        case stringList([String])
     }
 
     /// The TOML key, `section.name`.
@@ -44,24 +48,38 @@ public struct ConfigurationProblem: Error, Sendable {
 
 extension ConfigurationOption {
     static func integer(
-        _ key: String, _ summary: String, default value: Int, range: ClosedRange<Int>,
+        _ key: String,
+        _ summary: String,
+        default value: Int,
+        range: ClosedRange<Int>,
         _ set: @escaping @Sendable (inout SwitchboardConfiguration, Int) -> Void
     ) -> ConfigurationOption {
-        ConfigurationOption(key: key, summary: summary, kind: .integer, defaultText: String(value)) { configuration, input throws(ConfigurationProblem) in
-            guard case .integer(let number) = input else { throw ConfigurationProblem(message: "\(key) must be an integer") }
+        ConfigurationOption(key: key, summary: summary, kind: .integer, defaultText: String(value)) {
+            configuration,
+            input throws(ConfigurationProblem) in
+            guard case .integer(let number) = input else {
+                throw ConfigurationProblem(message: "\(key) must be an integer")
+            }
             guard range.contains(number) else {
-                throw ConfigurationProblem(message: "\(key) must be between \(range.lowerBound) and \(range.upperBound), not \(number)")
+                throw ConfigurationProblem(
+                    message: "\(key) must be between \(range.lowerBound) and \(range.upperBound), not \(number)"
+                )
             }
             set(&configuration, number)
         }
     }
 
     static func number(
-        _ key: String, _ summary: String, default value: Double, range: ClosedRange<Double>,
+        _ key: String,
+        _ summary: String,
+        default value: Double,
+        range: ClosedRange<Double>,
         _ set: @escaping @Sendable (inout SwitchboardConfiguration, Double) -> Void
     ) -> ConfigurationOption {
         let text = value == value.rounded() ? String(Int(value)) : String(value)
-        return ConfigurationOption(key: key, summary: summary, kind: .number, defaultText: text) { configuration, input throws(ConfigurationProblem) in
+        return ConfigurationOption(key: key, summary: summary, kind: .number, defaultText: text) {
+            configuration,
+            input throws(ConfigurationProblem) in
             let number: Double
             switch input {
             case .number(let value): number = value
@@ -69,28 +87,41 @@ extension ConfigurationOption {
             default: throw ConfigurationProblem(message: "\(key) must be a number")
             }
             guard range.contains(number) else {
-                throw ConfigurationProblem(message: "\(key) must be between \(range.lowerBound) and \(range.upperBound), not \(number)")
+                throw ConfigurationProblem(
+                    message: "\(key) must be between \(range.lowerBound) and \(range.upperBound), not \(number)"
+                )
             }
             set(&configuration, number)
         }
     }
 
     static func boolean(
-        _ key: String, _ summary: String, default value: Bool,
+        _ key: String,
+        _ summary: String,
+        default value: Bool,
         _ set: @escaping @Sendable (inout SwitchboardConfiguration, Bool) -> Void
     ) -> ConfigurationOption {
-        ConfigurationOption(key: key, summary: summary, kind: .boolean, defaultText: String(value)) { configuration, input throws(ConfigurationProblem) in
-            guard case .boolean(let flag) = input else { throw ConfigurationProblem(message: "\(key) must be true or false") }
+        ConfigurationOption(key: key, summary: summary, kind: .boolean, defaultText: String(value)) {
+            configuration,
+            input throws(ConfigurationProblem) in
+            guard case .boolean(let flag) = input else {
+                throw ConfigurationProblem(message: "\(key) must be true or false")
+            }
             set(&configuration, flag)
         }
     }
 
     static func string(
-        _ key: String, _ summary: String, default value: String, kind: Kind = .string,
+        _ key: String,
+        _ summary: String,
+        default value: String,
+        kind: Kind = .string,
         validate: @escaping @Sendable (String) -> String? = { _ in nil },
         _ set: @escaping @Sendable (inout SwitchboardConfiguration, String) -> Void
     ) -> ConfigurationOption {
-        ConfigurationOption(key: key, summary: summary, kind: kind, defaultText: TOMLQuoting.quote(value)) { configuration, input throws(ConfigurationProblem) in
+        ConfigurationOption(key: key, summary: summary, kind: kind, defaultText: TOMLQuoting.quote(value)) {
+            configuration,
+            input throws(ConfigurationProblem) in
             guard case .string(let text) = input else { throw ConfigurationProblem(message: "\(key) must be a string") }
             if let problem = validate(text) { throw ConfigurationProblem(message: "\(key): \(problem)") }
             set(&configuration, text)
@@ -98,12 +129,17 @@ extension ConfigurationOption {
     }
 
     static func stringList(
-        _ key: String, _ summary: String,
+        _ key: String,
+        _ summary: String,
         validate: @escaping @Sendable (String) -> String? = { _ in nil },
         _ set: @escaping @Sendable (inout SwitchboardConfiguration, [String]) -> Void
     ) -> ConfigurationOption {
-        ConfigurationOption(key: key, summary: summary, kind: .stringList, defaultText: "[]") { configuration, input throws(ConfigurationProblem) in
-            guard case .stringList(let list) = input else { throw ConfigurationProblem(message: "\(key) must be an array of strings") }
+        ConfigurationOption(key: key, summary: summary, kind: .stringList, defaultText: "[]") {
+            configuration,
+            input throws(ConfigurationProblem) in
+            guard case .stringList(let list) = input else {
+                throw ConfigurationProblem(message: "\(key) must be an array of strings")
+            }
             for item in list {
                 if let problem = validate(item) { throw ConfigurationProblem(message: "\(key): \(problem)") }
             }

@@ -261,16 +261,25 @@ struct TOMLTreeBuilder {
             existing.line = line
             table = existing
         case .table(let existing) where existing.origin == .dotted:
-            throw TOMLParseError(line: line, message: "table \(name) was already created by dotted keys at line "
-                + "\(existing.line); a table header cannot reopen it")
+            throw TOMLParseError(
+                line: line,
+                message: "table \(name) was already created by dotted keys at line "
+                    + "\(existing.line); a table header cannot reopen it"
+            )
         case .table(let existing):
             throw TOMLParseError(line: line, message: "table \(name) is already defined at line \(existing.line)")
         case .tableArray(let array):
-            throw TOMLParseError(line: line, message: "cannot define table \(name): it is already an array of "
-                + "tables (line \(array.line))")
+            throw TOMLParseError(
+                line: line,
+                message: "cannot define table \(name): it is already an array of "
+                    + "tables (line \(array.line))"
+            )
         case .value(let value, let valueLine):
-            throw TOMLParseError(line: line, message: "cannot define table \(name): key '\(Self.display(path))' "
-                + "already holds \(Self.describe(value)) (line \(valueLine))")
+            throw TOMLParseError(
+                line: line,
+                message: "cannot define table \(name): key '\(Self.display(path))' "
+                    + "already holds \(Self.describe(value)) (line \(valueLine))"
+            )
         }
         let resolved = parent.path + [key]
         lines[resolved] = line
@@ -292,11 +301,17 @@ struct TOMLTreeBuilder {
         case .tableArray(let existing):
             array = existing
         case .table(let existing):
-            throw TOMLParseError(line: line, message: "cannot define array of tables \(name): it is already a "
-                + "table (line \(existing.line))")
+            throw TOMLParseError(
+                line: line,
+                message: "cannot define array of tables \(name): it is already a "
+                    + "table (line \(existing.line))"
+            )
         case .value(let value, let valueLine):
-            throw TOMLParseError(line: line, message: "cannot define array of tables \(name): key "
-                + "'\(Self.display(path))' already holds \(Self.describe(value)) (line \(valueLine))")
+            throw TOMLParseError(
+                line: line,
+                message: "cannot define array of tables \(name): key "
+                    + "'\(Self.display(path))' already holds \(Self.describe(value)) (line \(valueLine))"
+            )
         }
         array.elements.append(Table(origin: .header, line: line))
         let resolved = parent.path + [key, String(array.elements.count - 1)]
@@ -325,8 +340,11 @@ struct TOMLTreeBuilder {
                 table = array.elements[array.elements.count - 1]
             case .value(let value, let valueLine):
                 let prefix = Self.display(Array(path[...index]))
-                throw TOMLParseError(line: line, message: "cannot define table [\(Self.display(path))]: key "
-                    + "'\(prefix)' already holds \(Self.describe(value)) (line \(valueLine))")
+                throw TOMLParseError(
+                    line: line,
+                    message: "cannot define table [\(Self.display(path))]: key "
+                        + "'\(prefix)' already holds \(Self.describe(value)) (line \(valueLine))"
+                )
             }
         }
         return Scope(table: table, path: resolved)
@@ -351,20 +369,32 @@ struct TOMLTreeBuilder {
             case .table(let child) where child.origin == .dotted:
                 table = child
             case .table(let child):
-                throw TOMLParseError(line: line, message: "cannot add key '\(written)' with dotted keys: table "
-                    + "'\(prefix)' was created by a table header at line \(child.line)")
+                throw TOMLParseError(
+                    line: line,
+                    message: "cannot add key '\(written)' with dotted keys: table "
+                        + "'\(prefix)' was created by a table header at line \(child.line)"
+                )
             case .tableArray(let array):
-                throw TOMLParseError(line: line, message: "cannot add key '\(written)' with dotted keys: "
-                    + "'\(prefix)' is an array of tables (line \(array.line))")
+                throw TOMLParseError(
+                    line: line,
+                    message: "cannot add key '\(written)' with dotted keys: "
+                        + "'\(prefix)' is an array of tables (line \(array.line))"
+                )
             case .value(let value, let valueLine):
-                throw TOMLParseError(line: line, message: "cannot define key '\(written)': '\(prefix)' already "
-                    + "holds \(Self.describe(value)) (line \(valueLine))")
+                throw TOMLParseError(
+                    line: line,
+                    message: "cannot define key '\(written)': '\(prefix)' already "
+                        + "holds \(Self.describe(value)) (line \(valueLine))"
+                )
             }
         }
         let last = key[key.count - 1]
         if let existing = table.children[last] {
-            throw TOMLParseError(line: line, message: "duplicate key '\(written)' (first defined at line "
-                + "\(Self.line(of: existing)))")
+            throw TOMLParseError(
+                line: line,
+                message: "duplicate key '\(written)' (first defined at line "
+                    + "\(Self.line(of: existing)))"
+            )
         }
         return Slot(table: table, key: last, path: path + [last])
     }

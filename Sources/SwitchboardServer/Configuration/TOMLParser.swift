@@ -67,7 +67,8 @@ struct TOMLParser {
             throw error("expected '\(closing)' to close the table header, found \(describeCurrent())")
         }
         advance(by: isArray ? 2 : 1)
-        scope = try isArray
+        scope =
+            try isArray
             ? builder.openArrayElement(path, line: headerLine)
             : builder.openTable(path, line: headerLine)
     }
@@ -116,8 +117,10 @@ struct TOMLParser {
         // Anything that cannot end a key is reported as part of it, which catches `ké = 1` and `a$b = 1`;
         // structural characters are left to the caller, which knows what it expected instead.
         if let next = peek(), !Self.canFollowKey(next) {
-            throw error("\(describeCurrent()) is not allowed in a bare key; bare keys may only contain "
-                + "A-Z a-z 0-9 _ - (quote other keys)")
+            throw error(
+                "\(describeCurrent()) is not allowed in a bare key; bare keys may only contain "
+                    + "A-Z a-z 0-9 _ - (quote other keys)"
+            )
         }
         guard position > start else { throw error("expected a key, found \(describeCurrent())") }
         return String(decoding: bytes[start..<position], as: UTF8.self)
@@ -186,8 +189,10 @@ struct TOMLParser {
             case nil:
                 throw TOMLParseError(line: startLine, message: "unterminated array: missing ']'")
             default:
-                throw error("expected ',' or ']' after array element, found \(describeCurrent()) "
-                    + "(the array starts at line \(startLine))")
+                throw error(
+                    "expected ',' or ']' after array element, found \(describeCurrent()) "
+                        + "(the array starts at line \(startLine))"
+                )
             }
         }
     }
@@ -333,7 +338,12 @@ struct TOMLParser {
     }
 
     /// Accumulates digits into an `Int64`, rejecting values that do not fit (Int64.min is allowed).
-    private func integer(from digits: [UInt8], radix: Int, negative: Bool, text: String)
+    private func integer(
+        from digits: [UInt8],
+        radix: Int,
+        negative: Bool,
+        text: String
+    )
         throws(TOMLParseError) -> Int64
     {
         let limit = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
@@ -495,8 +505,11 @@ struct TOMLParser {
         var result: [UInt8] = []
         while true {
             guard let byte = peek() else {
-                throw TOMLParseError(line: startLine, message: "unterminated multi-line string: missing closing "
-                    + String(repeating: delimiter == Byte.quote ? "\"" : "'", count: 3))
+                throw TOMLParseError(
+                    line: startLine,
+                    message: "unterminated multi-line string: missing closing "
+                        + String(repeating: delimiter == Byte.quote ? "\"" : "'", count: 3)
+                )
             }
             switch byte {
             case delimiter:
@@ -520,7 +533,10 @@ struct TOMLParser {
 
     /// Handles a run of delimiter characters inside a multi-line string. Fewer than three are content; three to
     /// five close the string, the extra one or two being content just before the closing delimiter.
-    private mutating func closeMultilineString(delimiter: UInt8, into result: inout [UInt8])
+    private mutating func closeMultilineString(
+        delimiter: UInt8,
+        into result: inout [UInt8]
+    )
         throws(TOMLParseError) -> Bool
     {
         var count = 0
@@ -573,8 +589,10 @@ struct TOMLParser {
             return try appendUnicodeEscape(digitCount: 8, to: &result)
         default:
             let next = describe(at: position + 1)
-            throw error("invalid escape sequence: '\\' followed by \(next); valid escapes are "
-                + "\\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX")
+            throw error(
+                "invalid escape sequence: '\\' followed by \(next); valid escapes are "
+                    + "\\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX"
+            )
         }
         result.append(escaped)
         advance(by: 2)
@@ -592,8 +610,10 @@ struct TOMLParser {
             advance()
         }
         guard let scalar = Unicode.Scalar(value) else {
-            throw error("invalid escape sequence: \(name) code point \(String(value, radix: 16, uppercase: true)) "
-                + "is not a Unicode scalar value")
+            throw error(
+                "invalid escape sequence: \(name) code point \(String(value, radix: 16, uppercase: true)) "
+                    + "is not a Unicode scalar value"
+            )
         }
         UTF8.encode(scalar) { result.append($0) }
     }

@@ -10,7 +10,9 @@ import Darwin
 
 /// `switchboard publish CHANNEL [MESSAGE|-]`: publishes one message with `POST /pub/CHANNEL`.
 struct Publish: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Publish a message (MESSAGE, or standard input when - or absent).")
+    static let configuration = CommandConfiguration(
+        abstract: "Publish a message (MESSAGE, or standard input when - or absent)."
+    )
 
     @Argument(help: "The channel.")
     var channel: String
@@ -31,7 +33,9 @@ struct Publish: AsyncParsableCommand {
     var apiKey: String?
 
     func run() async throws {
-        guard let url = HTTPClient.ServerURL(server) else { throw ValidationError("--server must look like http://HOST:PORT") }
+        guard let url = HTTPClient.ServerURL(server) else {
+            throw ValidationError("--server must look like http://HOST:PORT")
+        }
         var payload = ByteBuffer()
         if let message, message != "-" {
             payload.writeString(message)
@@ -47,7 +51,10 @@ struct Publish: AsyncParsableCommand {
         var status = HTTPResponseStatus.ok
         var answer = ByteBuffer()
         try await HTTPClient(server: url).send(
-            method: .POST, path: "/pub/" + channel, headers: headers, body: payload,
+            method: .POST,
+            path: "/pub/" + channel,
+            headers: headers,
+            body: payload,
             onHead: { status = $0.status },
             onBody: { chunk in
                 var chunk = chunk

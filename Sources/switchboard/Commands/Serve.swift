@@ -6,7 +6,8 @@ import SwitchboardServer
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server (127.0.0.1:8000 with no configuration).",
-        discussion: "Options come from, in increasing precedence: defaults, --config FILE, SWITCHBOARD_* environment variables, flags."
+        discussion:
+            "Options come from, in increasing precedence: defaults, --config FILE, SWITCHBOARD_* environment variables, flags."
     )
 
     @Option(name: .long, help: "HTTP/WebSocket listener, HOST:PORT (default 127.0.0.1:8000; env SWITCHBOARD_HTTP).")

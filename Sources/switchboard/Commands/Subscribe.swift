@@ -34,7 +34,9 @@ struct Subscribe: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
-        guard let url = HTTPClient.ServerURL(server) else { throw ValidationError("--server must look like http://HOST:PORT") }
+        guard let url = HTTPClient.ServerURL(server) else {
+            throw ValidationError("--server must look like http://HOST:PORT")
+        }
         var headers = [("Accept", "text/event-stream")]
         if let since { headers.append(("Last-Event-ID", since)) }
         var parser = SSEParser(channels: channels)
@@ -42,7 +44,9 @@ struct Subscribe: AsyncParsableCommand {
         var failure: String?
         var status = HTTPResponseStatus.ok
         try await HTTPClient(server: url).send(
-            method: .GET, path: "/sub/" + channels.joined(separator: ","), headers: headers,
+            method: .GET,
+            path: "/sub/" + channels.joined(separator: ","),
+            headers: headers,
             onHead: { head in
                 status = head.status
                 if let gap = head.headers.first(name: "switchboard-gap"), verbose { printError("gap: \(gap)") }
@@ -69,13 +73,16 @@ struct Subscribe: AsyncParsableCommand {
     private func handle(_ event: SSEParser.Event) throws -> Bool {
         if event.event.hasPrefix("switchboard-") {
             if verbose || event.event != "switchboard-gap" { printError("\(event.event): \(event.data)") }
-            if event.event == "switchboard-disconnect" || event.event == "switchboard-channel-deleted" { throw ExitCode(3) }
+            if event.event == "switchboard-disconnect" || event.event == "switchboard-channel-deleted" {
+                throw ExitCode(3)
+            }
             return false
         }
         if verbose { printError("id: \(event.id)") }
         if json {
             var line = "{\"id\":\(jsonString(event.id)),\"channel\":\(jsonString(event.channel))"
-            line += ",\"event\":\(event.event == "message" ? "null" : jsonString(event.event)),\"data\":\(jsonString(event.data))}"
+            line +=
+                ",\"event\":\(event.event == "message" ? "null" : jsonString(event.event)),\"data\":\(jsonString(event.data))}"
             printLine(line)
         } else {
             printLine(event.data)
@@ -137,7 +144,14 @@ struct SSEParser {
             pending.removeSubrange(...newline)
             if line.isEmpty {
                 if !dataLines.isEmpty {
-                    events.append(Event(id: lastID, event: eventName.isEmpty ? "message" : eventName, data: dataLines.joined(separator: "\n"), channel: changedChannel()))
+                    events.append(
+                        Event(
+                            id: lastID,
+                            event: eventName.isEmpty ? "message" : eventName,
+                            data: dataLines.joined(separator: "\n"),
+                            channel: changedChannel()
+                        )
+                    )
                 }
                 dataLines = []
                 eventName = ""
