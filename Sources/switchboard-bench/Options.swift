@@ -1,0 +1,64 @@
+import ArgumentParser
+
+/// The subscriber transports the load generator speaks.
+enum Transport: String, ExpressibleByArgument, Codable {
+    case ws, sse, longpoll
+}
+
+/// What the subscribers are and where they connect; shared by the coordinator and its workers.
+struct SubscriptionOptions: ParsableArguments {
+    @Option(help: "Subscriber transport: ws, sse or longpoll.")
+    var transport: Transport = .ws
+
+    @Option(
+        name: .customLong("sub-url"),
+        help: "Subscriber URL with {ch} and/or {group}; repeat for one connection per pattern per subscriber."
+    )
+    var subURLs: [String] = []
+
+    @Option(help: "Subscribers.")
+    var subscribers = 1000
+
+    @Option(help: "broadcast (subscriber i on b{i % channels}) or personal-group (p{i} and g{i / group-size}).")
+    var layout: LayoutName = .broadcast
+
+    @Option(help: "Channels of the broadcast layout.")
+    var channels = 1
+
+    @Option(help: "Group size of the personal-group layout.")
+    var groupSize = 10
+
+    @Option(help: "New connections per second while ramping up; 0 = as fast as possible.")
+    var connectRate = 0
+
+    enum LayoutName: String, ExpressibleByArgument {
+        case broadcast
+        case personalGroup = "personal-group"
+    }
+
+    var subscriberPatterns: [URLPattern] { subURLs.compactMap(URLPattern.init) }
+
+    var layoutValue: Layout {
+        switch layout {
+        case .broadcast: return .broadcast(channels: max(1, channels))
+        case .personalGroup: return .personalGroup(subscribers: subscribers, groupSize: max(1, groupSize))
+        }
+    }
+
+    func validate() throws {
+        guard !subURLs.isEmpty else { throw ValidationError("give at least one --sub-url") }
+        for url in subURLs where URLPattern(url) == nil {
+            throw ValidationError("\(url): expected ws://HOST:PORT/PATH or http://HOST:PORT/PATH")
+        }
+    }
+
+    /// The arguments that recreate these options in a worker process.
+    var arguments: [String] {
+        var result = [
+            "--transport", transport.rawValue, "--subscribers", String(subscribers), "--layout", layout.rawValue,
+            "--channels", String(channels), "--group-size", String(groupSize), "--connect-rate", String(connectRate),
+        ]
+        for url in subURLs { result += ["--sub-url", url] }
+        return result
+    }
+}
