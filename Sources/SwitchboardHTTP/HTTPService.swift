@@ -35,6 +35,7 @@ public final class HTTPService: Sendable {
     let allocator = ByteBufferAllocator()
     let isShuttingDown = ManagedAtomic<Bool>(false)
     private let openChannels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
 
     /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
     /// ``init(hub:configuration:formats:)`` with the returned formats.
@@ -59,6 +60,17 @@ public final class HTTPService: Sendable {
     }
 
     // MARK: Connections
+
+    /// The keep-alive timer of `eventLoop` (created on first use). Call on that loop.
+    func keepAliveTimer(on eventLoop: any EventLoop) -> KeepAliveTimer {
+        let interval = TimeAmount.milliseconds(Int64(configuration.pingInterval * 1000))
+        return keepAliveTimers.withLock { timers in
+            if let timer = timers[ObjectIdentifier(eventLoop)] { return timer }
+            let timer = NIOLoopBound(KeepAliveTimer(eventLoop: eventLoop, interval: interval), eventLoop: eventLoop)
+            timers[ObjectIdentifier(eventLoop)] = timer
+            return timer
+        }.value
+    }
 
     /// Records a newly accepted connection (for graceful shutdown).
     public func connectionOpened(_ channel: any Channel) {

@@ -6,7 +6,7 @@ import SwitchboardCore
 /// Serves an SSE or chunked-stream subscriber once its response head is written: every message becomes one
 /// pre-encoded HTTP chunk written as-is. Thin: encoding is in ``SSEEncoder`` / ``StreamTemplateEncoder``,
 /// positions in ``SubscriptionSet``.
-final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber {
+final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber, KeepAliveParticipant {
     typealias InboundIn = NIOAny
     typealias OutboundOut = ByteBuffer
 
@@ -20,7 +20,6 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
     private var pendingGaps: [SubscriptionSet.Gap] = []
     private var needsFlush = false
     private var isEnding = false
-    private var pingTask: RepeatedTask?
 
     init(service: HTTPService, kind: Kind, channels: [ChannelName]) {
         self.service = service
@@ -69,11 +68,7 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         pendingBacklog = []
         pendingGaps = []
         context.flush()
-        let interval = TimeAmount.milliseconds(Int64(service.configuration.pingInterval * 1000))
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            handler.value.sendPing()
-        }
+        service.keepAliveTimer(on: context.eventLoop).add(self)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -167,7 +162,7 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         context?.write(wrapOutboundOut(buffer), promise: nil)
     }
 
-    private func sendPing() {
+    func keepAliveTick() {
         guard let context, !isEnding else { return }
         switch kind {
         case .sse:
@@ -222,10 +217,9 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
     }
 
     private func tearDown(context: ChannelHandlerContext) {
-        pingTask?.cancel()
-        pingTask = nil
         if self.context != nil {
             counter.wrappingDecrement(ordering: .relaxed)
+            service.keepAliveTimer(on: context.eventLoop).remove(self)
         }
         subscriptions.unsubscribeAll(hub: service.hub, on: context.eventLoop)
         self.context = nil

@@ -6,7 +6,7 @@ import SwitchboardCore
 /// A WebSocket connection after the handshake: a channel subscriber (`/sub/...`) or, for the conformance
 /// suite, an echo endpoint (`/echo`). Frame rules live in ``WebSocketFrameAssembler``; this handler only
 /// runs its actions, writes pre-encoded frames and keeps the connection alive with pings.
-final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber {
+final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber, KeepAliveParticipant {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = ByteBuffer
 
@@ -22,7 +22,6 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private var context: ChannelHandlerContext?
     private var needsFlush = false
     private var heardFromPeer = true
-    private var pingTask: RepeatedTask?
 
     init(service: HTTPService, mode: Mode) {
         self.service = service
@@ -50,11 +49,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         service.counters.webSocket.wrappingIncrement(ordering: .relaxed)
-        let interval = TimeAmount.milliseconds(Int64(service.configuration.pingInterval * 1000))
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
-            handler.value.pingTimerFired()
-        }
+        service.keepAliveTimer(on: context.eventLoop).add(self)
         if case .subscribe(let request) = mode {
             startSubscription(request, context: context)
         }
@@ -107,8 +102,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private func tearDown(context: ChannelHandlerContext) {
         guard self.context != nil else { return }
         self.context = nil
-        pingTask?.cancel()
-        pingTask = nil
+        service.keepAliveTimer(on: context.eventLoop).remove(self)
         service.counters.webSocket.wrappingDecrement(ordering: .relaxed)
         subscriptions.unsubscribeAll(hub: service.hub, on: context.eventLoop)
     }
@@ -242,7 +236,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         tearDown(context: context)
     }
 
-    private func pingTimerFired() {
+    func keepAliveTick() {
         // While closing, the goodbye timeout decides: the peer may still be reading what was queued.
         guard let context, !assembler.isClosing else { return }
         guard heardFromPeer else {
