@@ -316,13 +316,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
-            try pipeline.addHandlers(
-                [
-                    ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: service.configuration.maxMessageSize)),
-                    WebSocketHandler(service: service, mode: mode),
-                ],
-                position: .after(decoder)
-            )
+            try pipeline.addHandler(WebSocketHandler(service: service, mode: mode), position: .after(decoder))
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(decoder, promise: nil)
         } catch {

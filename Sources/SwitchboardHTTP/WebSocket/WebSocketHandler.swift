@@ -7,7 +7,7 @@ import SwitchboardCore
 /// suite, an echo endpoint (`/echo`). Frame rules live in ``WebSocketFrameAssembler``; this handler only
 /// runs its actions, writes pre-encoded frames and keeps the connection alive with pings.
 final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber, KeepAliveParticipant {
-    typealias InboundIn = WebSocketFrame
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum Mode {
@@ -18,6 +18,9 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private let service: HTTPService
     private let mode: Mode
     private var assembler: WebSocketFrameAssembler
+    private let parser: WebSocketFrameParser
+    /// Bytes of a frame that has not fully arrived.
+    private var pending: ByteBuffer?
     private var subscriptions: SubscriptionSet
     private var context: ChannelHandlerContext?
     private var needsFlush = false
@@ -27,6 +30,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         self.service = service
         self.mode = mode
         self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
+        self.parser = WebSocketFrameParser(maxFrameSize: service.configuration.maxMessageSize)
         if case .subscribe(let request) = mode {
             self.subscriptions = SubscriptionSet(channels: request.channels)
         } else {
@@ -119,7 +123,32 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         heardFromPeer = true
-        let frame = unwrapInboundIn(data)
+        var buffer = unwrapInboundIn(data)
+        if var previous = pending {
+            pending = nil
+            previous.writeBuffer(&buffer)
+            buffer = previous
+        }
+        do {
+            while self.context != nil, let frame = try parser.nextFrame(from: &buffer) {
+                frameReceived(frame, context: context)
+            }
+        } catch .frameTooLarge {
+            fail(code: WebSocketFrameAssembler.CloseCode.messageTooBig, reason: "frame too large", context: context)
+            return
+        } catch {
+            fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
+            return
+        }
+        if buffer.readableBytes > 0 && self.context != nil {
+            // Keep only the unread part, so a partly received frame does not pin a whole read buffer.
+            var copy = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            copy.writeBuffer(&buffer)
+            pending = copy
+        }
+    }
+
+    private func frameReceived(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
         switch assembler.frameReceived(frame) {
         case .none, .pongReceived:
             break
@@ -127,19 +156,13 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             messageReceived(opcode: opcode, payload: payload, context: context)
         case .sendPong(let payload):
             context.writeAndFlush(
-                wrapOutboundOut(
-                    WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
-                ),
+                wrapOutboundOut(WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)),
                 promise: nil
             )
         case .replyToClose(let code):
             var payload = context.channel.allocator.buffer(capacity: 2)
             if let code { payload.writeInteger(code) }
-            let frame = WebSocketFrameWriter.frame(
-                opcode: .connectionClose,
-                payload: payload,
-                allocator: context.channel.allocator
-            )
+            let frame = WebSocketFrameWriter.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         case .closeCompleted:
@@ -150,12 +173,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Errors from NIO's frame decoder: an oversized frame is 1009, anything else malformed is 1002.
-        if let error = error as? NIOWebSocketError, error == .invalidFrameLength {
-            fail(code: WebSocketFrameAssembler.CloseCode.messageTooBig, reason: "frame too large", context: context)
-        } else {
-            fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
-        }
+        context.close(promise: nil)
     }
 
     private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
