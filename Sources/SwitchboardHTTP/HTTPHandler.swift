@@ -207,8 +207,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
             promise: nil
         )
-        // From here on the handler writes finished chunks itself: the HTTP encoder and the pipelining
-        // handler leave, the request decoder stays (whatever the client sends is ignored).
+        // From here on the handler writes finished chunks itself and ignores what the client sends: every
+        // HTTP handler leaves, so an idle subscriber holds no parser state. The request decoder goes on the
+        // next tick, outside its own decoding loop (this code runs inside it).
         state = .handedOff
         let pipeline = context.pipeline.syncOperations
         do {
@@ -218,6 +219,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             pipeline.removeHandler(context: context, promise: nil)
         } catch {
             context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        context.eventLoop.execute {
+            let pipeline = channel.pipeline.syncOperations
+            if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+                pipeline.removeHandler(decoder, promise: nil)
+            }
         }
     }
 
