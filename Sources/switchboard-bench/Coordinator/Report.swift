@@ -21,7 +21,7 @@ enum Report {
         Output.line(
             pad([
                 "rate", "pub/s", "deliv/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "lost", "dup", "cpu s",
-                "µs/deliv",
+                "µs/deliv", "allocs/dl",
             ])
         )
     }
@@ -41,6 +41,7 @@ enum Report {
                 fmt(latency.p90),
                 fmt(latency.p99), fmt(latency.p999), fmt(latency.max), String(step.lost), String(step.duplicates),
                 step.serverCPUSeconds.map(fmt) ?? "-", step.serverCPUMicrosecondsPerDelivery.map(fmt) ?? "-",
+                step.serverAllocationsPerDelivery.map(fmt) ?? "-",
             ])
         )
     }

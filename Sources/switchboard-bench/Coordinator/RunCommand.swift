@@ -41,6 +41,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The server's pid, for its CPU time and RSS.")
     var serverPid: Int32?
 
+    @Option(help: "A file the server's allocation counter (bench/probe/malloc_count.so) writes its total to.")
+    var mallocCountFile: String?
+
     @Option(help: "Subscriber worker processes (default: one per 15,000 connections).")
     var processes: Int?
 
@@ -151,6 +154,7 @@ struct RunCommand: ParsableCommand {
                 _ = worker.waitFor("OK", timeout: 30)
             }
             let cpuStart = probe?.sample()
+            let allocationsStart = readAllocationCount()
             let start = Clock.seconds()
             loop.execute { publisher.value.start(rate: rate) }
             while Clock.seconds() - start < stepSeconds {
@@ -169,7 +173,8 @@ struct RunCommand: ParsableCommand {
             let expected = expectedDeliveries(publishedInStep, layout: layout)
             let end = drain(expected: expected, workers: workers, publisher: publisher, loop: loop)
             let cpuEnd = probe?.sample()
-            let step = try collect(
+            let allocationsEnd = readAllocationCount()
+            var step = try collect(
                 rate: rate,
                 publishedInStep: publishedInStep,
                 expected: expected,
@@ -179,6 +184,11 @@ struct RunCommand: ParsableCommand {
                 loop: loop,
                 cpu: (cpuStart, cpuEnd)
             )
+            if let allocationsStart, let allocationsEnd, step.deliveries > 0 {
+                step.serverAllocationsPerDelivery = round2(
+                    Double(allocationsEnd - allocationsStart) / Double(step.deliveries)
+                )
+            }
             Report.step(step)
             steps.append(step)
             if let stop = stopP99Ms, step.latencyMs.p99 > stop { break }
@@ -273,6 +283,16 @@ struct RunCommand: ParsableCommand {
             serverCPUMicrosecondsPerDelivery: cpuSeconds.map { round2($0 * 1e6 / Double(max(unique, 1))) },
             serverRSSBytes: cpu.1?.rssBytes
         )
+    }
+}
+
+extension RunCommand {
+    /// The server's allocation count so far, when it runs with the counting preload.
+    func readAllocationCount() -> Int? {
+        guard let mallocCountFile, let text = try? String(contentsOfFile: mallocCountFile, encoding: .utf8) else {
+            return nil
+        }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 

@@ -15,6 +15,8 @@ struct StepResult: Codable {
     var serverCPUSeconds: Double?
     var serverCPUMicrosecondsPerDelivery: Double?
     var serverRSSBytes: Int?
+    /// Server allocations (malloc & co.) per delivered message, when measured.
+    var serverAllocationsPerDelivery: Double?
 
     struct Percentiles: Codable {
         var p50: Double
@@ -45,6 +47,7 @@ struct StepResult: Codable {
         case serverCPUSeconds = "server_cpu_seconds"
         case serverCPUMicrosecondsPerDelivery = "server_cpu_us_per_delivery"
         case serverRSSBytes = "server_rss_bytes"
+        case serverAllocationsPerDelivery = "server_allocations_per_delivery"
     }
 }
 
