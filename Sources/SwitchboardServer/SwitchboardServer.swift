@@ -39,7 +39,10 @@ public final class SwitchboardServer: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // Each connection keeps its receive buffer for reuse; most of them (subscribers) read little, so
             // start small (NIO's default is 2 KiB) and let busy connections grow theirs.
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+            )
             // The slow-consumer limit: a subscriber whose unsent bytes exceed it becomes unwritable and is closed.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelInitializer { channel in

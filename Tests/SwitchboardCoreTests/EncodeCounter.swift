@@ -16,10 +16,9 @@ struct EncodeCounter: MessageEncoder {
 final class FormatSubscriber: ChannelSubscriber {
     var bodies: [String] = []
 
-    func deliver(_ delivery: Delivery, on subscription: Subscription) {
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         bodies.append(String(buffer: delivery.encoded(subscription.format!, allocator: ByteBufferAllocator())))
     }
 
-    func flushDeliveries() {}
     func channelDeleted(_ subscription: Subscription) {}
 }

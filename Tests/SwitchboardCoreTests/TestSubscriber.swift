@@ -7,12 +7,9 @@ final class RecordingSubscriber: ChannelSubscriber {
     var flushes = 0
     var deleted: [ChannelName] = []
 
-    func deliver(_ delivery: Delivery, on subscription: Subscription) {
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         delivered.append(delivery.message)
-    }
-
-    func flushDeliveries() {
-        flushes += 1
+        if flush { flushes += 1 }
     }
 
     func channelDeleted(_ subscription: Subscription) {

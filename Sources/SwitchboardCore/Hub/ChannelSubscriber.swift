@@ -3,10 +3,10 @@ import NIOCore
 /// A connection that receives channel messages. Implementations are confined to one event loop (channel
 /// handlers); the hub calls them only on that loop.
 public protocol ChannelSubscriber: AnyObject {
-    /// A new message on one of the subscriber's subscriptions, in channel order. Write it; don't flush.
-    func deliver(_ delivery: Delivery, on subscription: Subscription)
-    /// The end of a batch of deliveries: flush what was written.
-    func flushDeliveries()
+    /// A new message on one of the subscriber's subscriptions, in channel order. Write it, and flush when
+    /// `flush` is set: it is then the last message of its channel in this batch, so every message written
+    /// since the last flush (of any of the subscriber's channels in the batch) goes out in one write.
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool)
     /// The subscription's channel was deleted; the subscription is already removed from the hub.
     func channelDeleted(_ subscription: Subscription)
 }

@@ -105,14 +105,21 @@ extension Hub {
     public func sweep() {
         let now = clock()
         let retention = configuration.channelRetentionMilliseconds
+        var expired: [ChannelName] = []
         for shard in shards {
             shard.channels.withLock { channels in
-                for name in Array(channels.keys) {
-                    channels[name]!.history.expire(now: now)
-                    let state = channels[name]!
-                    if state.isUnused && now - state.lastActivity >= retention { channels[name] = nil }
+                // In place: copying each channel's state would retain its history and lists for nothing.
+                var index = channels.values.startIndex
+                while index != channels.values.endIndex {
+                    channels.values[index].history.expire(now: now)
+                    if channels.values[index].isUnused && now - channels.values[index].lastActivity >= retention {
+                        expired.append(channels.keys[index])
+                    }
+                    channels.values.formIndex(after: &index)
                 }
+                for name in expired { channels[name] = nil }
             }
+            expired.removeAll(keepingCapacity: true)
         }
     }
 

@@ -30,7 +30,9 @@ final class LoopContext: @unchecked Sendable {
     /// Loop-confined: the subscriptions on this loop, per channel.
     private var registry: [ChannelName: [Subscription]] = [:]
     private var spare: [Event] = []
-    private var touched: Set<ChannelName> = []
+    /// Per event of a batch: whether it is the last delivery of its channel (reused between batches).
+    private var lastOfChannel: [Bool] = []
+    private var channelsSeen: Set<ChannelName> = []
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -79,29 +81,40 @@ final class LoopContext: @unchecked Sendable {
             swap(&events, &inbox.events)
             inbox.drainScheduled = false
         }
+        markLastOfChannel(events)
         var delivered = 0
-        for event in events {
+        for (index, event) in events.enumerated() {
             switch event {
             case .deliver(let delivery):
-                delivered += deliverLocally(delivery)
+                delivered += deliverLocally(delivery, flush: lastOfChannel[index])
             case .channelDeleted(let channel, let epoch):
                 endSubscriptions(of: channel, epoch: epoch)
             }
         }
-        for channel in touched {
-            guard let list = registry[channel] else { continue }
-            for subscription in list { subscription.subscriber?.flushDeliveries() }
-        }
-        touched.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true)
         spare = events
         if delivered > 0 { deliveredCount.wrappingIncrement(by: delivered, ordering: .relaxed) }
     }
 
-    private func deliverLocally(_ delivery: Delivery) -> Int {
+    /// Marks, for each event, whether it is its channel's last delivery in the batch: subscribers flush
+    /// then, so a batch costs one write per subscriber and a lone message needs no second pass to flush.
+    private func markLastOfChannel(_ events: [Event]) {
+        lastOfChannel.removeAll(keepingCapacity: true)
+        lastOfChannel.append(contentsOf: repeatElement(false, count: events.count))
+        guard events.count > 1 else {
+            if !events.isEmpty { lastOfChannel[0] = true }
+            return
+        }
+        channelsSeen.removeAll(keepingCapacity: true)
+        for index in events.indices.reversed() {
+            guard case .deliver(let delivery) = events[index] else { continue }
+            lastOfChannel[index] = channelsSeen.insert(delivery.message.channel).inserted
+        }
+    }
+
+    private func deliverLocally(_ delivery: Delivery, flush: Bool) -> Int {
         let message = delivery.message
         guard let list = registry[message.channel] else { return 0 }
-        touched.insert(message.channel)
         var count = 0
         for subscription in list {
             // Skip what the subscription already has: it may have received this message from history when
@@ -110,7 +123,7 @@ final class LoopContext: @unchecked Sendable {
                 subscription.position.offset < message.position.offset
             else { continue }
             subscription.position = message.position
-            subscription.subscriber?.deliver(delivery, on: subscription)
+            subscription.subscriber?.deliver(delivery, on: subscription, flush: flush)
             count += 1
         }
         return count

@@ -45,7 +45,7 @@ public final class Delivery: Sendable {
 
     /// The message in `format`: the shared encoding, or — for a subscriber that arrived after the message
     /// was encoded — a fresh one.
-    public func encoded(_ format: WireFormat, allocator: ByteBufferAllocator) -> ByteBuffer {
-        encodings[format.index] ?? encoders[format.index].encode(message, allocator: allocator)
+    public func encoded(_ format: WireFormat, allocator: @autoclosure () -> ByteBufferAllocator) -> ByteBuffer {
+        encodings[format.index] ?? encoders[format.index].encode(message, allocator: allocator())
     }
 }

@@ -70,13 +70,11 @@ final class LongPollSubscriber: ChannelSubscriber {
 
     // MARK: ChannelSubscriber
 
-    func deliver(_ delivery: Delivery, on subscription: Subscription) {
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         guard completion != nil else { return }
         subscriptions.advance(to: delivery.message, tag: subscription.tag)
         finish(messageResponse(delivery.message))
     }
-
-    func flushDeliveries() {}
 
     func channelDeleted(_ subscription: Subscription) {
         var error = HTTPError(

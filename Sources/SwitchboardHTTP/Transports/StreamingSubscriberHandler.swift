@@ -6,7 +6,9 @@ import SwitchboardCore
 /// Serves an SSE or chunked-stream subscriber once its response head is written: every message becomes one
 /// pre-encoded HTTP chunk written as-is. Thin: encoding is in ``SSEEncoder`` / ``StreamTemplateEncoder``,
 /// positions in ``SubscriptionSet``.
-final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber, KeepAliveParticipant {
+final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelHandler, ChannelSubscriber,
+    KeepAliveParticipant
+{
     typealias InboundIn = NIOAny
     typealias OutboundOut = ByteBuffer
 
@@ -18,7 +20,6 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
     private var context: ChannelHandlerContext?
     private var pendingBacklog: [Message] = []
     private var pendingGaps: [SubscriptionSet.Gap] = []
-    private var needsFlush = false
     private var isEnding = false
 
     init(service: HTTPService, kind: Kind, channels: [ChannelName]) {
@@ -98,21 +99,16 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
 
     // MARK: ChannelSubscriber
 
-    func deliver(_ delivery: Delivery, on subscription: Subscription) {
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         guard let context, !isEnding else { return }
         guard context.channel.isWritable else {
             end(with: .slowConsumer)
             return
         }
-        subscriptions.advance(to: delivery.message, tag: subscription.tag)
+        // Only compound (multi-channel) ids need the per-channel cursor.
+        if subscriptions.isMultiChannel { subscriptions.advance(to: delivery.message, tag: subscription.tag) }
         write(encode(delivery.message, shared: delivery, allocator: context.channel.allocator))
-        needsFlush = true
-    }
-
-    func flushDeliveries() {
-        guard needsFlush, let context else { return }
-        needsFlush = false
-        context.flush()
+        if flush { context.flush() }
     }
 
     func channelDeleted(_ subscription: Subscription) {

@@ -23,7 +23,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private var pending: ByteBuffer?
     private var subscriptions: SubscriptionSet
     private var context: ChannelHandlerContext?
-    private var needsFlush = false
+    private var channel: (any Channel)?
     private var heardFromPeer = true
 
     init(service: HTTPService, mode: Mode) {
@@ -52,6 +52,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.channel = context.channel
         service.counters.webSocket.wrappingIncrement(ordering: .relaxed)
         service.keepAliveTimer(on: context.eventLoop).add(self)
         if case .subscribe(let request) = mode {
@@ -106,6 +107,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private func tearDown(context: ChannelHandlerContext) {
         guard self.context != nil else { return }
         self.context = nil
+        self.channel = nil
         service.keepAliveTimer(on: context.eventLoop).remove(self)
         service.counters.webSocket.wrappingDecrement(ordering: .relaxed)
         subscriptions.unsubscribeAll(hub: service.hub, on: context.eventLoop)
@@ -156,13 +158,19 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             messageReceived(opcode: opcode, payload: payload, context: context)
         case .sendPong(let payload):
             context.writeAndFlush(
-                wrapOutboundOut(WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)),
+                wrapOutboundOut(
+                    WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
+                ),
                 promise: nil
             )
         case .replyToClose(let code):
             var payload = context.channel.allocator.buffer(capacity: 2)
             if let code { payload.writeInteger(code) }
-            let frame = WebSocketFrameWriter.frame(opcode: .connectionClose, payload: payload, allocator: context.channel.allocator)
+            let frame = WebSocketFrameWriter.frame(
+                opcode: .connectionClose,
+                payload: payload,
+                allocator: context.channel.allocator
+            )
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         case .closeCompleted:
@@ -202,21 +210,21 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     // MARK: ChannelSubscriber
 
-    func deliver(_ delivery: Delivery, on subscription: Subscription) {
-        guard let context, !assembler.isClosing else { return }
-        guard context.channel.isWritable else {
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
+        // The hot path: no per-delivery allocation, and `channel` is kept rather than looked up through the
+        // context. (The per-channel cursor of SubscriptionSet only matters for compound ids, which a
+        // WebSocket subscriber does not get; `subscription.position` tracks the position.)
+        guard let context, let channel, !assembler.isClosing else { return }
+        guard channel.isWritable else {
             close(.slowConsumer)
             return
         }
-        subscriptions.advance(to: delivery.message, tag: subscription.tag)
-        write(delivery.encoded(format, allocator: context.channel.allocator))
-        needsFlush = true
-    }
-
-    func flushDeliveries() {
-        guard needsFlush, let context else { return }
-        needsFlush = false
-        context.flush()
+        let frame = delivery.encoded(format, allocator: channel.allocator)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(frame), promise: nil)
+        }
     }
 
     func channelDeleted(_ subscription: Subscription) {
