@@ -14,7 +14,9 @@ N_SSE = 80  # SSE encoding of 64 KiB payloads is slow in debug builds; ~5 MiB is
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(max_outbound_bytes=65536)
+    # A long ping interval: these tests are about the outbound limit, and a client that reads nothing also
+    # answers no ping, which the keep-alive would (rightly) end first with a 1 s interval.
+    return make_module_server(max_outbound_bytes=65536, ping_interval=30)
 
 
 def test_slow_websocket_consumer_closed_4002(srv, chan):

@@ -43,9 +43,8 @@ extension Hub {
     public func info(_ channel: ChannelName) -> ChannelInfo? {
         let now = clock()
         return shard(for: channel).channels.withLock { channels in
-            guard var state = channels[channel] else { return nil }
+            guard let state = channels[channel] else { return nil }
             state.history.expire(now: now)
-            channels[channel] = state
             return Self.info(channel, state)
         }
     }
@@ -56,7 +55,7 @@ extension Hub {
         var result: [ChannelInfo] = []
         for shard in shards {
             shard.channels.withLock { channels in
-                for (name, var state) in channels {
+                for (name, state) in channels {
                     state.history.expire(now: now)
                     result.append(Self.info(name, state))
                 }
@@ -70,9 +69,8 @@ extension Hub {
     public func history(of channel: ChannelName, since: StreamPosition?, limit: Int) -> HistoryPage? {
         let now = clock()
         return shard(for: channel).channels.withLock { channels in
-            guard var state = channels[channel] else { return nil }
+            guard let state = channels[channel] else { return nil }
             state.history.expire(now: now)
-            channels[channel] = state
             let start = since ?? StreamPosition(epoch: state.epoch, offset: 0)
             let resume = state.history.resume(
                 from: start,
@@ -108,14 +106,9 @@ extension Hub {
         var expired: [ChannelName] = []
         for shard in shards {
             shard.channels.withLock { channels in
-                // In place: copying each channel's state would retain its history and lists for nothing.
-                var index = channels.values.startIndex
-                while index != channels.values.endIndex {
-                    channels.values[index].history.expire(now: now)
-                    if channels.values[index].isUnused && now - channels.values[index].lastActivity >= retention {
-                        expired.append(channels.keys[index])
-                    }
-                    channels.values.formIndex(after: &index)
+                for (name, state) in channels {
+                    state.history.expire(now: now)
+                    if state.isUnused && now - state.lastActivity >= retention { expired.append(name) }
                 }
                 for name in expired { channels[name] = nil }
             }

@@ -15,8 +15,8 @@ extension Hub {
     public func publish(_ request: PublishRequest, to channel: ChannelName) -> PublishResult {
         let now = clock()
         let (message, targets, subscribers, formatCounts) = shard(for: channel).channels.withLock {
-            channels -> (Message, [LoopContext], Int, [Int]) in
-            var state = channels.removeValue(forKey: channel) ?? newChannelState(now: now)
+            channels -> (Message, [LoopSubscriberCount], Int, [Int]) in
+            let state = state(of: channel, in: &channels, now: now)
             state.lastOffset += 1
             state.publishedCount += 1
             state.lastActivity = now
@@ -29,10 +29,7 @@ extension Hub {
                 timestamp: now
             )
             state.history.append(message, now: now)
-            let targets = state.loops.map(\.context)
-            let result = (message, targets, state.subscriberCount, state.formatCounts)
-            channels[channel] = state
-            return result
+            return (message, state.loops, state.subscriberCount, state.formatCounts)
         }
         publishedCount.wrappingIncrement(ordering: .relaxed)
         if !targets.isEmpty {
@@ -43,7 +40,7 @@ extension Hub {
                 encoders: encoders,
                 allocator: allocator
             )
-            for context in targets { context.enqueue(.deliver(delivery)) }
+            for target in targets { target.context.enqueue(.deliver(delivery)) }
         }
         return PublishResult(message: message, subscribers: subscribers)
     }

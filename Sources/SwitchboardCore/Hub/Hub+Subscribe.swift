@@ -18,7 +18,7 @@ extension Hub {
         let context = loopContext(for: eventLoop)
         let now = clock()
         let resume = shard(for: channel).channels.withLock { channels -> ResumeResult in
-            var state = channels.removeValue(forKey: channel) ?? newChannelState(now: now)
+            let state = state(of: channel, in: &channels, now: now)
             state.history.expire(now: now)
             let resume = state.history.resume(from: position, epoch: state.epoch, lastOffset: state.lastOffset)
             state.subscriberCount += 1
@@ -29,7 +29,6 @@ extension Hub {
             } else {
                 state.loops.append(LoopSubscriberCount(context: context, count: 1))
             }
-            channels[channel] = state
             return resume
         }
         let subscription = Subscription(
@@ -54,7 +53,7 @@ extension Hub {
         let now = clock()
         shard(for: subscription.channel).channels.withLock { channels in
             // A channel deleted and re-created since has a new epoch: this subscription is not counted there.
-            guard var state = channels.removeValue(forKey: subscription.channel) else { return }
+            guard let state = channels[subscription.channel] else { return }
             if state.epoch == subscription.position.epoch {
                 state.lastActivity = now
                 state.subscriberCount -= 1
@@ -64,7 +63,6 @@ extension Hub {
                     if state.loops[index].count == 0 { state.loops.remove(at: index) }
                 }
             }
-            channels[subscription.channel] = state
         }
     }
 }

@@ -45,7 +45,9 @@ public final class Hub: Sendable {
         var count: Int
     }
 
-    struct ChannelState {
+    /// One channel's state. A class, only ever touched under its shard's lock: mutated in place, never
+    /// copied (a struct in the dictionary was copied — history, lists and all — by every read).
+    final class ChannelState {
         let epoch: String
         var lastOffset: UInt64 = 0
         var history: MessageHistory
@@ -55,6 +57,13 @@ public final class Hub: Sendable {
         var publishedCount = 0
         /// The last publish, subscribe or unsubscribe, in milliseconds since the Unix epoch.
         var lastActivity: Int64
+
+        init(epoch: String, history: MessageHistory, formatCounts: [Int], lastActivity: Int64) {
+            self.epoch = epoch
+            self.history = history
+            self.formatCounts = formatCounts
+            self.lastActivity = lastActivity
+        }
 
         var isUnused: Bool { subscriberCount == 0 && history.isEmpty }
     }
@@ -98,6 +107,14 @@ public final class Hub: Sendable {
         var hasher = Hasher()
         hasher.combine(channel)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
+    }
+
+    /// The state of `channel`, created if it does not exist. Call under the shard's lock.
+    func state(of channel: ChannelName, in channels: inout [ChannelName: ChannelState], now: Int64) -> ChannelState {
+        if let state = channels[channel] { return state }
+        let state = newChannelState(now: now)
+        channels[channel] = state
+        return state
     }
 
     func newChannelState(now: Int64) -> ChannelState {

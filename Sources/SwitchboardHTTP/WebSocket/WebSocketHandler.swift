@@ -25,6 +25,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private var context: ChannelHandlerContext?
     private var channel: (any Channel)?
     private var heardFromPeer = true
+    private var lastKeepAlive = NIODeadline.now()
 
     init(service: HTTPService, mode: Mode) {
         self.service = service
@@ -265,9 +266,19 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     func keepAliveTick() {
         // While closing, the goodbye timeout decides: the peer may still be reading what was queued.
         guard let context, !assembler.isClosing else { return }
+        // A tick that comes early (the round was reordered) must not judge a peer that had no time to answer.
+        let now = NIODeadline.now()
+        let halfInterval = TimeAmount.milliseconds(Int64(service.configuration.pingInterval * 500))
+        guard now - lastKeepAlive >= halfInterval else { return }
+        lastKeepAlive = now
         guard heardFromPeer else {
-            // Nothing at all (not even a pong) for a whole interval: the peer is gone.
-            context.close(promise: nil)
+            // Nothing at all (not even a pong) for a whole interval. With messages piling up unsent it is a
+            // peer that stopped reading: tell it why (it may still read and resume). Otherwise it is gone.
+            if let channel, !channel.isWritable {
+                close(.slowConsumer)
+            } else {
+                context.close(promise: nil)
+            }
             return
         }
         heardFromPeer = false
