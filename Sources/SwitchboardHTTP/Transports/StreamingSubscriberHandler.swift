@@ -21,6 +21,8 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
     private var pendingBacklog: [Message] = []
     private var pendingGaps: [SubscriptionSet.Gap] = []
     private var isEnding = false
+    /// The channel's writability, tracked from events rather than read on every delivery.
+    private var isWritable = true
 
     init(service: HTTPService, kind: Kind, channels: [ChannelName]) {
         self.service = service
@@ -49,6 +51,7 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.isWritable = context.channel.isWritable
         counter.wrappingIncrement(ordering: .relaxed)
         if kind == .sse {
             for gap in pendingGaps {
@@ -85,6 +88,11 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         // A streaming subscriber has nothing more to say; anything it sends (pipelined requests) is ignored.
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        isWritable = context.channel.isWritable
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
@@ -101,7 +109,7 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
 
     func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         guard let context, !isEnding else { return }
-        guard context.channel.isWritable else {
+        guard isWritable else {
             end(with: .slowConsumer)
             return
         }

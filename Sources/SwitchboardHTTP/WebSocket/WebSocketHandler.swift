@@ -24,6 +24,9 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private var subscriptions: SubscriptionSet
     private var context: ChannelHandlerContext?
     private var channel: (any Channel)?
+    /// The channel's writability, tracked from events: reading it from the channel on every delivery costs
+    /// a cache miss per subscriber.
+    private var isWritable = true
     private var heardFromPeer = true
     private var lastKeepAlive = NIODeadline.now()
 
@@ -54,6 +57,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.channel = context.channel
+        self.isWritable = context.channel.isWritable
         service.counters.webSocket.wrappingIncrement(ordering: .relaxed)
         service.keepAliveTimer(on: context.eventLoop).add(self)
         if case .subscribe(let request) = mode {
@@ -94,6 +98,11 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             write(encoder.encode(message, allocator: context.channel.allocator))
         }
         context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        isWritable = context.channel.isWritable
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -216,7 +225,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         // context. (The per-channel cursor of SubscriptionSet only matters for compound ids, which a
         // WebSocket subscriber does not get; `subscription.position` tracks the position.)
         guard let context, let channel, !assembler.isClosing else { return }
-        guard channel.isWritable else {
+        guard isWritable else {
             close(.slowConsumer)
             return
         }
@@ -274,7 +283,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         guard heardFromPeer else {
             // Nothing at all (not even a pong) for a whole interval. With messages piling up unsent it is a
             // peer that stopped reading: tell it why (it may still read and resume). Otherwise it is gone.
-            if let channel, !channel.isWritable {
+            if !isWritable {
                 close(.slowConsumer)
             } else {
                 context.close(promise: nil)
