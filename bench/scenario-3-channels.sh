@@ -13,7 +13,7 @@
 #
 #   bench/scenario-3-channels.sh          # 10,000 subscribers, 10 s steps
 #   QUICK=1 bench/scenario-3-channels.sh  # smoke run: 1,000 subscribers, two 2 s steps
-# Env: SUBSCRIBERS GROUP_SIZE RATES STEP_SECONDS STOP_P99_MS PAYLOAD PUBLISHERS TRANSPORTS="ws"
+# Env: SUBSCRIBERS GROUP_SIZE RATES STEP_SECONDS STOP_P99_MS PAYLOAD PUBLISHERS DEPTH TRANSPORTS="ws"
 #      SERVERS NCHAN_S3_MODE, and those of lib.sh.
 . "$(dirname "$0")/lib.sh"
 
@@ -29,6 +29,7 @@ RATES=${RATES:-200,500,1000,2000,5000,10000,20000,50000}
 STOP_P99_MS=${STOP_P99_MS:-50}
 PAYLOAD=${PAYLOAD:-64}
 PUBLISHERS=${PUBLISHERS:-4}
+DEPTH=${DEPTH:-16}   # publish requests in flight per connection (nchan stalls on deep HTTP pipelining: try DEPTH=1)
 TRANSPORTS=${TRANSPORTS:-ws}
 SERVERS=${SERVERS:-switchboard nchan}
 export NCHAN_START_MODE=$NCHAN_S3_MODE
@@ -38,7 +39,7 @@ build
 dir=$(new_run_dir scenario-3)
 write_meta "$dir" scenario-3
 write_params "$dir" subscribers="$SUBSCRIBERS" group_size="$GROUP_SIZE" rates="$RATES" step_seconds="$STEP_SECONDS" \
-  stop_p99_ms="$STOP_P99_MS" payload="$PAYLOAD" publishers="$PUBLISHERS" transports="$TRANSPORTS" \
+  stop_p99_ms="$STOP_P99_MS" payload="$PAYLOAD" publishers="$PUBLISHERS" depth="$DEPTH" transports="$TRANSPORTS" \
   servers="$SERVERS" nchan_mode="$NCHAN_S3_MODE"
 sb_config
 log "scenario 3 -> $dir"
@@ -47,7 +48,7 @@ for transport in $TRANSPORTS; do
   for server in $SERVERS; do
     run_case "$dir" "$server" "$transport-$SUBSCRIBERS" "$transport" personal-group \
       --subscribers "$SUBSCRIBERS" --group-size "$GROUP_SIZE" --rates "$RATES" --step-seconds "$STEP_SECONDS" \
-      --stop-p99-ms "$STOP_P99_MS" --size "$PAYLOAD" --publishers "$PUBLISHERS"
+      --stop-p99-ms "$STOP_P99_MS" --size "$PAYLOAD" --publishers "$PUBLISHERS" --depth "$DEPTH"
   done
 done
 
