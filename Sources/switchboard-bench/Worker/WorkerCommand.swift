@@ -132,7 +132,8 @@ final class Worker {
                     switch transport {
                     case .ws:
                         try pipeline.addHandler(
-                            WebSocketClientHandler(
+                            StreamSubscriberHandler(
+                                parser: WebSocketStreamParser(),
                                 host: host,
                                 port: port,
                                 path: path,
@@ -143,7 +144,8 @@ final class Worker {
                         )
                     case .sse:
                         try pipeline.addHandler(
-                            EventSourceClientHandler(
+                            StreamSubscriberHandler(
+                                parser: EventStreamParser(),
                                 host: host,
                                 port: port,
                                 path: path,
