@@ -23,6 +23,7 @@ final class KeepAliveTimer {
     private var participants: [any KeepAliveParticipant] = []
     private var indices: [ObjectIdentifier: Int] = [:]
     private var cursor = 0
+    private var due = 0.0
     private var task: RepeatedTask?
 
     init(eventLoop: any EventLoop, interval: TimeAmount) {
@@ -51,9 +52,17 @@ final class KeepAliveTimer {
     }
 
     private func tick() {
-        guard !participants.isEmpty else { return }
+        guard !participants.isEmpty else {
+            due = 0
+            return
+        }
+        // Each 100 ms step ticks 1/slices of the participants, carrying the fraction over, so every one is
+        // ticked once per interval however few there are.
+        due += Double(participants.count) / Double(slices)
+        let count = Int(due)
+        due -= Double(count)
+        guard count > 0 else { return }
         // Ticking may remove participants (a dead peer is closed): take the slice first.
-        let count = (participants.count + slices - 1) / slices
         var slice: [any KeepAliveParticipant] = []
         slice.reserveCapacity(count)
         for _ in 0..<min(count, participants.count) {

@@ -17,6 +17,21 @@ def test_sse_ping_comment(server, chan):
         assert time.monotonic() - t0 < 3.5
 
 
+def test_sse_pings_come_once_per_interval_not_more(server, chan):
+    # One subscriber on the loop: the keep-alive timer works in 100 ms slices and must still tick each
+    # connection once per interval (a regression pinged it every slice).
+    with SSEClient(server, f"/sub/{chan()}") as sse:
+        t0 = time.monotonic()
+        pings = 0
+        while time.monotonic() - t0 < 3.2:
+            try:
+                ev = sse.next_block(timeout=max(0.1, 3.2 - (time.monotonic() - t0)))
+            except Exception:
+                break
+            pings += ev.comments.count("ping")
+        assert 2 <= pings <= 4, pings
+
+
 def test_websocket_ping_frames(server, chan):
     ws = ws_connect(server, f"/sub/{chan()}")
     try:
