@@ -31,6 +31,8 @@ public final class HTTPService: Sendable {
     let formats: Formats
     let counters = Counters()
     let streamTemplate: StreamTemplateEncoder
+    /// The keep-alive chunk of `?transport=stream`: `pingTemplate`, or the message template when empty.
+    let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
     let allocator = ByteBufferAllocator()
     let isShuttingDown = ManagedAtomic<Bool>(false)
@@ -57,6 +59,9 @@ public final class HTTPService: Sendable {
         self.configuration = configuration
         self.formats = formats
         self.streamTemplate = StreamTemplateEncoder(template: configuration.messageTemplate)
+        self.streamPingTemplate =
+            configuration.pingTemplate.isEmpty
+            ? streamTemplate : StreamTemplateEncoder(template: configuration.pingTemplate)
     }
 
     // MARK: Connections

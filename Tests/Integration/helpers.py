@@ -354,7 +354,20 @@ class SSEEvent:
 _BLANK_LINE = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 
-class SSEClient:
+class _OverConn:
+    """A client built on a RawConn (self.conn): closing it closes the connection; usable with `with`."""
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+class SSEClient(_OverConn):
     """Hand-written EventSource: keeps comment lines (`: ping`, `: base64`)."""
 
     def __init__(self, srv, path, headers=None, timeout=DEFAULT_TIMEOUT, accept=True, rcvbuf=None,
@@ -381,14 +394,6 @@ class SSEClient:
                     pass
                 raise AssertionError(f"SSE GET {path}: status {self.status} {body!r}")
 
-    def close(self):
-        self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
     def _more(self):
         if self.ended:
@@ -486,7 +491,7 @@ class SSEClient:
 # chunked stream transport
 # --------------------------------------------------------------------------------------------
 
-class StreamClient:
+class StreamClient(_OverConn):
     def __init__(self, srv, path, headers=None, timeout=DEFAULT_TIMEOUT, expect_status=200):
         self.conn = RawConn.to(srv, timeout=timeout)
         sep = "&" if "?" in path else "?"
@@ -501,14 +506,6 @@ class StreamClient:
             assert self.status == expect_status, (self.status, self.conn.read_body(self.resp))
             assert self.conn.is_chunked(self.resp), f"stream transport is not chunked: {self.headers!r}"
 
-    def close(self):
-        self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
     def next_chunk(self, timeout=DEFAULT_TIMEOUT, skip=None) -> bytes:
         """Next chunk; chunks for which skip(chunk) is true are dropped (e.g. keep-alives)."""
@@ -652,7 +649,7 @@ def parse_meta(frame: bytes):
 # raw WebSocket client (for malformed frames, non-reading clients, pong suppression)
 # --------------------------------------------------------------------------------------------
 
-class RawWS:
+class RawWS(_OverConn):
     def __init__(self, srv, path, subprotocol=None, rcvbuf=None, timeout=DEFAULT_TIMEOUT, headers=None):
         self.conn = RawConn.to(srv, timeout=timeout, rcvbuf=rcvbuf)
         key = base64.b64encode(os.urandom(16)).decode()
@@ -670,14 +667,6 @@ class RawWS:
         assert self.resp.status == 101, f"WebSocket handshake failed: {self.resp.status} {self.resp.headers!r}"
         self.sock = self.conn.sock
 
-    def close(self):
-        self.conn.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
     @staticmethod
     def frame(opcode, payload=b"", fin=True, rsv=0, mask=True, length_override=None):

@@ -172,8 +172,7 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         case .sse:
             write(SSEEncoder.encodeComment("ping", allocator: context.channel.allocator))
         case .stream:
-            let template = service.configuration.pingTemplate
-            let encoder = template.isEmpty ? service.streamTemplate : StreamTemplateEncoder(template: template)
+            let encoder = service.streamPingTemplate
             write(
                 encoder.render(
                     id: "",

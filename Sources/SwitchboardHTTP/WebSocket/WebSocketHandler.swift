@@ -91,10 +91,9 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             frame.writeBuffer(&json)
             write(WebSocketFrameWriter.frame(opcode: .text, payload: frame, allocator: context.channel.allocator))
         }
+        // No cursor to advance: WebSocket subscribers get no compound ids (see `deliver`).
+        let encoder = WebSocketMessageEncoder(includesMetadata: request.webSocketMetadata)
         for message in backlog {
-            guard let tag = subscriptions.index(of: message.channel) else { continue }
-            subscriptions.advance(to: message, tag: tag)
-            let encoder = WebSocketMessageEncoder(includesMetadata: request.webSocketMetadata)
             write(encoder.encode(message, allocator: context.channel.allocator))
         }
         context.flush()
