@@ -33,11 +33,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // HTTP/1.1 + WebSocket front end: router, pub/sub transports, server API, stats.
+        // The STOMP 1.0-1.2 broker: frame codec, session state machine, queues, connection handler.
+        .target(
+            name: "SwitchboardSTOMP",
+            dependencies: [
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // HTTP/1.1 + WebSocket front end: router, pub/sub transports, server API, stats, STOMP over WebSocket.
         .target(
             name: "SwitchboardHTTP",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardSTOMP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -52,6 +64,7 @@ let package = Package(
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardHTTP",
+                "SwitchboardSTOMP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -104,6 +117,16 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardSTOMPTests",
+            dependencies: [
+                "SwitchboardSTOMP",
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import SwitchboardCore
+import SwitchboardSTOMP
 
 /// The per-connection HTTP handler: collects a request (head and bounded body), routes it, and either
 /// answers it or hands the connection to a subscriber transport (WebSocket, SSE, stream, long-poll).
@@ -36,7 +37,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.router = Router(
             maxChannelNameLength: configuration.maxChannelNameLength,
             maxChannelsPerSubscription: configuration.maxChannelsPerSubscription,
-            echoEnabled: configuration.webSocketEcho
+            echoEnabled: configuration.webSocketEcho,
+            stompEnabled: service.stomp != nil
         )
     }
 
@@ -154,6 +156,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .echo:
             upgradeToWebSocket(head: request.head, mode: .echo, context: context)
+        case .stomp:
+            upgradeToWebSocket(head: request.head, mode: .stomp, context: context)
         default:
             let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
             respond(endpoints.handle(route, request: request), to: request.head, context: context)
@@ -303,6 +307,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if case .subscribe(let request) = mode, request.webSocketMetadata {
             responseHeaders.add(name: "Sec-WebSocket-Protocol", value: SubscribeRequest.metadataSubprotocol)
         }
+        if case .stomp = mode, let chosen = STOMPWebSocket.chooseSubprotocol(offered: headers) {
+            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: chosen)
+        }
         state = .handedOff
         let switchingProtocols = HTTPResponseHead(
             version: .http1_1,
@@ -325,7 +332,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
-            try pipeline.addHandler(WebSocketHandler(service: service, mode: mode), position: .after(decoder))
+            if case .stomp = mode, let stomp = service.stomp {
+                // STOMP over WebSocket: frames in and out of the STOMP connection handler, which is the same
+                // one that serves TCP; the WebSocket handler in front of it only unwraps and closes.
+                let stompHandler = stomp.makeHandler(framing: STOMPWebSocket.framing)
+                try pipeline.addHandler(stompHandler, position: .after(decoder))
+                try pipeline.addHandler(STOMPWebSocket.Handler(service: service), position: .after(decoder))
+                stomp.connectionOpened(context.channel, webSocket: true)
+            } else {
+                try pipeline.addHandler(WebSocketHandler(service: service, mode: mode), position: .after(decoder))
+            }
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(decoder, promise: nil)
         } catch {

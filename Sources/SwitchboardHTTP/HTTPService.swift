@@ -1,6 +1,7 @@
 import Atomics
 import NIOCore
 import SwitchboardCore
+import SwitchboardSTOMP
 import Synchronization
 
 /// Everything the HTTP front end's connections share: the hub, the configuration, the wire formats
@@ -24,6 +25,8 @@ public final class HTTPService: Sendable {
     }
 
     public let hub: Hub
+    /// The STOMP broker, when STOMP over WebSocket (`/stomp`) is served and for its statistics.
+    public let stomp: STOMPService?
     /// How long a connection being closed by the server (slow consumer, deleted channel, shutdown) gets to
     /// take in what is already queued, its goodbye included, before it is cut off.
     static let goodbyeTimeout = TimeAmount.seconds(30)
@@ -35,8 +38,8 @@ public final class HTTPService: Sendable {
     let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
     let allocator = ByteBufferAllocator()
-    let isShuttingDown = ManagedAtomic<Bool>(false)
-    private let openChannels = Mutex<[ObjectIdentifier: any Channel]>([:])
+    /// The open connections, for graceful shutdown.
+    public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
 
     /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
@@ -54,8 +57,9 @@ public final class HTTPService: Sendable {
     }
 
     /// Creates the service.
-    public init(hub: Hub, configuration: HTTPConfiguration, formats: Formats) {
+    public init(hub: Hub, configuration: HTTPConfiguration, formats: Formats, stomp: STOMPService? = nil) {
         self.hub = hub
+        self.stomp = stomp
         self.configuration = configuration
         self.formats = formats
         self.streamTemplate = StreamTemplateEncoder(template: configuration.messageTemplate)
@@ -80,28 +84,6 @@ public final class HTTPService: Sendable {
     /// Records a newly accepted connection (for graceful shutdown).
     public func connectionOpened(_ channel: any Channel) {
         counters.http.wrappingIncrement(ordering: .relaxed)
-        openChannels.withLock { $0[ObjectIdentifier(channel)] = channel }
-        channel.closeFuture.whenComplete { _ in
-            self.counters.http.wrappingDecrement(ordering: .relaxed)
-            _ = self.openChannels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
-        }
+        connections.add(channel) { self.counters.http.wrappingDecrement(ordering: .relaxed) }
     }
-
-    /// Starts the graceful shutdown of every open connection: each says its protocol's goodbye
-    /// (WebSocket close 1001, SSE shutdown event, ...) and closes. Returns how many were told.
-    @discardableResult
-    public func beginShutdown() -> Int {
-        isShuttingDown.store(true, ordering: .relaxed)
-        let channels = openChannels.withLock { Array($0.values) }
-        for channel in channels {
-            channel.pipeline.fireUserInboundEventTriggered(GracefulShutdownEvent())
-        }
-        return channels.count
-    }
-
-    /// Connections still open.
-    public var openConnectionCount: Int { openChannels.withLock { $0.count } }
 }
-
-/// Fired into every connection's pipeline when the server starts shutting down.
-public struct GracefulShutdownEvent: Sendable {}

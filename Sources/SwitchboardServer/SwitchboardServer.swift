@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardSTOMP
 
 /// The running server: the hub, the listeners on their event loops, periodic upkeep and graceful shutdown.
 public final class SwitchboardServer: Sendable {
@@ -13,6 +14,7 @@ public final class SwitchboardServer: Sendable {
     /// The hub every front end shares.
     public let hub: Hub
     let httpService: HTTPService
+    let stompService: STOMPService
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
 
@@ -22,17 +24,68 @@ public final class SwitchboardServer: Sendable {
         self.logger = logger
         var registry = WireFormatRegistry()
         let formats = HTTPService.registerFormats(in: &registry, configuration: configuration.httpFrontEnd)
+        let stompFormats = STOMPService.registerFormats(in: &registry)
         self.hub = Hub(configuration: configuration.hub, formats: registry)
-        self.httpService = HTTPService(hub: hub, configuration: configuration.httpFrontEnd, formats: formats)
+        self.stompService = STOMPService(hub: hub, configuration: configuration.stompBroker, formats: stompFormats)
+        self.httpService = HTTPService(
+            hub: hub,
+            configuration: configuration.httpFrontEnd,
+            formats: formats,
+            stomp: configuration.stompFrontEnd.webSocket ? stompService : nil
+        )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
     }
 
-    /// Binds the listeners and returns the bound HTTP address.
-    public func start() async throws -> (server: any Channel, address: SocketAddress) {
+    /// The bound listeners.
+    public struct Listeners: Sendable {
+        /// The HTTP/WebSocket listener.
+        public var http: any Channel
+        /// The STOMP over TCP listener, unless turned off.
+        public var stomp: (any Channel)?
+
+        /// Where the HTTP listener is bound.
+        public var httpAddress: SocketAddress? { http.localAddress }
+        /// Where the STOMP listener is bound.
+        public var stompAddress: SocketAddress? { stomp?.localAddress }
+    }
+
+    /// Binds the listeners.
+    public func start() async throws -> Listeners {
         let service = httpService
+        let bootstrap = serverBootstrap { channel in try service.installHandlers(on: channel) }
+        let address = configuration.http
+        let http = try await bootstrap.bind(host: address.host, port: address.port).get()
+        var stomp: (any Channel)?
+        if let stompAddress = configuration.stomp {
+            let stompService = self.stompService
+            let stompBootstrap = serverBootstrap { channel in
+                stompService.connectionOpened(channel, webSocket: false)
+                try channel.pipeline.syncOperations.addHandler(stompService.makeHandler())
+            }
+            do {
+                stomp = try await stompBootstrap.bind(host: stompAddress.host, port: stompAddress.port).get()
+            } catch {
+                try? await http.close()
+                throw error
+            }
+        }
+        // Expired history, unused channels and idle queues are dropped in the background, once a second.
+        let hub = self.hub
+        let stompService = self.stompService
+        group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            hub.sweep()
+            stompService.sweep()
+        }
+        return Listeners(http: http, stomp: stomp)
+    }
+
+    /// A server bootstrap with the options every listener shares.
+    private func serverBootstrap(
+        _ initialize: @escaping @Sendable (any Channel) throws -> Void
+    ) -> ServerBootstrap {
         let highWater = configuration.httpFrontEnd.maxOutboundBytes
-        let bootstrap = ServerBootstrap(group: group)
+        return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -46,42 +99,46 @@ public final class SwitchboardServer: Sendable {
             // The slow-consumer limit: a subscriber whose unsent bytes exceed it becomes unwritable and is closed.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try service.installHandlers(on: channel) }
+                channel.eventLoop.makeCompletedFuture { try initialize(channel) }
             }
-        let address = configuration.http
-        let channel = try await bootstrap.bind(host: address.host, port: address.port).get()
-        guard let bound = channel.localAddress else { throw ChannelError.unknownLocalAddress }
-        // Expired history and unused channels are dropped in the background, once a second.
-        let hub = self.hub
-        group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in hub.sweep() }
-        return (channel, bound)
     }
 
     /// Runs until SIGINT or SIGTERM, then shuts down gracefully: no new connections, every connection says
     /// its protocol's goodbye, and those still open after `server.shutdown_timeout` are cut.
     public func run() async throws {
-        let (server, address) = try await start()
-        logger.info(
-            "Switchboard listening",
-            metadata: ["http": "http://\(address.ipAddress ?? configuration.http.host):\(address.port ?? 0)"]
-        )
+        let listeners = try await start()
+        var metadata: Logger.Metadata = ["http": "http://\(Self.describe(listeners.httpAddress))"]
+        if let stomp = listeners.stompAddress { metadata["stomp"] = "\(Self.describe(stomp))" }
+        logger.info("Switchboard listening", metadata: metadata)
         let signal = await SignalWaiter.waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        try? await server.close()
-        let told = httpService.beginShutdown()
+        try? await listeners.http.close()
+        try? await listeners.stomp?.close()
+        // Every connection says its protocol's goodbye (WebSocket close 1001, SSE shutdown event, STOMP ERROR).
+        let registries = [httpService.connections, stompService.connections]
+        let told = registries.reduce(0) { $0 + $1.beginShutdown() }
         logger.info("told connections to close", metadata: ["connections": "\(told)"])
         let deadline = NIODeadline.now() + .milliseconds(Int64(configuration.shutdownTimeout * 1000))
-        while httpService.openConnectionCount > 0 && NIODeadline.now() < deadline {
+        func openCount() -> Int { registries.reduce(0) { $0 + $1.count } }
+        while openCount() > 0 && NIODeadline.now() < deadline {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-        if httpService.openConnectionCount > 0 {
+        if openCount() > 0 {
             logger.warning(
                 "closing connections that did not finish in time",
-                metadata: ["connections": "\(httpService.openConnectionCount)"]
+                metadata: ["connections": "\(openCount())"]
             )
         }
         try await group.shutdownGracefully()
         logger.info("stopped")
+    }
+}
+
+extension SwitchboardServer {
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "?" }
+        let host = address.ipAddress ?? "?"
+        return host.contains(":") ? "[\(host)]:\(address.port ?? 0)" : "\(host):\(address.port ?? 0)"
     }
 }
 

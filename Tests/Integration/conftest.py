@@ -39,8 +39,13 @@ SECTIONS = {
                "max_outbound_bytes", "max_request_line", "max_header_size"],
     "security": ["allow_loopback", "api_keys", "client_publish"],
     "testing": ["websocket_echo"],
+    "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
+              "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],
 }
 KEY_SECTION = {k: s for s, keys in SECTIONS.items() for k in keys}
+# Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
+for _key in ("listen", "websocket", "users", "heartbeat"):
+    KEY_SECTION.pop(_key, None)
 
 # Fast timings for the tests.
 BASE_CONFIG = {
@@ -100,6 +105,7 @@ class Server:
         self.proc = None
         self.returncode = None
         self.port = None
+        self.stomp_port = None
 
     # public surface ---------------------------------------------------------------------
     @property
@@ -109,6 +115,11 @@ class Server:
     @property
     def ws_url(self):
         return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def stomp_address(self):
+        """(host, port) of the STOMP TCP listener."""
+        return ("127.0.0.1", self.stomp_port)
 
     @property
     def pid(self):
@@ -138,6 +149,13 @@ class Server:
             self.port = free_port()
             cfg = {s: dict(v) for s, v in self.config.items()}
             cfg.setdefault("server", {})["http"] = f"127.0.0.1:{self.port}"
+            # Every server gets its own STOMP port (unless the test turned the listener off).
+            stomp_listen = cfg.setdefault("stomp", {}).get("listen")
+            if stomp_listen == "off":
+                self.stomp_port = None
+            else:
+                self.stomp_port = free_port()
+                cfg["stomp"]["listen"] = f"127.0.0.1:{self.stomp_port}"
             self.config_path = self.tmpdir / f"switchboard-{self.port}.toml"
             self.config_path.write_text(to_toml(cfg))
             self.log_path = self.tmpdir / f"switchboard-{self.port}.log"

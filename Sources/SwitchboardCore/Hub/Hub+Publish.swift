@@ -26,6 +26,7 @@ extension Hub {
                 payload: request.payload,
                 contentType: request.contentType,
                 eventType: request.eventType,
+                headers: request.headers,
                 timestamp: now
             )
             state.history.append(message, now: now)

@@ -19,6 +19,8 @@ public final class Message: Sendable {
     public let timestamp: Int64
     /// Whether the payload is valid UTF-8 (decided once, at publication).
     public let isText: Bool
+    /// The publisher's own headers (a STOMP `SEND`'s custom headers), passed on by protocols that carry them.
+    public let headers: [MessageHeader]
 
     /// Creates a message; `isText` is computed from the payload.
     public init(
@@ -27,9 +29,11 @@ public final class Message: Sendable {
         payload: ByteBuffer,
         contentType: String?,
         eventType: String?,
+        headers: [MessageHeader] = [],
         timestamp: Int64
     ) {
         self.channel = channel
+        self.headers = headers
         self.position = position
         self.payload = payload
         self.contentType = contentType
@@ -54,11 +58,33 @@ public struct PublishRequest: Sendable {
     public var contentType: String?
     /// An event type (SSE `event:`), if any.
     public var eventType: String?
+    /// The publisher's own headers, kept with the message.
+    public var headers: [MessageHeader]
 
     /// Creates a request.
-    public init(payload: ByteBuffer, contentType: String? = nil, eventType: String? = nil) {
+    public init(
+        payload: ByteBuffer,
+        contentType: String? = nil,
+        eventType: String? = nil,
+        headers: [MessageHeader] = []
+    ) {
         self.payload = payload
         self.contentType = contentType
         self.eventType = eventType
+        self.headers = headers
+    }
+}
+
+/// A header a publisher attached to a message (name and value as given).
+public struct MessageHeader: Sendable, Equatable {
+    /// The header name.
+    public var name: String
+    /// The header value.
+    public var value: String
+
+    /// Creates a header.
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
     }
 }

@@ -21,7 +21,8 @@ struct Endpoints {
             case .apiHistory(let channel): return try apiHistory(channel, request: request)
             case .stats: return stats()
             case .health: return health()
-            case .subscribe, .echo: preconditionFailure("streaming route \(route) reached the endpoints")
+            case .apiQueues: return apiQueues()
+            case .subscribe, .echo, .stomp: preconditionFailure("streaming route \(route) reached the endpoints")
             }
         } catch let error as HTTPError {
             return .error(error, allocator: allocator)
@@ -171,6 +172,7 @@ struct Endpoints {
         json.integer("published", statistics.published)
         json.integer("delivered", statistics.delivered)
         json.endObject()
+        if let stomp = service.stomp { Self.writeSTOMPStatistics(stomp, into: &json) }
         json.beginObject("memory")
         json.integer("rss_bytes", ProcessMemory.residentBytes())
         json.endObject()
@@ -179,7 +181,7 @@ struct Endpoints {
     }
 
     private func health() -> HTTPResponse {
-        let shuttingDown = service.isShuttingDown.load(ordering: .relaxed)
+        let shuttingDown = service.connections.isShuttingDown
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("status", shuttingDown ? "shutting-down" : "ok")

@@ -14,13 +14,17 @@ enum Route: Equatable {
     case stats
     case health
     case echo
+    /// STOMP over WebSocket.
+    case stomp
+    case apiQueues
 
     /// Whether the route is for publishers and the back end (loopback or API key only).
     var isPrivileged: Bool {
         switch self {
-        case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats:
+        case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
+            .apiQueues:
             return true
-        case .subscribe, .health, .echo:
+        case .subscribe, .health, .echo, .stomp:
             return false
         }
     }
@@ -31,6 +35,7 @@ struct Router {
     let maxChannelNameLength: Int
     let maxChannelsPerSubscription: Int
     let echoEnabled: Bool
+    var stompEnabled = false
 
     func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
         let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
@@ -61,6 +66,9 @@ struct Router {
             case ("echo", nil) where echoEnabled:
                 try allow(method, [.GET])
                 return .success(.echo)
+            case ("stomp", nil) where stompEnabled:
+                try allow(method, [.GET])
+                return .success(.stomp)
             default:
                 return .failure(.notFound)
             }
@@ -83,6 +91,9 @@ struct Router {
         case ("channels", 1):
             try allow(method, [.GET])
             return .apiChannels
+        case ("queues", 1) where stompEnabled:
+            try allow(method, [.GET])
+            return .apiQueues
         case ("history", 2):
             try allow(method, [.GET])
             return .apiHistory(try channelName(parts[1]))

@@ -13,6 +13,8 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     enum Mode {
         case echo
         case subscribe(SubscribeRequest)
+        /// Handled by ``STOMPWebSocket``, not by this handler.
+        case stomp
     }
 
     private let service: HTTPService
@@ -195,7 +197,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
         switch mode {
-        case .echo:
+        case .echo, .stomp:
             context.writeAndFlush(
                 wrapOutboundOut(
                     WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)

@@ -129,6 +129,80 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.clientPublishPatterns = $1
         },
+        .string(
+            "stomp.listen",
+            "STOMP over TCP listener, HOST:PORT, or \"off\"",
+            default: "127.0.0.1:61613",
+            kind: .address,
+            validate: OptionValidation.addressOrOff
+        ) {
+            $0.stomp = $1 == "off" ? nil : ListenAddress(parsing: $1)!
+        },
+        .boolean("stomp.websocket", "serve STOMP over WebSocket at /stomp on the HTTP listener", default: true) {
+            $0.stompFrontEnd.webSocket = $1
+        },
+        .number(
+            "stomp.heartbeat",
+            "heart-beat interval the broker offers both ways, seconds; 0 = none",
+            default: 10,
+            range: 0...3600
+        ) {
+            $0.stompFrontEnd.heartBeat = $1
+        },
+        .stringList(
+            "stomp.users",
+            "\"login:passcode\" pairs; when set, CONNECT must carry one of them",
+            validate: OptionValidation.user
+        ) {
+            $0.stompFrontEnd.users = $1
+        },
+        .integer(
+            "stomp.prefetch",
+            "unacknowledged messages per queue subscription without a prefetch-count header",
+            default: 100,
+            range: 1...1_000_000
+        ) {
+            $0.stompFrontEnd.prefetch = $1
+        },
+        .integer("stomp.max_subscriptions", "most subscriptions per STOMP connection", default: 256, range: 1...100_000)
+        {
+            $0.stompFrontEnd.maxSubscriptions = $1
+        },
+        .integer("stomp.max_headers", "most headers per STOMP frame", default: 64, range: 4...10_000) {
+            $0.stompFrontEnd.maxHeaders = $1
+        },
+        .integer(
+            "stomp.max_header_length",
+            "longest STOMP command or header line, bytes",
+            default: 8192,
+            range: 64...(1 << 20)
+        ) {
+            $0.stompFrontEnd.maxHeaderLength = $1
+        },
+        .integer(
+            "stomp.max_queue_length",
+            "most messages waiting in one queue; a SEND beyond gets an ERROR",
+            default: 10_000,
+            range: 1...100_000_000
+        ) {
+            $0.stompFrontEnd.maxQueueLength = $1
+        },
+        .integer(
+            "stomp.max_queue_bytes",
+            "most body bytes waiting in one queue; a SEND beyond gets an ERROR",
+            default: 16 << 20,
+            range: 1...(1 << 40)
+        ) {
+            $0.stompFrontEnd.maxQueueBytes = $1
+        },
+        .integer(
+            "stomp.max_queues",
+            "most queues; a SEND that would make one more gets an ERROR",
+            default: 10_000,
+            range: 1...10_000_000
+        ) {
+            $0.stompFrontEnd.maxQueues = $1
+        },
         .boolean(
             "testing.websocket_echo",
             "serve a WebSocket echo endpoint at /echo (for the Autobahn suite); keep off in production",
@@ -154,6 +228,18 @@ public enum LogLevelName {
 enum OptionValidation {
     @Sendable static func address(_ text: String) -> String? {
         ListenAddress(parsing: text) == nil ? "expected HOST:PORT, e.g. 127.0.0.1:8000" : nil
+    }
+
+    @Sendable static func addressOrOff(_ text: String) -> String? {
+        text == "off" || ListenAddress(parsing: text) != nil
+            ? nil : "expected HOST:PORT, e.g. 127.0.0.1:61613, or \"off\""
+    }
+
+    @Sendable static func user(_ text: String) -> String? {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else {
+            return "users are \"login:passcode\", with a non-empty login"
+        }
+        return nil
     }
 
     @Sendable static func logLevel(_ text: String) -> String? {

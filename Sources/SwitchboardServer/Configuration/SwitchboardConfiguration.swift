@@ -1,5 +1,6 @@
 import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardSTOMP
 
 /// The whole server configuration. Every field has a documented default (see `switchboard.toml`), so
 /// `switchboard serve` runs with none given.
@@ -18,9 +19,21 @@ public struct SwitchboardConfiguration: Sendable {
     public var historyTTL: Double = 3600
     /// The HTTP front end's limits, timings and access rules.
     public var httpFrontEnd = HTTPConfiguration()
+    /// Where the STOMP over TCP listener binds; nil = no listener.
+    public var stomp: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 61613)
+    /// The STOMP broker's options (the body and name limits come from `limits.*`: see ``stompBroker``).
+    public var stompFrontEnd = STOMPConfiguration()
 
     /// The defaults.
     public init() {}
+
+    /// The STOMP broker's configuration, with the shared limits applied.
+    public var stompBroker: STOMPConfiguration {
+        var broker = stompFrontEnd
+        broker.maxBodySize = httpFrontEnd.maxMessageSize
+        broker.maxNameLength = httpFrontEnd.maxChannelNameLength
+        return broker
+    }
 
     /// The hub's part of the configuration.
     public var hub: Hub.Configuration {

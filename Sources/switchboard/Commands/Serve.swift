@@ -5,13 +5,19 @@ import SwitchboardServer
 /// `switchboard serve`: runs the server until SIGINT/SIGTERM.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the server (127.0.0.1:8000 with no configuration).",
+        abstract: "Run the server (HTTP on 127.0.0.1:8000, STOMP on 127.0.0.1:61613 with no configuration).",
         discussion:
             "Options come from, in increasing precedence: defaults, --config FILE, SWITCHBOARD_* environment variables, flags."
     )
 
     @Option(name: .long, help: "HTTP/WebSocket listener, HOST:PORT (default 127.0.0.1:8000; env SWITCHBOARD_HTTP).")
     var http: String?
+
+    @Option(
+        name: .long,
+        help: "STOMP over TCP listener, HOST:PORT or off (default 127.0.0.1:61613; env SWITCHBOARD_STOMP_LISTEN)."
+    )
+    var stomp: String?
 
     @Option(name: .long, help: "A TOML configuration file (see switchboard.toml).")
     var config: String?
@@ -23,6 +29,7 @@ struct Serve: AsyncParsableCommand {
         var flags: [(key: String, value: String)] = []
         if let http { flags.append(("server.http", http)) }
         if let logLevel { flags.append(("server.log_level", logLevel)) }
+        if let stomp { flags.append(("stomp.listen", stomp)) }
         let configuration: SwitchboardConfiguration
         switch ConfigurationLoader().load(file: config, flags: flags) {
         case .success(let loaded): configuration = loaded

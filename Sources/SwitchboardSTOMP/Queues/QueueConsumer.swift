@@ -1,0 +1,40 @@
+import DequeModule
+import NIOCore
+
+/// Where a queue hands its deliveries: a connection, on its own event loop.
+public protocol QueueSink: AnyObject {
+    /// Deliveries for `consumer`, in order. Called on the consumer's event loop.
+    func deliver(_ deliveries: [QueueDelivery], from consumer: QueueConsumer)
+}
+
+/// One subscription consuming a queue. The queue's lock guards the bookkeeping; the sink is only touched
+/// on `eventLoop`.
+public final class QueueConsumer: @unchecked Sendable {
+    // @unchecked: `unacked`, `nextTag`, `isActive`, `isReady` are only used under the owning queue's lock;
+    // `sink` only on `eventLoop`.
+
+    /// The queue consumed.
+    public let queue: MessageQueue
+    /// The session's key of the subscription (for ack ids).
+    public let subscriptionKey: Int
+    /// Unacknowledged deliveries allowed at once.
+    public let prefetch: Int
+    let eventLoop: any EventLoop
+    weak var sink: (any QueueSink)?
+
+    var unacked: Deque<QueueDelivery> = []
+    var nextTag: UInt64 = 1
+    var isActive = true
+    /// False while the connection's outbound buffer is full: nothing more is dispatched to it.
+    var isReady = true
+
+    init(queue: MessageQueue, subscriptionKey: Int, prefetch: Int, eventLoop: any EventLoop, sink: any QueueSink) {
+        self.queue = queue
+        self.subscriptionKey = subscriptionKey
+        self.prefetch = prefetch
+        self.eventLoop = eventLoop
+        self.sink = sink
+    }
+
+    var hasRoom: Bool { isActive && isReady && unacked.count < prefetch }
+}
