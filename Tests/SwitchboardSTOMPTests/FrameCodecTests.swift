@@ -10,9 +10,11 @@ struct FrameCodecTests {
         _ bytes: [UInt8],
         chunk: Int = .max,
         escaping: STOMPHeaderEscaping = .v12,
-        limits: STOMPFrameDecoder.Limits = .init()
+        limits: STOMPFrameDecoder.Limits = .init(),
+        serverFrames: Bool = false
     ) throws(STOMPDecodingError) -> [STOMPFrame] {
         var decoder = STOMPFrameDecoder(limits: limits)
+        if serverFrames { decoder.acceptedCommands = nil }
         decoder.escaping = escaping
         var frames: [STOMPFrame] = []
         var buffer = ByteBuffer()
@@ -72,7 +74,7 @@ struct FrameCodecTests {
 
     @Test("repeated headers: the first one counts")
     func repeatedHeaders() throws {
-        let frames = try decode(bytes("MESSAGE\nfoo:World\nfoo:Hello\n\n\0"))
+        let frames = try decode(bytes("SEND\nfoo:World\nfoo:Hello\n\n\0"))
         #expect(frames[0]["foo"] == "World")
         #expect(frames[0].headers.count == 2)
     }
@@ -109,6 +111,11 @@ struct FrameCodecTests {
         #expect(throws: STOMPDecodingError.malformedHeader("nocolon")) {
             try decode(bytes("SEND\nnocolon\n\n\0"), limits: limits)
         }
+        // Not STOMP at all: refused at the first line, without waiting for a NUL that never comes.
+        #expect(throws: STOMPDecodingError.unknownCommand("GET / HTTP/1.1")) {
+            try decode(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+        }
+        #expect(throws: STOMPDecodingError.nullInHeaders) { try decode([0, 0, 0, 0]) }
     }
 
     @Test("encoder: escaped headers, content-length, NUL; round trip through the decoder")
@@ -118,7 +125,7 @@ struct FrameCodecTests {
         let frame = STOMPFrame("MESSAGE", headers: [("destination", "/topic/a:b"), ("x", "1\n2")], body: body)
         let wire = STOMPFrameEncoder.encode(frame, escaping: .v12)
         #expect(String(buffer: wire).hasPrefix("MESSAGE\ndestination:/topic/a\\cb\nx:1\\n2\ncontent-length:3\n\n"))
-        let decoded = try decode(Array(wire.readableBytesView))
+        let decoded = try decode(Array(wire.readableBytesView), serverFrames: true)
         #expect(decoded[0]["destination"] == "/topic/a:b")
         #expect(decoded[0]["x"] == "1\n2")
         #expect(Array(decoded[0].body.readableBytesView) == [0x61, 0, 0x62])

@@ -9,6 +9,8 @@ public enum STOMPDecodingError: Error, Equatable, Sendable {
     case invalidEscape(String)
     case invalidContentLength(String)
     case missingNull
+    case nullInHeaders
+    case unknownCommand(String)
 
     /// The short `message` header of the `ERROR` frame.
     public var message: String {
@@ -19,7 +21,8 @@ public enum STOMPDecodingError: Error, Equatable, Sendable {
         case .malformedHeader: return "malformed header"
         case .invalidEscape: return "invalid header escape"
         case .invalidContentLength: return "invalid content-length"
-        case .missingNull: return "malformed frame"
+        case .missingNull, .nullInHeaders: return "malformed frame"
+        case .unknownCommand: return "unknown command"
         }
     }
 
@@ -40,6 +43,11 @@ public enum STOMPDecodingError: Error, Equatable, Sendable {
             return "The content-length header '\(value.prefix(40))' is not a non-negative integer."
         case .missingNull:
             return "The body announced by content-length is not followed by a NUL octet."
+        case .nullInHeaders:
+            return "A NUL octet appeared in the command or header lines; NUL only ends a frame's body."
+        case .unknownCommand(let command):
+            return "'\(command.prefix(40))' is not a STOMP client frame (CONNECT, STOMP, SEND, SUBSCRIBE, "
+                + "UNSUBSCRIBE, ACK, NACK, BEGIN, COMMIT, ABORT, DISCONNECT)."
         }
     }
 }
@@ -75,6 +83,14 @@ public struct STOMPFrameDecoder: Sendable {
         case body(STOMPFrame, length: Int?, scanned: Int)
     }
 
+    /// The commands a client may send. Anything else is refused as soon as its command line arrives, so
+    /// that a stray HTTP request or TLS handshake is answered at once rather than waited on for a NUL.
+    public static let clientCommands: Set<String> = [
+        "CONNECT", "STOMP", "SEND", "SUBSCRIBE", "UNSUBSCRIBE", "ACK", "NACK", "BEGIN", "COMMIT", "ABORT", "DISCONNECT",
+    ]
+
+    /// The commands accepted (nil: any, for reading server frames in tests and tools).
+    public var acceptedCommands: Set<String>? = STOMPFrameDecoder.clientCommands
     public var limits: Limits
     /// How header values of frames other than CONNECT/STOMP are unescaped.
     public var escaping: STOMPHeaderEscaping = .none
@@ -111,7 +127,9 @@ public struct STOMPFrameDecoder: Sendable {
                     }
                 }
                 guard let line = try readLine(from: &buffer) else { return nil }
-                state = .headers(STOMPFrame(String(decoding: line, as: UTF8.self)))
+                let command = String(decoding: line, as: UTF8.self)
+                if let acceptedCommands, !acceptedCommands.contains(command) { throw .unknownCommand(command) }
+                state = .headers(STOMPFrame(command))
             case .headers(var frame):
                 guard let line = try readLine(from: &buffer) else { return nil }
                 if line.isEmpty {
@@ -162,9 +180,11 @@ public struct STOMPFrameDecoder: Sendable {
         let view = buffer.readableBytesView
         guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
             guard view.count <= limits.maxHeaderLength + 1 else { throw .headerTooLong(limit: limits.maxHeaderLength) }
+            if view.contains(0) { throw .nullInHeaders }
             return nil
         }
         var line = Array(view[view.startIndex..<newline])
+        if line.contains(0) { throw .nullInHeaders }
         if line.last == UInt8(ascii: "\r") { line.removeLast() }
         guard line.count <= limits.maxHeaderLength else { throw .headerTooLong(limit: limits.maxHeaderLength) }
         buffer.moveReaderIndex(forwardBy: view.distance(from: view.startIndex, to: newline) + 1)
