@@ -53,12 +53,12 @@ struct SessionTests {
         let actions = session.receive(
             frame("CONNECT", [("accept-version", "1.0,1.1,1.2"), ("heart-beat", "500,4000")])
         )
-        #expect(trace(actions) == ["CONNECTED version=1.2 heart-beat=4000,1000", "heartbeats 4000,1000"])
+        #expect(trace(actions) == ["CONNECTED version=1.2 heart-beat=1000,1000", "heartbeats 4000,1000"])
         #expect(session.state == .connected)
         #expect(session.escaping == .v12)
 
         var old = STOMPSession(id: "s2")
-        #expect(trace(old.receive(frame("CONNECT"))) == ["CONNECTED heart-beat=0,0"])  // 1.0: no version header
+        #expect(trace(old.receive(frame("CONNECT"))) == ["CONNECTED heart-beat=10000,10000"])  // 1.0: no version header
         #expect(old.version == .v10)
 
         var none = STOMPSession(id: "s3")

@@ -57,6 +57,9 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     private var wroteSinceTick = false
     private var lastRead = NIODeadline.now()
     private var lastWrite = NIODeadline.now()
+    private var lastTick = NIODeadline.now()
+    /// The `receipt` of the frame being handled, for an error found while running its actions.
+    private var currentReceipt: String?
 
     init(service: STOMPService, framing: Framing?) {
         self.service = service
@@ -131,7 +134,9 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         do {
             while !closing, self.context != nil, let frame = try decoder.next(from: &buffer) {
                 service.counters.framesReceived.wrappingIncrement(ordering: .relaxed)
+                currentReceipt = frame["receipt"]
                 run(session.receive(frame))
+                currentReceipt = nil
                 decoder.escaping = session.escaping
                 format = service.formats.format(for: session.version)
             }
@@ -168,19 +173,25 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
                 service.hub.publish(request, to: channel)
             case .enqueue(let queue, let request, let temporary):
                 if case .failure(let error) = service.queues.send(request, to: queue, temporary: temporary) {
-                    run(session.fail(Self.sessionError(error, queue: queue)))
+                    run(session.fail(Self.sessionError(error, queue: queue), receipt: currentReceipt))
                     return
                 }
             case .subscribe(let subscription, let position):
                 if case .failure(let error) = subscribe(subscription, resumeAfter: position, context: context) {
-                    run(session.fail(error))
+                    run(session.fail(error, receipt: currentReceipt))
                     return
                 }
             case .unsubscribe(let subscription):
                 unsubscribe(subscription, context: context)
             case .settle(let key, let tag, let accept, let cumulative):
+                // A subscription that ended has had its unacknowledged messages requeued: nothing to do.
                 guard let consumer = consumers[key] else { continue }
-                consumer.queue.settle(consumer, tag: tag, accept: accept, cumulative: cumulative)
+                if consumer.queue.settle(consumer, tag: tag, accept: accept, cumulative: cumulative) == 0 {
+                    // Acknowledged before, or never delivered: the client's bookkeeping is wrong; say so
+                    // rather than let it believe something happened.
+                    run(session.fail(.unknownAckID("\(key).\(tag)"), receipt: currentReceipt))
+                    return
+                }
             case .close:
                 // Closed once everything written is sent; a peer that does not read is cut off after the
                 // goodbye timeout, so memory stays bounded.
@@ -465,6 +476,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         heartBeat = (send, receive, period)
         lastRead = .now()
         lastWrite = .now()
+        lastTick = .now()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         heartBeatTask = context.eventLoop.scheduleRepeatedTask(
             initialDelay: .milliseconds(Int64(period)),
@@ -482,16 +494,18 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             lastRead = now
         }
         if wroteSinceTick {
+            // Writes are only noticed here: count the silence from the previous tick, the earliest the
+            // write can have been (an overestimate, never an underestimate).
             wroteSinceTick = false
-            lastWrite = now
+            lastWrite = lastTick
         }
         let sinceReceived = Int((now - lastRead).nanoseconds / 1_000_000)
-        // Writes are noticed only at ticks, so the silence may already be a period longer than measured,
-        // and the next tick is another period away: send now if by then it could exceed the interval.
-        let sinceSent = Int((now - lastWrite).nanoseconds / 1_000_000) + 2 * heartBeat.period
+        // The next tick is a period away: send now if by then the silence could exceed the interval.
+        let silenceByNextTick = Int((now - lastWrite).nanoseconds / 1_000_000) + heartBeat.period
+        lastTick = now
         switch session.heartBeatTick(
             sinceReceived: sinceReceived,
-            sinceSent: sinceSent,
+            sinceSent: silenceByNextTick,
             send: heartBeat.send,
             receive: heartBeat.receive
         ) {

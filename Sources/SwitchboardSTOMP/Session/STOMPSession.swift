@@ -222,9 +222,12 @@ public struct STOMPSession: Sendable {
             )
         }
         state = .connected
+        // CONNECTED states what the server can do and wants (its own sx,sy, as the specification
+        // describes); both sides then compute the same intervals from the two headers.
+        let offer = configuration.heartBeatMilliseconds
         var headers: [(name: String, value: String)] = [
             ("version", chosen.rawValue),
-            ("heart-beat", "\(beats.send),\(beats.receive)"),
+            ("heart-beat", "\(offer),\(offer)"),
             ("server", configuration.serverName),
             ("session", id),
         ]
