@@ -14,8 +14,8 @@ extension Hub {
     @discardableResult
     public func publish(_ request: PublishRequest, to channel: ChannelName) -> PublishResult {
         let now = clock()
-        let (message, targets, subscribers, formatCounts) = shard(for: channel).channels.withLock {
-            channels -> (Message, [LoopSubscriberCount], Int, [Int]) in
+        let (message, subscribers, drainsToSchedule) = shard(for: channel).channels.withLock {
+            channels -> (Message, Int, [LoopContext]) in
             let state = state(of: channel, in: &channels, now: now)
             state.lastOffset += 1
             state.publishedCount += 1
@@ -30,19 +30,25 @@ extension Hub {
                 timestamp: now
             )
             state.history.append(message, now: now)
-            return (message, state.loops, state.subscriberCount, state.formatCounts)
-        }
-        publishedCount.wrappingIncrement(ordering: .relaxed)
-        if !targets.isEmpty {
-            // Encoding happens outside the lock, once per wire format in use.
+            guard !state.loops.isEmpty else { return (message, state.subscriberCount, []) }
+            // Handed to the loops' inboxes under the channel's lock, so that two publishers on different
+            // threads cannot reach a loop in the opposite order of their positions (the later message would
+            // hide the earlier one: subscribers skip positions they have passed). Encoding once per wire
+            // format in use happens here too; waking the loops (a syscall) happens after the lock.
             let delivery = Delivery(
                 message: message,
-                formatsInUse: formatCounts,
+                formatsInUse: state.formatCounts,
                 encoders: encoders,
                 allocator: allocator
             )
-            for target in targets { target.context.enqueue(.deliver(delivery)) }
+            var drains: [LoopContext] = []
+            for target in state.loops where target.context.append(.deliver(delivery)) {
+                drains.append(target.context)
+            }
+            return (message, state.subscriberCount, drains)
         }
+        publishedCount.wrappingIncrement(ordering: .relaxed)
+        for context in drainsToSchedule { context.scheduleDrain() }
         return PublishResult(message: message, subscribers: subscribers)
     }
 }

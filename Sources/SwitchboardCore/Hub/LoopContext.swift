@@ -41,15 +41,23 @@ final class LoopContext: @unchecked Sendable {
     // MARK: Publisher side (any thread)
 
     func enqueue(_ event: Event) {
-        let mustSchedule = inbox.withLock { inbox -> Bool in
+        if append(event) { scheduleDrain() }
+    }
+
+    /// Adds `event` to the inbox; returns whether the caller must then call ``scheduleDrain()`` (no drain
+    /// was pending). Split so that publishers can append under their channel's lock and wake the loop after.
+    func append(_ event: Event) -> Bool {
+        inbox.withLock { inbox -> Bool in
             inbox.events.append(event)
             guard !inbox.drainScheduled else { return false }
             inbox.drainScheduled = true
             return true
         }
-        if mustSchedule {
-            eventLoop.execute { self.drain() }
-        }
+    }
+
+    /// Runs a drain of the inbox on the loop.
+    func scheduleDrain() {
+        eventLoop.execute { self.drain() }
     }
 
     // MARK: Loop side
