@@ -6,7 +6,7 @@ struct SwitchboardBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard-bench",
         abstract: "Open many subscribers, publish at fixed rates, report delivery rate, latency, loss and server cost.",
-        subcommands: [RunCommand.self, WorkerCommand.self],
+        subcommands: [RunCommand.self, WorkerCommand.self, STOMPCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
