@@ -28,6 +28,7 @@ if [ -z "${SB_CPUS:-}" ]; then
   if [ "$SB_THREADS" = 1 ]; then SB_CPUS=$SERVER_CPU; else SB_CPUS=0-$(($(nproc) - 1)); fi
 fi
 SB_PORT=${SB_PORT:-8000}
+SB_STOMP_PORT=${SB_STOMP_PORT:-61614}   # not 61613: RabbitMQ's STOMP port in scenario 4
 NCHAN_PORT=${NCHAN_PORT:-8081}
 SCRATCH=${SCRATCH:-$ROOT/.build-release}
 BENCH_BIN=${BENCH_BIN:-$SCRATCH/release/switchboard-bench}
@@ -160,6 +161,8 @@ sb_config() {
     echo "threads = $SB_THREADS"
     echo "log_level = \"${SB_LOG_LEVEL:-warning}\""
     for line in "$@"; do echo "$line"; done
+    echo "[stomp]"
+    echo "listen = \"127.0.0.1:$SB_STOMP_PORT\""
   } >"$SB_CONFIG"
 }
 

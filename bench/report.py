@@ -54,7 +54,7 @@ def load_json_any(path):
 
 def load_lines(path):
     out = []
-    if path and os.path.exists(path):
+    if path and os.path.isfile(path):
         with open(path) as f:
             for line in f:
                 line = line.strip()

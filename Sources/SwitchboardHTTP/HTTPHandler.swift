@@ -38,7 +38,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             maxChannelNameLength: configuration.maxChannelNameLength,
             maxChannelsPerSubscription: configuration.maxChannelsPerSubscription,
             echoEnabled: configuration.webSocketEcho,
-            stompEnabled: service.stomp != nil
+            stompEnabled: service.stomp != nil,
+            stompWebSocket: service.stomp?.configuration.webSocket ?? false
         )
     }
 

@@ -25,7 +25,7 @@ public final class HTTPService: Sendable {
     }
 
     public let hub: Hub
-    /// The STOMP broker, when STOMP over WebSocket (`/stomp`) is served and for its statistics.
+    /// The STOMP broker, for its statistics and (when its configuration says so) STOMP over WebSocket.
     public let stomp: STOMPService?
     /// How long a connection being closed by the server (slow consumer, deleted channel, shutdown) gets to
     /// take in what is already queued, its goodbye included, before it is cut off.

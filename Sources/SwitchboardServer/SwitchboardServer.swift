@@ -31,7 +31,7 @@ public final class SwitchboardServer: Sendable {
             hub: hub,
             configuration: configuration.httpFrontEnd,
             formats: formats,
-            stomp: configuration.stompFrontEnd.webSocket ? stompService : nil
+            stomp: stompService
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

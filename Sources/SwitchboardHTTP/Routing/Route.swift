@@ -35,7 +35,10 @@ struct Router {
     let maxChannelNameLength: Int
     let maxChannelsPerSubscription: Int
     let echoEnabled: Bool
+    /// Whether the STOMP broker runs (`/api/queues`).
     var stompEnabled = false
+    /// Whether STOMP over WebSocket is served (`/stomp`).
+    var stompWebSocket = false
 
     func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
         let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
@@ -66,7 +69,7 @@ struct Router {
             case ("echo", nil) where echoEnabled:
                 try allow(method, [.GET])
                 return .success(.echo)
-            case ("stomp", nil) where stompEnabled:
+            case ("stomp", nil) where stompWebSocket:
                 try allow(method, [.GET])
                 return .success(.stomp)
             default:
