@@ -112,6 +112,7 @@ public final class MessageQueue: Sendable {
             state.consumers.removeAll { $0 === consumer }
             Self.requeue(Array(consumer.unacked), into: &state)
             consumer.unacked.removeAll()
+            consumer.outbox.removeAll()
             if state.consumers.isEmpty && state.waiting.isEmpty { state.idleSince = now }
             return Self.dispatch(&state)
         }
@@ -187,10 +188,8 @@ public final class MessageQueue: Sendable {
 
     // MARK: Dispatch (under the lock)
 
-    struct Handoff {
-        let consumer: QueueConsumer
-        let deliveries: [QueueDelivery]
-    }
+    /// Consumers that got deliveries in their outbox and need a loop task to hand them over.
+    typealias Handoff = QueueConsumer
 
     private static func requeue(_ deliveries: [QueueDelivery], into state: inout State) {
         for delivery in deliveries.reversed() {
@@ -201,11 +200,11 @@ public final class MessageQueue: Sendable {
         }
     }
 
-    /// Moves waiting messages to consumers with room, round-robin; returns what each consumer gets.
+    /// Moves waiting messages to consumers with room, round-robin, into their outboxes; returns the
+    /// consumers whose outbox needs a loop task.
     private static func dispatch(_ state: inout State) -> [Handoff] {
         guard !state.waiting.isEmpty, !state.consumers.isEmpty else { return [] }
-        var batches: [ObjectIdentifier: (QueueConsumer, [QueueDelivery])] = [:]
-        var order: [ObjectIdentifier] = []
+        var handoffs: [Handoff] = []
         let count = state.consumers.count
         var idleTurns = 0
         while !state.waiting.isEmpty && idleTurns < count {
@@ -221,24 +220,35 @@ public final class MessageQueue: Sendable {
             let delivery = QueueDelivery(tag: consumer.nextTag, message: message)
             consumer.nextTag += 1
             consumer.unacked.append(delivery)
-            let key = ObjectIdentifier(consumer)
-            if batches[key] == nil {
-                order.append(key)
-                batches[key] = (consumer, [])
+            consumer.outbox.append(delivery)
+            if !consumer.handoffScheduled {
+                consumer.handoffScheduled = true
+                handoffs.append(consumer)
             }
-            batches[key]!.1.append(delivery)
         }
-        return order.map { Handoff(consumer: batches[$0]!.0, deliveries: batches[$0]!.1) }
+        return handoffs
     }
 
-    /// Hands each batch to its consumer's event loop (outside the lock). Always as a new loop task, even
-    /// from the consumer's own loop: the caller may be that consumer in the middle of a delivery (an auto-ack
-    /// settling what it wrote), and the next batch must not run inside it.
+    /// Takes what `consumer`'s outbox holds (on the consumer's loop).
+    private func takeOutbox(of consumer: QueueConsumer) -> [QueueDelivery] {
+        state.withLock { _ in
+            consumer.handoffScheduled = false
+            let deliveries = consumer.outbox
+            consumer.outbox = []
+            return deliveries
+        }
+    }
+
+    /// Schedules a loop task per consumer to hand over its outbox (outside the lock). Always a new loop
+    /// task, even from the consumer's own loop: the caller may be that consumer in the middle of a delivery
+    /// (an auto-ack settling what it wrote), and the next batch must not run inside it.
     private static func hand(_ handoffs: [Handoff]) {
-        for handoff in handoffs {
-            let consumer = handoff.consumer
-            let deliveries = handoff.deliveries
-            consumer.eventLoop.execute { consumer.sink?.deliver(deliveries, from: consumer) }
+        for consumer in handoffs {
+            consumer.eventLoop.execute {
+                let deliveries = consumer.queue.takeOutbox(of: consumer)
+                guard !deliveries.isEmpty else { return }
+                consumer.sink?.deliver(deliveries, from: consumer)
+            }
         }
     }
 }

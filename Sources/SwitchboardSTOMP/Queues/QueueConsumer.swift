@@ -10,7 +10,8 @@ public protocol QueueSink: AnyObject {
 /// One subscription consuming a queue. The queue's lock guards the bookkeeping; the sink is only touched
 /// on `eventLoop`.
 public final class QueueConsumer: @unchecked Sendable {
-    // @unchecked: `unacked`, `nextTag`, `isActive`, `isReady` are only used under the owning queue's lock;
+    // @unchecked: `unacked`, `outbox`, `handoffScheduled`, `nextTag`, `isActive`, `isReady` are only used
+    // under the owning queue's lock;
     // `sink` only on `eventLoop`.
 
     /// The queue consumed.
@@ -23,6 +24,10 @@ public final class QueueConsumer: @unchecked Sendable {
     weak var sink: (any QueueSink)?
 
     var unacked: Deque<QueueDelivery> = []
+    /// Deliveries decided but not yet handed to the sink, and whether a loop task will hand them over:
+    /// many SENDs read at once become one loop task per consumer, not one per message.
+    var outbox: [QueueDelivery] = []
+    var handoffScheduled = false
     var nextTag: UInt64 = 1
     var isActive = true
     /// False while the connection's outbound buffer is full: nothing more is dispatched to it.
