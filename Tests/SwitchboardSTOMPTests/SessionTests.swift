@@ -58,7 +58,7 @@ struct SessionTests {
         #expect(session.escaping == .v12)
 
         var old = STOMPSession(id: "s2")
-        #expect(trace(old.receive(frame("CONNECT"))) == ["CONNECTED heart-beat=10000,10000"])  // 1.0: no version header
+        #expect(trace(old.receive(frame("CONNECT"))) == ["CONNECTED version=1.0 heart-beat=10000,10000"])
         #expect(old.version == .v10)
 
         var none = STOMPSession(id: "s3")

@@ -50,14 +50,12 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     private var closing = false
     private var format: WireFormat
 
-    // Heart-beats: activity flags set by reads and writes, looked at by a timer.
+    // Heart-beats: when the connection last read and last flushed (once per batch, not per frame), looked
+    // at by a timer.
     private var heartBeat: (send: Int, receive: Int, period: Int) = (0, 0, 0)
     private var heartBeatTask: RepeatedTask?
-    private var readSinceTick = false
-    private var wroteSinceTick = false
     private var lastRead = NIODeadline.now()
     private var lastWrite = NIODeadline.now()
-    private var lastTick = NIODeadline.now()
     /// The `receipt` of the frame being handled, for an error found while running its actions.
     private var currentReceipt: String?
 
@@ -124,7 +122,6 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        readSinceTick = true
         var buffer = unwrapInboundIn(data)
         if var previous = pending {
             pending = nil
@@ -152,6 +149,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
+        if heartBeat.receive > 0 { lastRead = .now() }
         flushIfNeeded()
         context.fireChannelReadComplete()
     }
@@ -353,7 +351,6 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         }
         context.write(wrapOutboundOut(prefix), promise: nil)
         context.write(wrapOutboundOut(shared), promise: nil)
-        wroteSinceTick = true
         needsFlush = true
     }
 
@@ -458,25 +455,26 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             context.write(wrapOutboundOut(head), promise: nil)
         }
         context.write(wrapOutboundOut(frame), promise: nil)
-        wroteSinceTick = true
         needsFlush = true
     }
 
     private func flushIfNeeded() {
         guard needsFlush, let context else { return }
         needsFlush = false
+        if heartBeat.send > 0 { lastWrite = .now() }
         context.flush()
     }
 
     // MARK: Heart-beats
 
     private func startHeartBeats(send: Int, receive: Int, context: ChannelHandlerContext) {
-        let candidates = [send, receive].filter { $0 > 0 }.map { max(1, $0 / 2) }
+        // A quarter of the shorter interval: a beat goes out after 3/4 to 4/4 of the sending interval of
+        // silence, and a silent peer is noticed within a quarter of its interval after the grace.
+        let candidates = [send, receive].filter { $0 > 0 }.map { max(1, $0 / 4) }
         guard let period = candidates.min() else { return }
         heartBeat = (send, receive, period)
         lastRead = .now()
         lastWrite = .now()
-        lastTick = .now()
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         heartBeatTask = context.eventLoop.scheduleRepeatedTask(
             initialDelay: .milliseconds(Int64(period)),
@@ -489,20 +487,9 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     private func heartBeatTick() {
         guard context != nil, !closing else { return }
         let now = NIODeadline.now()
-        if readSinceTick {
-            readSinceTick = false
-            lastRead = now
-        }
-        if wroteSinceTick {
-            // Writes are only noticed here: count the silence from the previous tick, the earliest the
-            // write can have been (an overestimate, never an underestimate).
-            wroteSinceTick = false
-            lastWrite = lastTick
-        }
         let sinceReceived = Int((now - lastRead).nanoseconds / 1_000_000)
-        // The next tick is a period away: send now if by then the silence could exceed the interval.
+        // The next tick is a period away: send now if by then the silence would exceed the interval.
         let silenceByNextTick = Int((now - lastWrite).nanoseconds / 1_000_000) + heartBeat.period
-        lastTick = now
         switch session.heartBeatTick(
             sinceReceived: sinceReceived,
             sinceSent: silenceByNextTick,
@@ -513,8 +500,6 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             break
         case .sendHeartBeat:
             writeFrame(ByteBuffer(string: "\n"), isText: true)
-            wroteSinceTick = false
-            lastWrite = now
             flushIfNeeded()
         case .timedOut(let actions):
             run(actions)

@@ -225,13 +225,12 @@ public struct STOMPSession: Sendable {
         // CONNECTED states what the server can do and wants (its own sx,sy, as the specification
         // describes); both sides then compute the same intervals from the two headers.
         let offer = configuration.heartBeatMilliseconds
-        var headers: [(name: String, value: String)] = [
+        let headers: [(name: String, value: String)] = [
             ("version", chosen.rawValue),
             ("heart-beat", "\(offer),\(offer)"),
             ("server", configuration.serverName),
             ("session", id),
         ]
-        if chosen == .v10 { headers.removeFirst() }
         var actions: [Action] = [.send(STOMPFrame("CONNECTED", headers: headers))]
         if beats.send > 0 || beats.receive > 0 {
             actions.append(.startHeartBeats(send: beats.send, receive: beats.receive))
