@@ -426,18 +426,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Comparison whose time does not depend on where two strings differ (for API keys).
-enum ConstantTime {
-    static func equals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
-    }
-}
-
 extension SocketAddress {
     /// Whether the address is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x).
     var isLoopback: Bool {

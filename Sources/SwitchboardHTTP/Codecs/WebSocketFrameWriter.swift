@@ -28,6 +28,13 @@ enum WebSocketFrameWriter {
         }
     }
 
+    /// The close frame that answers the peer's: its status code echoed (RFC 6455 §5.5.1), or empty.
+    static func closeReply(echoing code: UInt16?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var payload = allocator.buffer(capacity: 2)
+        if let code { payload.writeInteger(code) }
+        return frame(opcode: .connectionClose, payload: payload, allocator: allocator)
+    }
+
     /// A close frame with `code` and a reason cut to fit the 125-byte control frame limit (RFC 6455 §5.5).
     static func closeFrame(code: UInt16, reason: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         var payload = allocator.buffer(capacity: 125)

@@ -34,7 +34,7 @@ enum STOMPWebSocket {
 
         private var assembler: WebSocketFrameAssembler
         private let parser: WebSocketFrameParser
-        private var pending: ByteBuffer?
+        private var pending = PartialInput()
 
         init(service: HTTPService) {
             self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
@@ -42,12 +42,7 @@ enum STOMPWebSocket {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            var buffer = unwrapInboundIn(data)
-            if var previous = pending {
-                pending = nil
-                previous.writeBuffer(&buffer)
-                buffer = previous
-            }
+            var buffer = pending.joined(with: unwrapInboundIn(data))
             do {
                 while let frame = try parser.nextFrame(from: &buffer) {
                     guard frameReceived(frame, context: context) else { return }
@@ -59,11 +54,7 @@ enum STOMPWebSocket {
                 fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
                 return
             }
-            if buffer.readableBytes > 0 {
-                var copy = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-                copy.writeBuffer(&buffer)
-                pending = copy
-            }
+            pending.keep(&buffer, allocator: context.channel.allocator)
         }
 
         /// Runs the assembler's action for one frame; false once the connection is ending.
@@ -83,13 +74,7 @@ enum STOMPWebSocket {
                 context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
                 return true
             case .replyToClose(let code):
-                var payload = context.channel.allocator.buffer(capacity: 2)
-                if let code { payload.writeInteger(code) }
-                let reply = WebSocketFrameWriter.frame(
-                    opcode: .connectionClose,
-                    payload: payload,
-                    allocator: context.channel.allocator
-                )
+                let reply = WebSocketFrameWriter.closeReply(echoing: code, allocator: context.channel.allocator)
                 let channel = context.channel
                 context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
                 return false

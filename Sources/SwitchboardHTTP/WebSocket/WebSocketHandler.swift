@@ -22,7 +22,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     private var assembler: WebSocketFrameAssembler
     private let parser: WebSocketFrameParser
     /// Bytes of a frame that has not fully arrived.
-    private var pending: ByteBuffer?
+    private var pending = PartialInput()
     private var subscriptions: SubscriptionSet
     private var context: ChannelHandlerContext?
     private var channel: (any Channel)?
@@ -136,12 +136,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         heardFromPeer = true
-        var buffer = unwrapInboundIn(data)
-        if var previous = pending {
-            pending = nil
-            previous.writeBuffer(&buffer)
-            buffer = previous
-        }
+        var buffer = pending.joined(with: unwrapInboundIn(data))
         do {
             while self.context != nil, let frame = try parser.nextFrame(from: &buffer) {
                 frameReceived(frame, context: context)
@@ -153,12 +148,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
             return
         }
-        if buffer.readableBytes > 0 && self.context != nil {
-            // Keep only the unread part, so a partly received frame does not pin a whole read buffer.
-            var copy = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-            copy.writeBuffer(&buffer)
-            pending = copy
-        }
+        if self.context != nil { pending.keep(&buffer, allocator: context.channel.allocator) }
     }
 
     private func frameReceived(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
@@ -175,13 +165,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
                 promise: nil
             )
         case .replyToClose(let code):
-            var payload = context.channel.allocator.buffer(capacity: 2)
-            if let code { payload.writeInteger(code) }
-            let frame = WebSocketFrameWriter.frame(
-                opcode: .connectionClose,
-                payload: payload,
-                allocator: context.channel.allocator
-            )
+            let frame = WebSocketFrameWriter.closeReply(echoing: code, allocator: context.channel.allocator)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         case .closeCompleted:

@@ -38,7 +38,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     private let framing: Framing?
     private var session: STOMPSession
     private var decoder: STOMPFrameDecoder
-    private var pending: ByteBuffer?
+    private var pending = PartialInput()
     private var context: ChannelHandlerContext?
     private var topics: [Int: TopicSubscription] = [:]
     private var consumers: [Int: QueueConsumer] = [:]
@@ -122,12 +122,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if var previous = pending {
-            pending = nil
-            previous.writeBuffer(&buffer)
-            buffer = previous
-        }
+        var buffer = pending.joined(with: unwrapInboundIn(data))
         do {
             while !closing, self.context != nil, let frame = try decoder.next(from: &buffer) {
                 service.counters.framesReceived.wrappingIncrement(ordering: .relaxed)
@@ -140,12 +135,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         } catch {
             run(session.fail(.decoding(error)))
         }
-        if buffer.readableBytes > 0 && !closing {
-            // Keep only the unread part, so a partly received frame does not pin a whole read buffer.
-            var copy = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-            copy.writeBuffer(&buffer)
-            pending = copy
-        }
+        if !closing { pending.keep(&buffer, allocator: context.channel.allocator) }
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -194,7 +184,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
                 // Closed once everything written is sent; a peer that does not read is cut off after the
                 // goodbye timeout, so memory stays bounded.
                 closing = true
-                pending = nil
+                pending.clear()
                 let channel = context.channel
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer())).whenComplete { _ in
                     channel.close(promise: nil)
@@ -381,10 +371,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         STOMPFrameEncoder.writeHeader("message-id", "gap", escaping: session.escaping, into: &shared)
         STOMPFrameEncoder.writeHeader("switchboard-event", "gap", escaping: session.escaping, into: &shared)
         STOMPFrameEncoder.writeHeader("content-type", "application/json", escaping: session.escaping, into: &shared)
-        STOMPFrameEncoder.writeHeader("content-length", String(json.utf8.count), escaping: .none, into: &shared)
-        shared.writeString("\n")
-        shared.writeString(json)
-        shared.writeInteger(UInt8(0))
+        TopicMessageEncoder.writeBody(ByteBuffer(string: json), into: &shared)
         var frame = topic.prefix
         frame.writeBuffer(&shared)
         writeFrame(frame, isText: true)
@@ -420,16 +407,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
                 escaping: escaping,
                 into: &frame
             )
-            STOMPFrameEncoder.writeHeader(
-                "content-length",
-                String(message.payload.readableBytes),
-                escaping: .none,
-                into: &frame
-            )
-            frame.writeInteger(UInt8(ascii: "\n"))
-            var payload = message.payload
-            frame.writeBuffer(&payload)
-            frame.writeInteger(UInt8(0))
+            TopicMessageEncoder.writeBody(message.payload, into: &frame)
             let isText = framing == nil || UTF8Validation.isValid(Array(message.payload.readableBytesView))
             writeFrame(frame, isText: isText)
         }

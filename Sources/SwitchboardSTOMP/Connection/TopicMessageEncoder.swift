@@ -19,17 +19,16 @@ struct TopicMessageEncoder: MessageEncoder {
             escaping: escaping,
             into: &buffer
         )
-        STOMPFrameEncoder.writeHeader(
-            "content-length",
-            String(message.payload.readableBytes),
-            escaping: .none,
-            into: &buffer
-        )
-        buffer.writeInteger(UInt8(ascii: "\n"))
-        var payload = message.payload
-        buffer.writeBuffer(&payload)
-        buffer.writeInteger(UInt8(0))
+        Self.writeBody(message.payload, into: &buffer)
         return buffer
+    }
+
+    /// `content-length`, the blank line, the body and the NUL that end a `MESSAGE`.
+    static func writeBody(_ payload: ByteBuffer, into buffer: inout ByteBuffer) {
+        STOMPFrameEncoder.writeHeader("content-length", String(payload.readableBytes), escaping: .none, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\n"))
+        buffer.writeImmutableBuffer(payload)
+        buffer.writeInteger(UInt8(0))
     }
 
     /// The headers every `MESSAGE` has (topic or queue), then the publisher's own.

@@ -207,7 +207,7 @@ public struct STOMPSession: Sendable {
         version = chosen
         if !configuration.users.isEmpty {
             guard let login = frame["login"], let passcode = frame["passcode"],
-                let expected = configuration.users[login], Self.constantTimeEquals(expected, passcode)
+                let expected = configuration.users[login], ConstantTime.equals(expected, passcode)
             else { return fail(.accessRefused) }
         }
         guard let beats = Self.negotiateHeartBeats(frame["heart-beat"], server: configuration.heartBeatMilliseconds)
@@ -489,14 +489,6 @@ public struct STOMPSession: Sendable {
         STOMPFrame("RECEIPT", headers: [("receipt-id", id)])
     }
 
-    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
-        return difference == 0
-    }
 }
 
 extension Substring {

@@ -2,22 +2,7 @@ import Histogram
 
 /// One rate step of a STOMP benchmark, as printed and written to JSON.
 struct STOMPStepResult: Codable {
-    struct Percentiles: Codable {
-        var p50: Double
-        var p90: Double
-        var p99: Double
-        var p999: Double
-        var max: Double
-
-        init(_ histogram: Histogram<UInt64>) {
-            func ms(_ q: Double) -> Double { Double(histogram.valueAtPercentile(q)) / 1000 }
-            p50 = ms(50)
-            p90 = ms(90)
-            p99 = ms(99)
-            p999 = ms(99.9)
-            max = Double(histogram.max) / 1000
-        }
-    }
+    typealias Percentiles = StepResult.Percentiles
 
     var rateTarget: Double
     var sendRate: Double
