@@ -159,6 +159,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             upgradeToWebSocket(head: request.head, mode: .echo, context: context)
         case .stomp:
             upgradeToWebSocket(head: request.head, mode: .stomp, context: context)
+        case .native:
+            upgradeToWebSocket(head: request.head, mode: .native, context: context)
         default:
             let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
             respond(endpoints.handle(route, request: request), to: request.head, context: context)
@@ -338,8 +340,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // one that serves TCP; the WebSocket handler in front of it only unwraps and closes.
                 let stompHandler = stomp.makeHandler(framing: STOMPWebSocket.framing)
                 try pipeline.addHandler(stompHandler, position: .after(decoder))
-                try pipeline.addHandler(STOMPWebSocket.Handler(service: service), position: .after(decoder))
+                try pipeline.addHandler(
+                    WebSocketTransportHandler(service: service, pings: false),
+                    position: .after(decoder)
+                )
                 stomp.connectionOpened(context.channel, webSocket: true)
+            } else if case .native = mode {
+                // The native protocol: JSON commands in WebSocket messages, behind the generic transport.
+                try pipeline.addHandler(NativeConnectionHandler(service: service), position: .after(decoder))
+                try pipeline.addHandler(
+                    WebSocketTransportHandler(service: service, pings: true),
+                    position: .after(decoder)
+                )
             } else {
                 try pipeline.addHandler(WebSocketHandler(service: service, mode: mode), position: .after(decoder))
             }

@@ -14,6 +14,7 @@ public final class HTTPService: Sendable {
         let sse = ManagedAtomic<Int>(0)
         let stream = ManagedAtomic<Int>(0)
         let longPoll = ManagedAtomic<Int>(0)
+        let native = ManagedAtomic<Int>(0)
     }
 
     /// The hub's wire formats that this front end encodes messages into.
@@ -22,6 +23,7 @@ public final class HTTPService: Sendable {
         let webSocketMeta: WireFormat
         let sse: WireFormat
         let stream: WireFormat
+        let native: WireFormat
     }
 
     public let hub: Hub
@@ -52,7 +54,8 @@ public final class HTTPService: Sendable {
             webSocketRaw: registry.register(WebSocketMessageEncoder(includesMetadata: false)),
             webSocketMeta: registry.register(WebSocketMessageEncoder(includesMetadata: true)),
             sse: registry.register(SSEEncoder()),
-            stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate))
+            stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate)),
+            native: registry.register(NativePushEncoder())
         )
     }
 

@@ -22,7 +22,8 @@ struct Endpoints {
             case .stats: return stats()
             case .health: return health()
             case .apiQueues: return apiQueues()
-            case .subscribe, .echo, .stomp: preconditionFailure("streaming route \(route) reached the endpoints")
+            case .subscribe, .echo, .stomp, .native:
+                preconditionFailure("streaming route \(route) reached the endpoints")
             }
         } catch let error as HTTPError {
             return .error(error, allocator: allocator)
@@ -165,6 +166,7 @@ struct Endpoints {
         json.integer("sse", counters.sse.load(ordering: .relaxed))
         json.integer("stream", counters.stream.load(ordering: .relaxed))
         json.integer("longpoll", counters.longPoll.load(ordering: .relaxed))
+        json.integer("native", counters.native.load(ordering: .relaxed))
         json.endObject()
         json.integer("channels", statistics.channels)
         json.integer("subscribers", statistics.subscribers)
@@ -216,32 +218,15 @@ struct Endpoints {
 
     /// `data` as text (a JSON string) or JSON (anything else), or `b64data` as binary.
     private func publishRequest(from object: [String: Any]) throws -> PublishRequest {
-        let event = object["event"] as? String
-        var contentType = object["content_type"] as? String
-        let payload: ByteBuffer
-        if let encoded = object["b64data"] as? String {
-            guard let bytes = Base64.decode(encoded) else {
-                throw HTTPError.badRequest("invalid_b64data", "b64data is not base64")
-            }
-            payload = ByteBuffer(bytes: bytes)
-            contentType = contentType ?? "application/octet-stream"
-        } else if let text = object["data"] as? String {
-            payload = ByteBuffer(string: text)
-            contentType = contentType ?? "text/plain; charset=utf-8"
-        } else if let value = object["data"], !(value is NSNull) {
-            let data = try JSONSerialization.data(
-                withJSONObject: value,
-                options: [.fragmentsAllowed, .withoutEscapingSlashes]
-            )
-            payload = ByteBuffer(bytes: data)
-            contentType = contentType ?? "application/json"
-        } else {
+        do {
+            return try JSONPublishFields.request(from: object, maxMessageSize: service.configuration.maxMessageSize)
+        } catch .invalidBase64 {
+            throw HTTPError.badRequest("invalid_b64data", "b64data is not base64")
+        } catch .missingData {
             throw HTTPError.badRequest("invalid_request", "\"data\" or \"b64data\" is required")
+        } catch .tooLarge(let limit) {
+            throw HTTPError.payloadTooLarge(limit: limit)
         }
-        guard payload.readableBytes <= service.configuration.maxMessageSize else {
-            throw HTTPError.payloadTooLarge(limit: service.configuration.maxMessageSize)
-        }
-        return PublishRequest(payload: payload, contentType: contentType, eventType: event)
     }
 
     static func writePublishResult(_ result: PublishResult, into json: inout JSONWriter) {

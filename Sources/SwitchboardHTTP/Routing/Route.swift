@@ -16,6 +16,8 @@ enum Route: Equatable {
     case echo
     /// STOMP over WebSocket.
     case stomp
+    /// The native protocol over WebSocket.
+    case native
     case apiQueues
 
     /// Whether the route is for publishers and the back end (loopback or API key only).
@@ -24,7 +26,7 @@ enum Route: Equatable {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
             .apiQueues:
             return true
-        case .subscribe, .health, .echo, .stomp:
+        case .subscribe, .health, .echo, .stomp, .native:
             return false
         }
     }
@@ -69,6 +71,9 @@ struct Router {
             case ("echo", nil) where echoEnabled:
                 try allow(method, [.GET])
                 return .success(.echo)
+            case ("connection", "websocket"):
+                try allow(method, [.GET])
+                return .success(.native)
             case ("stomp", nil) where stompWebSocket:
                 try allow(method, [.GET])
                 return .success(.stomp)

@@ -15,6 +15,8 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         case subscribe(SubscribeRequest)
         /// Handled by ``STOMPWebSocket``, not by this handler.
         case stomp
+        /// Handled by ``NativeConnectionHandler``, not by this handler.
+        case native
     }
 
     private let service: HTTPService
@@ -181,7 +183,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
         switch mode {
-        case .echo, .stomp:
+        case .echo, .stomp, .native:
             context.writeAndFlush(
                 wrapOutboundOut(
                     WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)

@@ -1,0 +1,67 @@
+import Foundation
+import NIOCore
+import SwitchboardCore
+
+/// A message described in JSON — `data` (a string is sent as text, any other JSON value as JSON) or
+/// `b64data` (binary), with optional `event` and `content_type` — as `POST /api/publish` and the native
+/// protocol's `publish` take it.
+enum JSONPublishFields {
+    enum Problem: Error {
+        case invalidBase64
+        case missingData
+        case tooLarge(limit: Int)
+
+        var message: String {
+            switch self {
+            case .invalidBase64: return "b64data is not base64"
+            case .missingData: return "\"data\" or \"b64data\" is required"
+            case .tooLarge(let limit): return "the message is over \(limit) bytes (limits.max_message_size)"
+            }
+        }
+    }
+
+    static func request(from object: [String: Any], maxMessageSize: Int) throws(Problem) -> PublishRequest {
+        let event = object["event"] as? String
+        var contentType = object["content_type"] as? String
+        let payload: ByteBuffer
+        if let encoded = object["b64data"] as? String {
+            guard let bytes = Base64.decode(encoded) else { throw .invalidBase64 }
+            payload = ByteBuffer(bytes: bytes)
+            contentType = contentType ?? "application/octet-stream"
+        } else if let text = object["data"] as? String {
+            payload = ByteBuffer(string: text)
+            contentType = contentType ?? "text/plain; charset=utf-8"
+        } else if let value = object["data"], !(value is NSNull),
+            let data = try? JSONSerialization.data(
+                withJSONObject: value,
+                options: [.fragmentsAllowed, .withoutEscapingSlashes]
+            )
+        {
+            payload = ByteBuffer(bytes: data)
+            contentType = contentType ?? "application/json"
+        } else {
+            throw .missingData
+        }
+        guard payload.readableBytes <= maxMessageSize else { throw .tooLarge(limit: maxMessageSize) }
+        return PublishRequest(payload: payload, contentType: contentType, eventType: event)
+    }
+
+    /// Writes a message's payload the same way back: `"data"` as JSON when it is a JSON document, as a
+    /// string when it is other text, `"b64data"` when it is binary.
+    static func writePayload(of message: Message, into json: inout JSONWriter) {
+        if let contentType = message.contentType, contentType.lowercased().hasPrefix("application/json"),
+            message.isText,
+            (try? JSONSerialization.jsonObject(
+                with: Data(message.payload.readableBytesView),
+                options: [.fragmentsAllowed]
+            ))
+                != nil
+        {
+            json.raw("data", message.payload)
+        } else if let text = message.text {
+            json.string("data", text)
+        } else {
+            json.string("b64data", Base64.encode(message.payload.readableBytesView))
+        }
+    }
+}

@@ -1,0 +1,230 @@
+import NIOCore
+import SwitchboardCore
+
+/// A native-protocol connection (`/connection/websocket`), behind a ``WebSocketTransportHandler``: every
+/// WebSocket message is a JSON command, run through ``NativeSession``; this handler carries out the
+/// session's actions against the hub and writes replies and pushes as WebSocket text frames.
+final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// WebSocket close codes of the native protocol (also in docs/protocol.md).
+    enum CloseCode {
+        static let slowConsumer: UInt16 = 4002
+        static let shutdown: UInt16 = 1001
+    }
+
+    private let service: HTTPService
+    private var session: NativeSession
+    private let clientID: String
+    private var subscriptions: [ChannelName: Subscription] = [:]
+    private var context: ChannelHandlerContext?
+    private var channel: (any Channel)?
+    private var isWritable = true
+    private var closing = false
+
+    init(service: HTTPService) {
+        self.service = service
+        let configuration = service.configuration
+        self.session = NativeSession(
+            configuration: NativeSession.Configuration(
+                maxSubscriptions: configuration.maxChannelsPerSubscription,
+                maxChannelNameLength: configuration.maxChannelNameLength,
+                maxMessageSize: configuration.maxMessageSize,
+                mayPublish: { configuration.allowsClientPublish(to: $0) }
+            )
+        )
+        self.clientID = Self.makeClientID()
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.channel = context.channel
+        self.isWritable = context.channel.isWritable
+        service.counters.native.wrappingIncrement(ordering: .relaxed)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(context: context)
+        context.fireChannelInactive()
+    }
+
+    private func tearDown(context: ChannelHandlerContext) {
+        guard self.context != nil else { return }
+        self.context = nil
+        self.channel = nil
+        service.counters.native.wrappingDecrement(ordering: .relaxed)
+        for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: context.eventLoop) }
+        subscriptions = [:]
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        isWritable = context.channel.isWritable
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is GracefulShutdownEvent {
+            writePush(["push": "disconnect", "reason": DisconnectReason.shutdown.token])
+            close(code: CloseCode.shutdown, reason: DisconnectReason.shutdown.text)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: Commands
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        switch NativeCommand.parse(unwrapInboundIn(data)) {
+        case .failure(let error): writeError(error)
+        case .success(let command): run(session.receive(command), context: context)
+        }
+        context.flush()
+    }
+
+    private func run(_ action: NativeSession.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .connected(let id):
+            writeReply(id) { json in
+                json.string("client", clientID)
+                json.string("version", SwitchboardVersion.current)
+                json.double("ping_interval", service.configuration.pingInterval)
+            }
+        case .pong(let id):
+            writeReply(id) { _ in }
+        case .error(let error):
+            writeError(error)
+        case .subscribe(let id, let channel, let since):
+            let (subscription, resume) = service.hub.subscribe(
+                self,
+                to: channel,
+                from: since,
+                format: service.formats.native,
+                on: context.eventLoop
+            )
+            subscriptions[channel] = subscription
+            writeReply(id) { json in
+                json.string("channel", channel.rawValue)
+                json.string("position", resume.position.description)
+                json.bool("recovered", since != nil && resume.gap == nil)
+                json.string("gap", resume.gap?.rawValue)
+                Self.writePublications(resume.messages, into: &json)
+            }
+        case .unsubscribe(let id, let channel):
+            if let subscription = subscriptions.removeValue(forKey: channel) {
+                service.hub.unsubscribe(subscription, on: context.eventLoop)
+            }
+            writeReply(id) { json in json.string("channel", channel.rawValue) }
+        case .publish(let id, let channel, let request):
+            let result = service.hub.publish(request, to: channel)
+            writeReply(id) { json in
+                json.string("channel", channel.rawValue)
+                json.string("id", result.message.position.description)
+            }
+        case .history(let id, let channel, let since, let limit):
+            let page = service.hub.history(of: channel, since: since, limit: limit)
+            writeReply(id) { json in
+                json.string("channel", channel.rawValue)
+                json.string("last_id", page?.lastPosition.description)
+                json.string("gap", page?.gap?.rawValue)
+                Self.writePublications(page?.messages ?? [], into: &json)
+            }
+        }
+    }
+
+    private static func writePublications(_ messages: [Message], into json: inout JSONWriter) {
+        json.beginArray("publications")
+        for message in messages {
+            json.beginObject()
+            NativePushEncoder.writeFields(of: message, into: &json)
+            json.endObject()
+        }
+        json.endArray()
+    }
+
+    // MARK: ChannelSubscriber
+
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
+        guard let context, let channel, !closing else { return }
+        guard isWritable else {
+            writePush(["push": "disconnect", "reason": DisconnectReason.slowConsumer.token])
+            close(code: CloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
+            return
+        }
+        let frame = delivery.encoded(service.formats.native, allocator: channel.allocator)
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(frame), promise: nil)
+        }
+    }
+
+    func channelDeleted(_ subscription: Subscription) {
+        subscriptions[subscription.channel] = nil
+        session.channelEnded(subscription.channel)
+        writePush(["push": "unsubscribe", "channel": subscription.channel.rawValue, "reason": "channel-deleted"])
+        context?.flush()
+    }
+
+    // MARK: Output
+
+    private func writeReply(_ id: Int?, _ fields: (inout JSONWriter) -> Void) {
+        guard let id else { return }  // a command without an id wants no answer
+        var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
+        json.beginObject()
+        json.integer("id", id)
+        json.beginObject("result")
+        fields(&json)
+        json.endObject()
+        json.endObject()
+        writeText(json.buffer)
+    }
+
+    private func writeError(_ error: NativeError) {
+        var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
+        json.beginObject()
+        if let id = error.id { json.integer("id", id) }
+        json.beginObject("error")
+        json.integer("code", error.code.rawValue)
+        json.string("name", error.code.name)
+        json.string("message", error.message)
+        json.endObject()
+        json.endObject()
+        writeText(json.buffer)
+    }
+
+    private func writePush(_ fields: KeyValuePairs<String, String>) {
+        var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
+        json.beginObject()
+        for (key, value) in fields { json.string(key, value) }
+        json.endObject()
+        writeText(json.buffer)
+    }
+
+    private func writeText(_ payload: ByteBuffer) {
+        guard let context else { return }
+        let frame = WebSocketFrameWriter.frame(opcode: .text, payload: payload, allocator: context.channel.allocator)
+        context.write(wrapOutboundOut(frame), promise: nil)
+    }
+
+    /// Says goodbye with a WebSocket close code (the transport handler in front sends it).
+    private func close(code: UInt16, reason: String) {
+        guard let context, !closing else { return }
+        closing = true
+        context.flush()
+        context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason), promise: nil)
+    }
+
+    private static func makeClientID() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var generator = SystemRandomNumberGenerator()
+        return String(decoding: (0..<16).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+    }
+}

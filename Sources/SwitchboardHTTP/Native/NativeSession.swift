@@ -1,0 +1,155 @@
+import Foundation
+import SwitchboardCore
+
+/// One native-protocol connection's state, as a value: commands in, actions out. It checks every command
+/// and its parameters, keeps the set of subscribed channels, and decides the errors; the handler runs the
+/// actions against the hub and writes the replies. Transport-agnostic, so the fallback transports
+/// (SSE/stream + POST, long-poll) can drive the same session.
+struct NativeSession {
+    struct Configuration: Sendable {
+        var maxSubscriptions = 64
+        var maxChannelNameLength = ChannelName.defaultMaxLength
+        var maxMessageSize = 1 << 20
+        var maxHistoryLimit = 1000
+        /// Whether the connection may publish into a channel (`security.client_publish`).
+        var mayPublish: @Sendable (ChannelName) -> Bool = { _ in false }
+    }
+
+    enum State { case awaitingConnect, connected }
+
+    enum Action {
+        case connected(id: Int?)
+        case subscribe(id: Int?, channel: ChannelName, since: StreamPosition?)
+        case unsubscribe(id: Int?, channel: ChannelName)
+        case publish(id: Int?, channel: ChannelName, request: PublishRequest)
+        case history(id: Int?, channel: ChannelName, since: StreamPosition?, limit: Int)
+        case pong(id: Int?)
+        case error(NativeError)
+    }
+
+    let configuration: Configuration
+    private(set) var state: State = .awaitingConnect
+    private(set) var channels: Set<ChannelName> = []
+
+    init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    mutating func receive(_ command: NativeCommand) -> Action {
+        switch receiveChecked(command) {
+        case .success(let action): return action
+        case .failure(var error):
+            error.id = command.id
+            return .error(error)
+        }
+    }
+
+    private mutating func receiveChecked(_ command: NativeCommand) -> Result<Action, NativeError> {
+        if state == .awaitingConnect && command.method != "connect" && command.method != "ping" {
+            return .failure(NativeError(.notConnected, "send {\"method\":\"connect\"} first"))
+        }
+        let id = command.id
+        switch command.method {
+        case "connect":
+            guard state == .awaitingConnect else {
+                return .failure(NativeError(.alreadyConnected, "already connected"))
+            }
+            state = .connected
+            return .success(.connected(id: id))
+        case "ping":
+            return .success(.pong(id: id))
+        case "subscribe":
+            return channel(in: command).flatMap { channel in
+                position(in: command).flatMap { since in
+                    guard !channels.contains(channel) else {
+                        return .failure(NativeError(.alreadySubscribed, "already subscribed to \(channel.rawValue)"))
+                    }
+                    guard channels.count < configuration.maxSubscriptions else {
+                        return .failure(
+                            NativeError(
+                                .tooManySubscriptions,
+                                "at most \(configuration.maxSubscriptions) subscriptions per connection "
+                                    + "(limits.max_channels_per_subscription)"
+                            )
+                        )
+                    }
+                    channels.insert(channel)
+                    return .success(.subscribe(id: id, channel: channel, since: since))
+                }
+            }
+        case "unsubscribe":
+            return channel(in: command).flatMap { channel in
+                guard channels.remove(channel) != nil else {
+                    return .failure(NativeError(.notSubscribed, "not subscribed to \(channel.rawValue)"))
+                }
+                return .success(.unsubscribe(id: id, channel: channel))
+            }
+        case "publish":
+            return channel(in: command).flatMap { channel in
+                guard configuration.mayPublish(channel) else {
+                    return .failure(
+                        NativeError(
+                            .permissionDenied,
+                            "clients may not publish to \(channel.rawValue) (security.client_publish)"
+                        )
+                    )
+                }
+                return publishRequest(command.params).map { .publish(id: id, channel: channel, request: $0) }
+            }
+        case "history":
+            return channel(in: command).flatMap { channel in
+                position(in: command).flatMap { since in
+                    let limit = command.params["limit"] as? Int ?? 100
+                    guard (1...configuration.maxHistoryLimit).contains(limit) else {
+                        return .failure(
+                            NativeError(.badRequest, "\"limit\" is from 1 to \(configuration.maxHistoryLimit)")
+                        )
+                    }
+                    return .success(.history(id: id, channel: channel, since: since, limit: limit))
+                }
+            }
+        default:
+            return .failure(
+                NativeError(
+                    .unknownMethod,
+                    "unknown method \"\(command.method.prefix(40))\"; the methods are connect, subscribe, "
+                        + "unsubscribe, publish, history, ping"
+                )
+            )
+        }
+    }
+
+    private func publishRequest(_ params: [String: Any]) -> Result<PublishRequest, NativeError> {
+        do {
+            return .success(try JSONPublishFields.request(from: params, maxMessageSize: configuration.maxMessageSize))
+        } catch .tooLarge(let limit) {
+            return .failure(NativeError(.messageTooLarge, JSONPublishFields.Problem.tooLarge(limit: limit).message))
+        } catch {
+            return .failure(NativeError(.badRequest, error.message))
+        }
+    }
+
+    /// The channel a subscription ended by itself (the channel was deleted).
+    mutating func channelEnded(_ channel: ChannelName) {
+        channels.remove(channel)
+    }
+
+    private func channel(in command: NativeCommand) -> Result<ChannelName, NativeError> {
+        guard let name = command.params["channel"] as? String else {
+            return .failure(NativeError(.badRequest, "\"params.channel\" (a string) is missing"))
+        }
+        do {
+            return .success(try ChannelName(validating: name, maxLength: configuration.maxChannelNameLength))
+        } catch {
+            return .failure(NativeError(.invalidChannel, error.description))
+        }
+    }
+
+    private func position(in command: NativeCommand) -> Result<StreamPosition?, NativeError> {
+        guard let value = command.params["since"], !(value is NSNull) else { return .success(nil) }
+        guard let text = value as? String, let position = StreamPosition(parsing: text) else {
+            return .failure(NativeError(.invalidPosition, "\"since\" must be a message id, EPOCH:OFFSET"))
+        }
+        return .success(position)
+    }
+}

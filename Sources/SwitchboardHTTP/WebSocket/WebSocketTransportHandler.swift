@@ -1,0 +1,176 @@
+import NIOCore
+import NIOWebSocket
+import SwitchboardCore
+
+/// Asks the ``WebSocketTransportHandler`` in front to close with this code and reason (sent down the
+/// pipeline with `triggerUserOutboundEvent`). The connection closes when the peer answers, or after
+/// ``HTTPService/goodbyeTimeout``.
+struct WebSocketCloseRequest: Sendable {
+    var code: UInt16
+    var reason: String
+}
+
+/// WebSocket as a message transport for a protocol handler behind it (STOMP over WebSocket, the native
+/// protocol): parses frames, answers pings and the closing handshake, pings a quiet peer every ping
+/// interval and closes one that stays silent, and passes the payload of every complete text or binary
+/// message on as a `ByteBuffer`. Outbound, the protocol handler writes finished frames (it frames them
+/// itself, so an encode-once frame is written as is); closing the channel, or a ``WebSocketCloseRequest``,
+/// sends a close frame first.
+final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHandler, KeepAliveParticipant {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let service: HTTPService
+    private var assembler: WebSocketFrameAssembler
+    private let parser: WebSocketFrameParser
+    private var pending = PartialInput()
+    private var context: ChannelHandlerContext?
+    private var heardFromPeer = true
+    private var lastKeepAlive = NIODeadline.now()
+    private let pings: Bool
+
+    /// `pings`: whether to ping the peer every `channels.ping_interval` and close it when it stays silent
+    /// (protocols with heart-beats of their own, like STOMP, need not).
+    init(service: HTTPService, pings: Bool) {
+        self.service = service
+        self.pings = pings
+        self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
+        self.parser = WebSocketFrameParser(maxFrameSize: service.configuration.maxMessageSize)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if pings { service.keepAliveTimer(on: context.eventLoop).add(self) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        tearDown(context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        tearDown(context: context)
+        context.fireChannelInactive()
+    }
+
+    private func tearDown(context: ChannelHandlerContext) {
+        guard self.context != nil else { return }
+        self.context = nil
+        if pings { service.keepAliveTimer(on: context.eventLoop).remove(self) }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        heardFromPeer = true
+        var buffer = pending.joined(with: unwrapInboundIn(data))
+        do {
+            while let frame = try parser.nextFrame(from: &buffer) {
+                guard frameReceived(frame, context: context) else { return }
+            }
+        } catch .frameTooLarge {
+            fail(code: WebSocketFrameAssembler.CloseCode.messageTooBig, reason: "frame too large", context: context)
+            return
+        } catch {
+            fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
+            return
+        }
+        pending.keep(&buffer, allocator: context.channel.allocator)
+    }
+
+    /// Runs the assembler's action for one frame; false once the connection is ending.
+    private func frameReceived(_ frame: WebSocketFrame, context: ChannelHandlerContext) -> Bool {
+        switch assembler.frameReceived(frame) {
+        case .none, .pongReceived:
+            return true
+        case .message(_, let payload):
+            context.fireChannelRead(wrapInboundOut(payload))
+            return true
+        case .sendPong(let payload):
+            let pong = WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)
+            context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            return true
+        case .replyToClose(let code):
+            let reply = WebSocketFrameWriter.closeReply(echoing: code, allocator: context.channel.allocator)
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in channel.close(promise: nil) }
+            return false
+        case .closeCompleted:
+            context.close(promise: nil)
+            return false
+        case .fail(let code, let reason):
+            fail(code: code, reason: reason, context: context)
+            return false
+        }
+    }
+
+    private func fail(code: UInt16, reason: String, context: ChannelHandlerContext) {
+        assembler.closeSent()
+        let frame = WebSocketFrameWriter.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    // MARK: Outbound
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let request = event as? WebSocketCloseRequest else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        promise?.succeed(())
+        // The closing handshake: our close frame, then the peer's answer closes the connection; a peer that
+        // never reads what is queued for it is cut off after the goodbye timeout.
+        guard !assembler.isClosing, context.channel.isActive else { return }
+        assembler.closeSent()
+        let frame = WebSocketFrameWriter.closeFrame(
+            code: request.code,
+            reason: request.reason,
+            allocator: context.channel.allocator
+        )
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        // The protocol behind closes (STOMP after ERROR or DISCONNECT): say goodbye the WebSocket way first.
+        guard mode == .all, !assembler.isClosing, context.channel.isActive else {
+            context.close(mode: mode, promise: promise)
+            return
+        }
+        assembler.closeSent()
+        let frame = WebSocketFrameWriter.closeFrame(
+            code: WebSocketFrameAssembler.CloseCode.normal,
+            reason: "",
+            allocator: context.channel.allocator
+        )
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            bound.value.close(mode: mode, promise: promise)
+        }
+    }
+
+    // MARK: Keep-alive
+
+    func keepAliveTick() {
+        guard let context, !assembler.isClosing else { return }
+        let now = NIODeadline.now()
+        let halfInterval = TimeAmount.milliseconds(Int64(service.configuration.pingInterval * 500))
+        guard now - lastKeepAlive >= halfInterval else { return }
+        lastKeepAlive = now
+        guard heardFromPeer else {
+            // Nothing at all (not even a pong) for a whole interval: the peer is gone.
+            context.close(promise: nil)
+            return
+        }
+        heardFromPeer = false
+        let ping = WebSocketFrameWriter.frame(
+            opcode: .ping,
+            payload: ByteBuffer(),
+            allocator: context.channel.allocator
+        )
+        context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
+    }
+}

@@ -1,0 +1,146 @@
+import NIOCore
+import SwitchboardCore
+import Testing
+
+@testable import SwitchboardHTTP
+
+/// The native protocol's session as pure traces: commands in, actions out.
+@Suite("Native protocol session")
+struct NativeSessionTests {
+    func command(_ json: String) -> NativeCommand {
+        switch NativeCommand.parse(ByteBuffer(string: json)) {
+        case .success(let command): return command
+        case .failure(let error): fatalError("bad test command \(json): \(error.message)")
+        }
+    }
+
+    func trace(_ action: NativeSession.Action) -> String {
+        switch action {
+        case .connected(let id): return "connected \(id ?? -1)"
+        case .subscribe(let id, let channel, let since):
+            return "subscribe \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-")"
+        case .unsubscribe(let id, let channel): return "unsubscribe \(id ?? -1) \(channel.rawValue)"
+        case .publish(let id, let channel, let request):
+            return
+                "publish \(id ?? -1) \(channel.rawValue) \(request.contentType ?? "-") \(String(buffer: request.payload))"
+        case .history(let id, let channel, let since, let limit):
+            return "history \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-") \(limit)"
+        case .pong(let id): return "pong \(id ?? -1)"
+        case .error(let error): return "error \(error.id ?? -1) \(error.code.name)"
+        }
+    }
+
+    func session(maxSubscriptions: Int = 2, publishable: String = "open-*") -> NativeSession {
+        NativeSession(
+            configuration: .init(
+                maxSubscriptions: maxSubscriptions,
+                mayPublish: { GlobPattern.matches(publishable, $0.rawValue) }
+            )
+        )
+    }
+
+    @Test("malformed commands are refused with a reason")
+    func parsing() {
+        for bad in ["nope", "[1]", #"{"id":-1,"method":"ping"}"#, #"{"id":1}"#, #"{"method":"ping","params":3}"#] {
+            guard case .failure(let error) = NativeCommand.parse(ByteBuffer(string: bad)) else {
+                Issue.record("\(bad) parsed")
+                continue
+            }
+            #expect(error.code == .badRequest)
+        }
+    }
+
+    @Test("connect comes first (ping excepted), once")
+    func connectFirst() {
+        var s = session()
+        #expect(
+            trace(s.receive(command(#"{"id":1,"method":"subscribe","params":{"channel":"a"}}"#)))
+                == "error 1 not_connected"
+        )
+        #expect(trace(s.receive(command(#"{"id":2,"method":"ping"}"#))) == "pong 2")
+        #expect(trace(s.receive(command(#"{"id":3,"method":"connect"}"#))) == "connected 3")
+        #expect(trace(s.receive(command(#"{"id":4,"method":"connect"}"#))) == "error 4 already_connected")
+    }
+
+    @Test("subscribe and unsubscribe: channel names, positions, duplicates, the limit")
+    func subscriptions() {
+        var s = session()
+        _ = s.receive(command(#"{"method":"connect"}"#))
+        #expect(
+            trace(s.receive(command(#"{"id":1,"method":"subscribe","params":{"channel":"a","since":"e:3"}}"#)))
+                == "subscribe 1 a e:3"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":2,"method":"subscribe","params":{"channel":"a"}}"#)))
+                == "error 2 already_subscribed"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":3,"method":"subscribe","params":{"channel":"b c"}}"#)))
+                == "error 3 invalid_channel"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":4,"method":"subscribe","params":{"channel":"b","since":"x"}}"#)))
+                == "error 4 invalid_position"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":5,"method":"subscribe","params":{"channel":"b"}}"#))) == "subscribe 5 b -"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":6,"method":"subscribe","params":{"channel":"c"}}"#)))
+                == "error 6 too_many_subscriptions"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":7,"method":"unsubscribe","params":{"channel":"a"}}"#))) == "unsubscribe 7 a"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":8,"method":"unsubscribe","params":{"channel":"a"}}"#)))
+                == "error 8 not_subscribed"
+        )
+        s.channelEnded(ChannelName(unchecked: "b"))
+        #expect(s.channels.isEmpty)
+    }
+
+    @Test("publish: only where allowed; data as text, JSON or base64; size limit")
+    func publish() {
+        var s = NativeSession(configuration: .init(maxMessageSize: 8, mayPublish: { $0.rawValue.hasPrefix("open") }))
+        _ = s.receive(command(#"{"method":"connect"}"#))
+        #expect(
+            trace(s.receive(command(#"{"id":1,"method":"publish","params":{"channel":"closed","data":"x"}}"#)))
+                == "error 1 permission_denied"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":2,"method":"publish","params":{"channel":"open","data":"hi"}}"#)))
+                == "publish 2 open text/plain; charset=utf-8 hi"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":3,"method":"publish","params":{"channel":"open","data":{"a":1}}}"#)))
+                == #"publish 3 open application/json {"a":1}"#
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":4,"method":"publish","params":{"channel":"open","b64data":"aGk="}}"#)))
+                == "publish 4 open application/octet-stream hi"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":5,"method":"publish","params":{"channel":"open","data":"123456789"}}"#)))
+                == "error 5 message_too_large"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":6,"method":"publish","params":{"channel":"open"}}"#)))
+                == "error 6 bad_request"
+        )
+    }
+
+    @Test("history limits, unknown methods")
+    func historyAndUnknown() {
+        var s = session()
+        _ = s.receive(command(#"{"method":"connect"}"#))
+        #expect(
+            trace(s.receive(command(#"{"id":1,"method":"history","params":{"channel":"a"}}"#))) == "history 1 a - 100"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":2,"method":"history","params":{"channel":"a","limit":0}}"#)))
+                == "error 2 bad_request"
+        )
+        #expect(trace(s.receive(command(#"{"id":3,"method":"rpc"}"#))) == "error 3 unknown_method")
+    }
+}
