@@ -29,11 +29,21 @@ public struct HTTPConfiguration: Sendable {
     public var apiKeys: [String] = []
     /// Glob patterns (`*` and `?`) of channels where subscribers may publish over their connection.
     public var clientPublishPatterns: [String] = []
+    /// Glob patterns of channels where native-protocol connections are tracked as present, with join and
+    /// leave pushes.
+    public var presencePatterns: [String] = ["*"]
+    /// Whether native-protocol clients may name their user in `connect` without a token.
+    public var anonymousUsers = true
     /// Serves the WebSocket echo endpoint `/echo`, for the Autobahn conformance suite.
     public var webSocketEcho = false
 
     /// The documented defaults.
     public init() {}
+
+    /// Whether presence is tracked on `channel`.
+    public func tracksPresence(on channel: ChannelName) -> Bool {
+        presencePatterns.contains { GlobPattern.matches($0, channel.rawValue) }
+    }
 
     /// Whether subscribers may publish into `channel`.
     public func allowsClientPublish(to channel: ChannelName) -> Bool {

@@ -40,6 +40,8 @@ public final class HTTPService: Sendable {
     let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
     let allocator = ByteBufferAllocator()
+    /// The native-protocol connections by user.
+    let users = UserRegistry()
     /// The open connections, for graceful shutdown.
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])

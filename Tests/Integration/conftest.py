@@ -34,10 +34,10 @@ BIN = Path(os.environ.get("SWITCHBOARD_BIN") or ROOT / ".build" / "debug" / "swi
 SECTIONS = {
     "server": ["http", "threads", "shutdown_timeout", "log_level"],
     "channels": ["history_size", "history_ttl", "ping_interval", "longpoll_timeout",
-                 "message_template", "ping_template"],
+                 "message_template", "ping_template", "presence"],
     "limits": ["max_channel_name", "max_channels_per_subscription", "max_message_size",
                "max_outbound_bytes", "max_request_line", "max_header_size"],
-    "security": ["allow_loopback", "api_keys", "client_publish"],
+    "security": ["allow_loopback", "api_keys", "client_publish", "anonymous_users"],
     "testing": ["websocket_echo"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],

@@ -12,7 +12,8 @@ from helpers import SSEClient, channel_info, publish, wait_for_subscribers, ws_c
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(client_publish=["open-*"], history_size=5, max_message_size=4096)
+    # Presence (join/leave pushes) is tested in test_native_presence_users.py.
+    return make_module_server(client_publish=["open-*"], history_size=5, max_message_size=4096, presence=[])
 
 
 class Native:
@@ -146,6 +147,7 @@ def test_publish_where_allowed_reaches_sse(srv, chan):
         c.send({"id": 99, "method": "publish", "params": {"channel": ch, "data": "x" * 5000}})
         code, _, _ = ws_expect_close(c.ws)
         assert code == 1009
+        c.ws.shutdown()  # the server sent its close frame already and waits for the TCP close
     finally:
         c.close()
 

@@ -16,7 +16,8 @@ struct NativeSessionTests {
 
     func trace(_ action: NativeSession.Action) -> String {
         switch action {
-        case .connected(let id): return "connected \(id ?? -1)"
+        case .connected(let id, let user, let info): return "connected \(id ?? -1) \(user ?? "-") \(info ?? "-")"
+        case .presence(let id, let channel): return "presence \(id ?? -1) \(channel.rawValue)"
         case .subscribe(let id, let channel, let since):
             return "subscribe \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-")"
         case .unsubscribe(let id, let channel): return "unsubscribe \(id ?? -1) \(channel.rawValue)"
@@ -58,7 +59,7 @@ struct NativeSessionTests {
                 == "error 1 not_connected"
         )
         #expect(trace(s.receive(command(#"{"id":2,"method":"ping"}"#))) == "pong 2")
-        #expect(trace(s.receive(command(#"{"id":3,"method":"connect"}"#))) == "connected 3")
+        #expect(trace(s.receive(command(#"{"id":3,"method":"connect"}"#))) == "connected 3 - -")
         #expect(trace(s.receive(command(#"{"id":4,"method":"connect"}"#))) == "error 4 already_connected")
     }
 
@@ -128,6 +129,33 @@ struct NativeSessionTests {
             trace(s.receive(command(#"{"id":6,"method":"publish","params":{"channel":"open"}}"#)))
                 == "error 6 bad_request"
         )
+    }
+
+    @Test("connect: user only where anonymous users are allowed, info kept as JSON; presence where tracked")
+    func identityAndPresence() {
+        var s = NativeSession(configuration: .init(tracksPresence: { $0.rawValue.hasPrefix("room") }))
+        #expect(
+            trace(s.receive(command(#"{"id":1,"method":"connect","params":{"user":"ann","info":{"n":1}}}"#)))
+                == #"connected 1 ann {"n":1}"#
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":2,"method":"presence","params":{"channel":"room1"}}"#)))
+                == "presence 2 room1"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":3,"method":"presence","params":{"channel":"hall"}}"#)))
+                == "error 3 presence_disabled"
+        )
+        var strict = NativeSession(configuration: .init(anonymousUsers: false))
+        #expect(
+            trace(strict.receive(command(#"{"id":1,"method":"connect","params":{"user":"ann"}}"#)))
+                == "error 1 permission_denied"
+        )
+        #expect(
+            trace(strict.receive(command(#"{"id":2,"method":"connect","params":{"info":"text"}}"#)))
+                == "error 2 bad_request"
+        )
+        #expect(strict.state == .awaitingConnect)
     }
 
     @Test("history limits, unknown methods")

@@ -9,6 +9,13 @@ public protocol ChannelSubscriber: AnyObject {
     func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool)
     /// The subscription's channel was deleted; the subscription is already removed from the hub.
     func channelDeleted(_ subscription: Subscription)
+    /// Someone joined or left the subscription's channel (only subscribers that show presence care).
+    func presenceChanged(_ event: PresenceEvent, on subscription: Subscription)
+}
+
+extension ChannelSubscriber {
+    /// Presence is not shown by default.
+    public func presenceChanged(_ event: PresenceEvent, on subscription: Subscription) {}
 }
 
 /// One subscriber's subscription to one channel. Confined to the subscriber's event loop.

@@ -55,6 +55,8 @@ public final class Hub: Sendable {
         var formatCounts: [Int]
         var subscriberCount = 0
         var publishedCount = 0
+        /// Who is present (native-protocol connections on channels that track presence), by client id.
+        var presence: [String: PresenceMember] = [:]
         /// The last publish, subscribe or unsubscribe, in milliseconds since the Unix epoch.
         var lastActivity: Int64
 

@@ -16,6 +16,7 @@ final class LoopContext: @unchecked Sendable {
     enum Event {
         case deliver(Delivery)
         case channelDeleted(ChannelName, epoch: String)
+        case presence(PresenceEvent, epoch: String)
     }
 
     private struct Inbox {
@@ -97,6 +98,10 @@ final class LoopContext: @unchecked Sendable {
                 delivered += deliverLocally(delivery, flush: lastOfChannel[index])
             case .channelDeleted(let channel, let epoch):
                 endSubscriptions(of: channel, epoch: epoch)
+            case .presence(let event, let epoch):
+                for subscription in registry[event.channel] ?? [] where subscription.position.epoch == epoch {
+                    subscription.subscriber?.presenceChanged(event, on: subscription)
+                }
             }
         }
         events.removeAll(keepingCapacity: true)

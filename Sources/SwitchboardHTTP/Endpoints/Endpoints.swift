@@ -22,6 +22,9 @@ struct Endpoints {
             case .stats: return stats()
             case .health: return health()
             case .apiQueues: return apiQueues()
+            case .apiPresence(let channel): return try apiPresence(channel)
+            case .apiSend: return try apiSend(request)
+            case .apiDisconnect: return try apiDisconnect(request)
             case .subscribe, .echo, .stomp, .native:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }
@@ -193,7 +196,7 @@ struct Endpoints {
 
     // MARK: Helpers
 
-    private func jsonObject(_ request: HTTPHandler.Request) throws -> [String: Any] {
+    func jsonObject(_ request: HTTPHandler.Request) throws -> [String: Any] {
         guard let body = request.body, body.readableBytes > 0,
             let object = try? JSONSerialization.jsonObject(
                 with: Data(body.readableBytesView),
@@ -217,7 +220,7 @@ struct Endpoints {
     }
 
     /// `data` as text (a JSON string) or JSON (anything else), or `b64data` as binary.
-    private func publishRequest(from object: [String: Any]) throws -> PublishRequest {
+    func publishRequest(from object: [String: Any]) throws -> PublishRequest {
         do {
             return try JSONPublishFields.request(from: object, maxMessageSize: service.configuration.maxMessageSize)
         } catch .invalidBase64 {

@@ -50,6 +50,7 @@ struct NativeError: Error {
         case permissionDenied = 108
         case messageTooLarge = 109
         case invalidPosition = 110
+        case presenceDisabled = 111
 
         /// The machine-readable name.
         var name: String {
@@ -65,6 +66,7 @@ struct NativeError: Error {
             case .permissionDenied: return "permission_denied"
             case .messageTooLarge: return "message_too_large"
             case .invalidPosition: return "invalid_position"
+            case .presenceDisabled: return "presence_disabled"
             }
         }
     }

@@ -12,6 +12,13 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
     enum CloseCode {
         static let slowConsumer: UInt16 = 4002
         static let shutdown: UInt16 = 1001
+        static let disconnected: UInt16 = 4004
+    }
+
+    /// The hidden channel that carries `POST /api/send` messages to a user's connections (`$` is not
+    /// allowed in channel names, so no client can subscribe to it by name).
+    static func userChannel(_ user: String) -> ChannelName {
+        ChannelName(unchecked: "$user:" + user)
     }
 
     private let service: HTTPService
@@ -22,6 +29,11 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
     private var channel: (any Channel)?
     private var isWritable = true
     private var closing = false
+    /// The connection's user and client info, from `connect`.
+    private var user: String?
+    private var info: String?
+    /// Channels where this connection is in the presence list.
+    private var present: Set<ChannelName> = []
 
     init(service: HTTPService) {
         self.service = service
@@ -31,7 +43,9 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                 maxSubscriptions: configuration.maxChannelsPerSubscription,
                 maxChannelNameLength: configuration.maxChannelNameLength,
                 maxMessageSize: configuration.maxMessageSize,
-                mayPublish: { configuration.allowsClientPublish(to: $0) }
+                mayPublish: { configuration.allowsClientPublish(to: $0) },
+                tracksPresence: { configuration.tracksPresence(on: $0) },
+                anonymousUsers: configuration.anonymousUsers
             )
         )
         self.clientID = Self.makeClientID()
@@ -62,6 +76,9 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         service.counters.native.wrappingDecrement(ordering: .relaxed)
         for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: context.eventLoop) }
         subscriptions = [:]
+        for channel in present { service.hub.leave(clientID: clientID, channel: channel) }
+        present = []
+        if let user { service.users.remove(context.channel, user: user) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -73,6 +90,9 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         if event is GracefulShutdownEvent {
             writePush(["push": "disconnect", "reason": DisconnectReason.shutdown.token])
             close(code: CloseCode.shutdown, reason: DisconnectReason.shutdown.text)
+        } else if event is UserRegistry.DisconnectRequest {
+            writePush(["push": "disconnect", "reason": "disconnected"])
+            close(code: CloseCode.disconnected, reason: "disconnected by the server")
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -91,9 +111,24 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
 
     private func run(_ action: NativeSession.Action, context: ChannelHandlerContext) {
         switch action {
-        case .connected(let id):
+        case .connected(let id, let user, let info):
+            self.user = user
+            self.info = info
+            if let user {
+                service.users.add(context.channel, user: user)
+                // Messages to the user (POST /api/send) come on their hidden channel.
+                let (subscription, _) = service.hub.subscribe(
+                    self,
+                    to: Self.userChannel(user),
+                    from: nil,
+                    format: service.formats.native,
+                    on: context.eventLoop
+                )
+                subscriptions[subscription.channel] = subscription
+            }
             writeReply(id) { json in
                 json.string("client", clientID)
+                json.string("user", user)
                 json.string("version", SwitchboardVersion.current)
                 json.double("ping_interval", service.configuration.pingInterval)
             }
@@ -110,6 +145,10 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                 on: context.eventLoop
             )
             subscriptions[channel] = subscription
+            if service.configuration.tracksPresence(on: channel) {
+                present.insert(channel)
+                service.hub.join(PresenceMember(clientID: clientID, user: user, info: info), channel: channel)
+            }
             writeReply(id) { json in
                 json.string("channel", channel.rawValue)
                 json.string("position", resume.position.description)
@@ -121,12 +160,19 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
             if let subscription = subscriptions.removeValue(forKey: channel) {
                 service.hub.unsubscribe(subscription, on: context.eventLoop)
             }
+            if present.remove(channel) != nil { service.hub.leave(clientID: clientID, channel: channel) }
             writeReply(id) { json in json.string("channel", channel.rawValue) }
         case .publish(let id, let channel, let request):
             let result = service.hub.publish(request, to: channel)
             writeReply(id) { json in
                 json.string("channel", channel.rawValue)
                 json.string("id", result.message.position.description)
+            }
+        case .presence(let id, let channel):
+            let members = service.hub.presence(of: channel) ?? []
+            writeReply(id) { json in
+                json.string("channel", channel.rawValue)
+                Self.writeMembers(members, into: &json)
             }
         case .history(let id, let channel, let since, let limit):
             let page = service.hub.history(of: channel, since: since, limit: limit)
@@ -149,7 +195,36 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         json.endArray()
     }
 
+    /// `"members": [{"client", "user", "info"}, ...]` (also for `GET /api/presence/{channel}`).
+    static func writeMembers(_ members: [PresenceMember], into json: inout JSONWriter) {
+        json.beginArray("members")
+        for member in members {
+            json.beginObject()
+            writeMember(member, into: &json)
+            json.endObject()
+        }
+        json.endArray()
+    }
+
+    private static func writeMember(_ member: PresenceMember, into json: inout JSONWriter) {
+        json.string("client", member.clientID)
+        json.string("user", member.user)
+        if let info = member.info { json.raw("info", ByteBuffer(string: info)) }
+    }
+
     // MARK: ChannelSubscriber
+
+    func presenceChanged(_ event: PresenceEvent, on subscription: Subscription) {
+        guard let context, !closing else { return }
+        var json = JSONWriter(allocator: context.channel.allocator)
+        json.beginObject()
+        json.string("push", event.kind.rawValue)
+        json.string("channel", event.channel.rawValue)
+        Self.writeMember(event.member, into: &json)
+        json.endObject()
+        writeText(json.buffer)
+        context.flush()
+    }
 
     func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         guard let context, let channel, !closing else { return }
@@ -168,6 +243,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
 
     func channelDeleted(_ subscription: Subscription) {
         subscriptions[subscription.channel] = nil
+        present.remove(subscription.channel)
         session.channelEnded(subscription.channel)
         writePush(["push": "unsubscribe", "channel": subscription.channel.rawValue, "reason": "channel-deleted"])
         context?.flush()

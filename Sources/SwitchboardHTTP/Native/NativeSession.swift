@@ -13,12 +13,17 @@ struct NativeSession {
         var maxHistoryLimit = 1000
         /// Whether the connection may publish into a channel (`security.client_publish`).
         var mayPublish: @Sendable (ChannelName) -> Bool = { _ in false }
+        /// Whether presence is tracked on a channel (`channels.presence`).
+        var tracksPresence: @Sendable (ChannelName) -> Bool = { _ in true }
+        /// Whether `connect` may name its user (`security.anonymous_users`).
+        var anonymousUsers = true
     }
 
     enum State { case awaitingConnect, connected }
 
     enum Action {
-        case connected(id: Int?)
+        case connected(id: Int?, user: String?, info: String?)
+        case presence(id: Int?, channel: ChannelName)
         case subscribe(id: Int?, channel: ChannelName, since: StreamPosition?)
         case unsubscribe(id: Int?, channel: ChannelName)
         case publish(id: Int?, channel: ChannelName, request: PublishRequest)
@@ -54,8 +59,22 @@ struct NativeSession {
             guard state == .awaitingConnect else {
                 return .failure(NativeError(.alreadyConnected, "already connected"))
             }
-            state = .connected
-            return .success(.connected(id: id))
+            return identity(in: command).map { user, info in
+                state = .connected
+                return .connected(id: id, user: user, info: info)
+            }
+        case "presence":
+            return channel(in: command).flatMap { channel in
+                guard configuration.tracksPresence(channel) else {
+                    return .failure(
+                        NativeError(
+                            .presenceDisabled,
+                            "presence is not tracked on \(channel.rawValue) (channels.presence)"
+                        )
+                    )
+                }
+                return .success(.presence(id: id, channel: channel))
+            }
         case "ping":
             return .success(.pong(id: id))
         case "subscribe":
@@ -113,10 +132,40 @@ struct NativeSession {
                 NativeError(
                     .unknownMethod,
                     "unknown method \"\(command.method.prefix(40))\"; the methods are connect, subscribe, "
-                        + "unsubscribe, publish, history, ping"
+                        + "unsubscribe, publish, presence, history, ping"
                 )
             )
         }
+    }
+
+    /// The user and client info of `connect`: `user` only where anonymous users are allowed; `info`, any
+    /// JSON object or array, kept as its JSON text.
+    private func identity(in command: NativeCommand) -> Result<(String?, String?), NativeError> {
+        var user: String?
+        if let value = command.params["user"], !(value is NSNull) {
+            guard let name = value as? String, (1...255).contains(name.utf8.count) else {
+                return .failure(NativeError(.badRequest, "\"user\" must be a string of 1 to 255 bytes"))
+            }
+            guard configuration.anonymousUsers else {
+                return .failure(
+                    NativeError(.permissionDenied, "clients may not name their user (security.anonymous_users)")
+                )
+            }
+            user = name
+        }
+        var info: String?
+        if let value = command.params["info"], !(value is NSNull) {
+            guard JSONSerialization.isValidJSONObject(value),
+                let data = try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]),
+                data.count <= 4096
+            else {
+                return .failure(
+                    NativeError(.badRequest, "\"info\" must be a JSON object or array of at most 4,096 bytes")
+                )
+            }
+            info = String(decoding: data, as: UTF8.self)
+        }
+        return .success((user, info))
     }
 
     private func publishRequest(_ params: [String: Any]) -> Result<PublishRequest, NativeError> {

@@ -19,12 +19,15 @@ enum Route: Equatable {
     /// The native protocol over WebSocket.
     case native
     case apiQueues
+    case apiPresence(ChannelName)
+    case apiSend
+    case apiDisconnect
 
     /// Whether the route is for publishers and the back end (loopback or API key only).
     var isPrivileged: Bool {
         switch self {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
-            .apiQueues:
+            .apiQueues, .apiPresence, .apiSend, .apiDisconnect:
             return true
         case .subscribe, .health, .echo, .stomp, .native:
             return false
@@ -99,6 +102,15 @@ struct Router {
         case ("channels", 1):
             try allow(method, [.GET])
             return .apiChannels
+        case ("presence", 2):
+            try allow(method, [.GET])
+            return .apiPresence(try channelName(parts[1]))
+        case ("send", 1):
+            try allow(method, [.POST])
+            return .apiSend
+        case ("disconnect", 1):
+            try allow(method, [.POST])
+            return .apiDisconnect
         case ("queues", 1) where stompEnabled:
             try allow(method, [.GET])
             return .apiQueues

@@ -30,6 +30,8 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     private var heardFromPeer = true
     private var lastKeepAlive = NIODeadline.now()
     private let pings: Bool
+    /// Set once the connection failed (a bad frame): what the peer still sends is discarded.
+    private var failed = false
 
     /// `pings`: whether to ping the peer every `channels.ping_interval` and close it when it stays silent
     /// (protocols with heart-beats of their own, like STOMP, need not).
@@ -63,6 +65,7 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
         heardFromPeer = true
         var buffer = pending.joined(with: unwrapInboundIn(data))
         do {
@@ -105,11 +108,20 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         }
     }
 
+    /// Fails the connection (RFC 6455 §7.1.7): the close frame, then our side of the TCP connection. The
+    /// socket is not closed outright: with the rest of a rejected frame still unread, the kernel would
+    /// answer with a reset, and the peer could lose the close frame that says why. What it still sends is
+    /// read and dropped until it closes too (or a few seconds pass).
     private func fail(code: UInt16, reason: String, context: ChannelHandlerContext) {
+        failed = true
         assembler.closeSent()
+        pending.clear()
         let frame = WebSocketFrameWriter.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+        }
+        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
     }
 
     // MARK: Outbound

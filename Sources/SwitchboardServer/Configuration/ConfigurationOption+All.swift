@@ -68,6 +68,13 @@ extension ConfigurationOption {
             "keep-alive chunk of ?transport=stream; empty = message_template with event-type ping",
             default: ""
         ) { $0.httpFrontEnd.pingTemplate = $1 },
+        .stringList(
+            "channels.presence",
+            "channel patterns (* and ?) where native-protocol connections are tracked as present, with join/leave pushes",
+            default: ["*"]
+        ) {
+            $0.httpFrontEnd.presencePatterns = $1
+        },
         .integer("limits.max_channel_name", "longest channel name, bytes", default: 255, range: 1...65535) {
             $0.httpFrontEnd.maxChannelNameLength = $1
         },
@@ -123,9 +130,16 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.apiKeys = $1
         },
+        .boolean(
+            "security.anonymous_users",
+            "native-protocol clients may name their user in connect (no token needed)",
+            default: true
+        ) {
+            $0.httpFrontEnd.anonymousUsers = $1
+        },
         .stringList(
             "security.client_publish",
-            "channel patterns (* and ?) where WebSocket subscribers may publish by sending frames"
+            "channel patterns (* and ?) where clients may publish: WebSocket subscribers by sending frames, the native protocol's publish"
         ) {
             $0.httpFrontEnd.clientPublishPatterns = $1
         },

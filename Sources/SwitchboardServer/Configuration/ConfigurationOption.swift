@@ -131,10 +131,12 @@ extension ConfigurationOption {
     static func stringList(
         _ key: String,
         _ summary: String,
+        default defaultValue: [String] = [],
         validate: @escaping @Sendable (String) -> String? = { _ in nil },
         _ set: @escaping @Sendable (inout SwitchboardConfiguration, [String]) -> Void
     ) -> ConfigurationOption {
-        ConfigurationOption(key: key, summary: summary, kind: .stringList, defaultText: "[]") {
+        let defaultText = "[" + defaultValue.map { TOMLQuoting.quote($0) }.joined(separator: ", ") + "]"
+        return ConfigurationOption(key: key, summary: summary, kind: .stringList, defaultText: defaultText) {
             configuration,
             input throws(ConfigurationProblem) in
             guard case .stringList(let list) = input else {

@@ -1,0 +1,133 @@
+"""Native protocol: presence with join/leave pushes, users, POST /api/send and /api/disconnect."""
+import json
+
+import pytest
+import requests
+
+from helpers import ws_expect_close
+from test_native_protocol import Native
+
+
+@pytest.fixture(scope="module")
+def srv(make_module_server):
+    return make_module_server(presence=["room-*"])
+
+
+def connect(srv, user=None, info=None):
+    c = Native(srv, connect=False)
+    params = {}
+    if user is not None:
+        params["user"] = user
+    if info is not None:
+        params["info"] = info
+    c.connect_result = c.call("connect", **params)
+    c.client = c.connect_result.get("result", {}).get("client")
+    return c
+
+
+def test_connect_with_user_and_info(srv):
+    c = connect(srv, "alice", {"nick": "Alice", "color": "red"})
+    try:
+        res = c.connect_result["result"]
+        assert res["user"] == "alice" and res["client"]
+        bad = connect(srv, "")
+        assert bad.connect_result["error"]["name"] == "bad_request"
+        bad.close()
+    finally:
+        c.close()
+
+
+def test_presence_join_and_leave(srv, chan):
+    room = "room-" + chan()
+    a = connect(srv, "alice", {"nick": "Alice"})
+    b = connect(srv, "bob")
+    try:
+        a.call("subscribe", channel=room)
+        # alice sees her own join first
+        assert a.push() == {"push": "join", "channel": room, "client": a.client, "user": "alice",
+                            "info": {"nick": "Alice"}}
+        b.call("subscribe", channel=room)
+        join = a.push()
+        assert join["push"] == "join" and join["user"] == "bob" and join["client"] == b.client
+        members = a.call("presence", channel=room)["result"]["members"]
+        assert [m["user"] for m in members] == ["alice", "bob"]
+        assert members[0]["info"] == {"nick": "Alice"}
+        api = requests.get(f"{srv.url}/api/presence/{room}", timeout=5).json()
+        assert [m["client"] for m in api["members"]] == [a.client, b.client]
+        b.call("unsubscribe", channel=room)
+        assert a.push() == {"push": "leave", "channel": room, "client": b.client, "user": "bob"}
+        b.close()
+        c = connect(srv, "carol")
+        c.call("subscribe", channel=room)
+        assert a.push()["user"] == "carol"
+        c.close()  # a closed connection leaves too
+        leave = a.push()
+        assert leave["push"] == "leave" and leave["user"] == "carol"
+        assert [m["user"] for m in a.call("presence", channel=room)["result"]["members"]] == ["alice"]
+    finally:
+        a.close()
+
+
+def test_presence_only_where_configured(srv, chan):
+    other = "lobby-" + chan()
+    c = connect(srv, "dave")
+    try:
+        c.call("subscribe", channel=other)
+        assert c.call("presence", channel=other)["error"]["name"] == "presence_disabled"
+        assert requests.get(f"{srv.url}/api/presence/{other}", timeout=5).json()["members"] == []
+        assert requests.get(f"{srv.url}/api/presence/nowhere-{chan()}", timeout=5).status_code == 404
+    finally:
+        c.close()
+
+
+def test_send_to_a_user_reaches_all_their_connections(srv):
+    a1 = connect(srv, "erin")
+    a2 = connect(srv, "erin")
+    other = connect(srv, "frank")
+    try:
+        r = requests.post(f"{srv.url}/api/send", json={"user": "erin", "data": {"alert": "hi"}}, timeout=5)
+        assert r.status_code == 200 and r.json()["connections"] == 2
+        for c in (a1, a2):
+            m = c.push()
+            assert m["push"] == "message" and m["channel"] == "$user:erin" and m["data"] == {"alert": "hi"}
+        assert other.call("ping")["result"] == {} and other.pushes == []
+        nobody = requests.post(f"{srv.url}/api/send", json={"user": "nobody", "data": "x"}, timeout=5).json()
+        assert nobody["connections"] == 0
+        assert requests.post(f"{srv.url}/api/send", json={"data": "x"}, timeout=5).status_code == 400
+    finally:
+        for c in (a1, a2, other):
+            c.close()
+
+
+def test_disconnect_a_user(srv):
+    g1 = connect(srv, "gina")
+    g2 = connect(srv, "gina")
+    h = connect(srv, "hank")
+    try:
+        r = requests.post(f"{srv.url}/api/disconnect", json={"user": "gina"}, timeout=5).json()
+        assert r == {"user": "gina", "connections": 2}
+        for c in (g1, g2):
+            code, _, msgs = ws_expect_close(c.ws)
+            assert code == 4004
+            assert any(json.loads(data) == {"push": "disconnect", "reason": "disconnected"} for _, data in msgs)
+        assert h.call("ping")["result"] == {}
+    finally:
+        for c in (g1, g2, h):
+            c.close()
+
+
+def test_users_can_be_forbidden(make_server):
+    s = make_server(anonymous_users=False)
+    c = connect(s, "mallory")
+    try:
+        assert c.connect_result["error"]["name"] == "permission_denied"
+        assert c.call("connect")["result"]["user"] is None
+    finally:
+        c.close()
+
+
+def test_api_is_privileged(make_server):
+    s = make_server(allow_loopback=False, api_keys=["k1"])
+    assert requests.post(f"{s.url}/api/send", json={"user": "x", "data": "y"}, timeout=5).status_code == 403
+    assert requests.post(f"{s.url}/api/send", json={"user": "x", "data": "y"},
+                         headers={"Authorization": "Bearer k1"}, timeout=5).status_code == 200
