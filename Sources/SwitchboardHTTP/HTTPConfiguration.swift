@@ -32,6 +32,8 @@ public struct HTTPConfiguration: Sendable {
     /// Glob patterns of channels where native-protocol connections are tracked as present, with join and
     /// leave pushes.
     public var presencePatterns: [String] = ["*"]
+    /// Commands per second one native-protocol connection may send (0 = no limit).
+    public var nativeCommandsPerSecond: Double = 100
     /// Whether native-protocol clients may name their user in `connect` without a token.
     public var anonymousUsers = true
     /// Serves the WebSocket echo endpoint `/echo`, for the Autobahn conformance suite.

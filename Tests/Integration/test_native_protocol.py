@@ -224,3 +224,23 @@ def test_shutdown_says_goodbye(make_server, chan):
     assert code == 1001
     assert any(json.loads(data).get("reason") == "shutdown" for _, data in msgs)
     assert s.stop() == 0
+
+
+def test_rate_limit_refuses_then_disconnects(make_server):
+    s = make_server(native_commands_per_second=5)
+    c = Native(s)  # connect used one command
+    try:
+        for i in range(10):
+            c.send({"id": 100 + i, "method": "ping"})
+        answers = [json.loads(ws_recv_text(c.ws)) for _ in range(10)]
+        limited = [a for a in answers if "error" in a]
+        assert limited and all(a["error"]["code"] == 112 and a["error"]["name"] == "rate_limited" for a in limited)
+        assert len(answers) - len(limited) <= 5
+        # A client that keeps going is disconnected.
+        for i in range(300):
+            c.send({"method": "ping"})
+        code, _, msgs = ws_expect_close(c.ws)
+        assert code == 4008
+        assert any(json.loads(data).get("reason") == "too-many-commands" for _, data in msgs)
+    finally:
+        c.close()

@@ -172,3 +172,20 @@ struct NativeSessionTests {
         #expect(trace(s.receive(command(#"{"id":3,"method":"rpc"}"#))) == "error 3 unknown_method")
     }
 }
+
+@Suite("Native protocol rate limit")
+struct CommandRateLimiterTests {
+    @Test("a burst of `rate`, then refusals, refilled with time; a long run of refusals disconnects")
+    func bucket() {
+        var limiter = CommandRateLimiter(rate: 3, abuseLimit: 4, now: 0)
+        #expect((0..<3).map { _ in limiter.admit(now: 0) } == [.allow, .allow, .allow])
+        #expect(limiter.admit(now: 0) == .refuse)
+        #expect(limiter.admit(now: 400) == .allow)  // 1.2 tokens refilled after 400 ms
+        #expect(limiter.admit(now: 400) == .refuse)
+        #expect(limiter.admit(now: 400) == .refuse)
+        #expect(limiter.admit(now: 400) == .refuse)
+        #expect(limiter.admit(now: 400) == .disconnect)
+        var unlimited = CommandRateLimiter(rate: 0, now: 0)
+        #expect((0..<1000).allSatisfy { _ in unlimited.admit(now: 0) == .allow })
+    }
+}

@@ -51,6 +51,7 @@ struct NativeError: Error {
         case messageTooLarge = 109
         case invalidPosition = 110
         case presenceDisabled = 111
+        case rateLimited = 112
 
         /// The machine-readable name.
         var name: String {
@@ -67,6 +68,7 @@ struct NativeError: Error {
             case .messageTooLarge: return "message_too_large"
             case .invalidPosition: return "invalid_position"
             case .presenceDisabled: return "presence_disabled"
+            case .rateLimited: return "rate_limited"
             }
         }
     }

@@ -13,6 +13,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         static let slowConsumer: UInt16 = 4002
         static let shutdown: UInt16 = 1001
         static let disconnected: UInt16 = 4004
+        static let tooManyCommands: UInt16 = 4008
     }
 
     /// The hidden channel that carries `POST /api/send` messages to a user's connections (`$` is not
@@ -34,6 +35,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
     private var info: String?
     /// Channels where this connection is in the presence list.
     private var present: Set<ChannelName> = []
+    private var rateLimiter: CommandRateLimiter
 
     init(service: HTTPService) {
         self.service = service
@@ -49,6 +51,10 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
             )
         )
         self.clientID = Self.makeClientID()
+        self.rateLimiter = CommandRateLimiter(
+            rate: configuration.nativeCommandsPerSecond,
+            now: WallClock.milliseconds()
+        )
     }
 
     // MARK: Lifecycle
@@ -102,6 +108,25 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        switch rateLimiter.admit(now: WallClock.milliseconds()) {
+        case .allow:
+            break
+        case .refuse:
+            let command = try? NativeCommand.parse(unwrapInboundIn(data)).get()
+            writeError(
+                NativeError(
+                    .rateLimited,
+                    "more than \(Int(rateLimiter.rate)) commands per second (limits.native_commands_per_second)",
+                    id: command?.id
+                )
+            )
+            context.flush()
+            return
+        case .disconnect:
+            writePush(["push": "disconnect", "reason": "too-many-commands"])
+            close(code: CloseCode.tooManyCommands, reason: "too many commands")
+            return
+        }
         switch NativeCommand.parse(unwrapInboundIn(data)) {
         case .failure(let error): writeError(error)
         case .success(let command): run(session.receive(command), context: context)

@@ -94,6 +94,14 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.maxMessageSize = $1
         },
+        .number(
+            "limits.native_commands_per_second",
+            "commands per second a native-protocol connection may send (bursts as large); 0 = no limit",
+            default: 100,
+            range: 0...1_000_000
+        ) {
+            $0.httpFrontEnd.nativeCommandsPerSecond = $1
+        },
         .integer(
             "limits.max_outbound_bytes",
             "outbound queue per connection before it is closed as a slow consumer, bytes",
