@@ -34,6 +34,8 @@ public struct HTTPConfiguration: Sendable {
     public var presencePatterns: [String] = ["*"]
     /// Commands per second one native-protocol connection may send (0 = no limit).
     public var nativeCommandsPerSecond: Double = 100
+    /// The HMAC secret of native-protocol `connect` tokens (HS256 JWTs); empty = no tokens.
+    public var tokenSecret = ""
     /// Whether native-protocol clients may name their user in `connect` without a token.
     public var anonymousUsers = true
     /// Serves the WebSocket echo endpoint `/echo`, for the Autobahn conformance suite.

@@ -38,7 +38,7 @@ SECTIONS = {
     "limits": ["max_channel_name", "max_channels_per_subscription", "max_message_size",
                "max_outbound_bytes", "max_request_line", "max_header_size",
                "native_commands_per_second"],
-    "security": ["allow_loopback", "api_keys", "client_publish", "anonymous_users"],
+    "security": ["allow_loopback", "api_keys", "client_publish", "anonymous_users", "token_secret"],
     "testing": ["websocket_echo"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],

@@ -1,5 +1,6 @@
 """Native protocol: presence with join/leave pushes, users, POST /api/send and /api/disconnect."""
 import json
+import time
 
 import pytest
 import requests
@@ -131,3 +132,54 @@ def test_api_is_privileged(make_server):
     assert requests.post(f"{s.url}/api/send", json={"user": "x", "data": "y"}, timeout=5).status_code == 403
     assert requests.post(f"{s.url}/api/send", json={"user": "x", "data": "y"},
                          headers={"Authorization": "Bearer k1"}, timeout=5).status_code == 200
+
+
+def make_token(claims, secret="tok-secret"):
+    """An HS256 JWT, made with the standard library the way any JWT library makes it."""
+    import base64
+    import hashlib
+    import hmac
+
+    def b64url(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64url(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
+
+
+def test_tokens_set_the_user(make_server, chan):
+    s = make_server(token_secret="tok-secret", anonymous_users=False, presence=["*"])
+    good = Native(s, connect=False)
+    try:
+        res = good.call("connect", token=make_token({"sub": "ivy", "exp": int(time.time()) + 60,
+                                                     "info": {"nick": "Ivy"}}))["result"]
+        assert res["user"] == "ivy"
+        room = chan()
+        good.call("subscribe", channel=room)
+        assert good.push()["info"] == {"nick": "Ivy"}
+        r = requests.post(f"{s.url}/api/send", json={"user": "ivy", "data": "for ivy"}, timeout=5).json()
+        assert r["connections"] == 1 and good.push()["data"] == "for ivy"
+    finally:
+        good.close()
+    for token, words in [
+        (make_token({"sub": "ivy"}, secret="wrong"), "signature"),
+        (make_token({"sub": "ivy", "exp": int(time.time()) - 10}), "expired"),
+        ("garbage", "JWT"),
+    ]:
+        bad = Native(s, connect=False)
+        try:
+            err = bad.call("connect", token=token)["error"]
+            assert err["code"] == 113 and err["name"] == "invalid_token" and words in err["message"]
+            assert bad.call("subscribe", channel="x")["error"]["name"] == "not_connected"
+        finally:
+            bad.close()
+
+
+def test_tokens_refused_without_a_secret(srv):
+    c = Native(srv, connect=False)
+    try:
+        err = c.call("connect", token=make_token({"sub": "x"}))["error"]
+        assert err["name"] == "invalid_token" and "security.token_secret" in err["message"]
+    finally:
+        c.close()

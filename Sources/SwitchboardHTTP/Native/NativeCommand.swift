@@ -52,6 +52,7 @@ struct NativeError: Error {
         case invalidPosition = 110
         case presenceDisabled = 111
         case rateLimited = 112
+        case invalidToken = 113
 
         /// The machine-readable name.
         var name: String {
@@ -69,6 +70,7 @@ struct NativeError: Error {
             case .invalidPosition: return "invalid_position"
             case .presenceDisabled: return "presence_disabled"
             case .rateLimited: return "rate_limited"
+            case .invalidToken: return "invalid_token"
             }
         }
     }

@@ -47,7 +47,8 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                 maxMessageSize: configuration.maxMessageSize,
                 mayPublish: { configuration.allowsClientPublish(to: $0) },
                 tracksPresence: { configuration.tracksPresence(on: $0) },
-                anonymousUsers: configuration.anonymousUsers
+                anonymousUsers: configuration.anonymousUsers,
+                tokens: configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
             )
         )
         self.clientID = Self.makeClientID()

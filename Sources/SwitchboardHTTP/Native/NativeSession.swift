@@ -17,6 +17,8 @@ struct NativeSession {
         var tracksPresence: @Sendable (ChannelName) -> Bool = { _ in true }
         /// Whether `connect` may name its user (`security.anonymous_users`).
         var anonymousUsers = true
+        /// Checks `connect` tokens; nil when no secret is configured (tokens are refused).
+        var tokens: TokenVerifier?
     }
 
     enum State { case awaitingConnect, connected }
@@ -35,12 +37,15 @@ struct NativeSession {
     let configuration: Configuration
     private(set) var state: State = .awaitingConnect
     private(set) var channels: Set<ChannelName> = []
+    private var now: Int64 = 0
 
     init(configuration: Configuration) {
         self.configuration = configuration
     }
 
-    mutating func receive(_ command: NativeCommand) -> Action {
+    /// Handles one command; `now` (milliseconds since the Unix epoch) is when it arrived (token expiry).
+    mutating func receive(_ command: NativeCommand, now: Int64 = WallClock.milliseconds()) -> Action {
+        self.now = now
         switch receiveChecked(command) {
         case .success(let action): return action
         case .failure(var error):
@@ -141,6 +146,17 @@ struct NativeSession {
     /// The user and client info of `connect`: `user` only where anonymous users are allowed; `info`, any
     /// JSON object or array, kept as its JSON text.
     private func identity(in command: NativeCommand) -> Result<(String?, String?), NativeError> {
+        if let value = command.params["token"], !(value is NSNull) {
+            guard let token = value as? String else {
+                return .failure(NativeError(.badRequest, "\"token\" must be a string"))
+            }
+            guard let tokens = configuration.tokens else {
+                return .failure(
+                    NativeError(.invalidToken, "this server accepts no tokens (security.token_secret is not set)")
+                )
+            }
+            return tokens.verify(token, now: now).map { ($0.user, $0.info) }
+        }
         var user: String?
         if let value = command.params["user"], !(value is NSNull) {
             guard let name = value as? String, (1...255).contains(name.utf8.count) else {

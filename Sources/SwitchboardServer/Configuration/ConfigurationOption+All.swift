@@ -138,6 +138,13 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.apiKeys = $1
         },
+        .string(
+            "security.token_secret",
+            "HMAC secret of native-protocol connect tokens (HS256 JWT, user in sub); empty = no tokens",
+            default: ""
+        ) {
+            $0.httpFrontEnd.tokenSecret = $1
+        },
         .boolean(
             "security.anonymous_users",
             "native-protocol clients may name their user in connect (no token needed)",
