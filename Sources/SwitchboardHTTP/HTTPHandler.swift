@@ -22,6 +22,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         /// The request was answered early (an error); the rest of it is discarded.
         case discarding
         case longPolling(LongPollSubscriber)
+        /// Waiting for an answer to come from elsewhere (a page answering `POST /api/call`).
+        case awaiting
         /// The connection now belongs to another handler.
         case handedOff
     }
@@ -159,6 +161,25 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             upgradeToWebSocket(head: request.head, mode: .echo, context: context)
         case .stomp:
             upgradeToWebSocket(head: request.head, mode: .stomp, context: context)
+        case .apiCall:
+            let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
+            do {
+                let answer = try endpoints.startCall(request, on: context.eventLoop)
+                state = .awaiting
+                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+                let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+                answer.whenSuccess { response in
+                    handler.value.awaitedAnswer(response, head: request.head, context: contextBox.value)
+                }
+            } catch let error as HTTPError {
+                respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            } catch {
+                respond(
+                    .error(.badRequest("bad_request", "\(error)"), allocator: context.channel.allocator),
+                    to: request.head,
+                    context: context
+                )
+            }
         case .native:
             upgradeToWebSocket(head: request.head, mode: .native, context: context)
         default:
@@ -249,6 +270,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         } else {
             state = .longPolling(poll)
         }
+    }
+
+    private func awaitedAnswer(_ response: HTTPResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .awaiting = state else { return }
+        state = .idle
+        respond(response, to: head, context: context)
     }
 
     private func longPollFinished(_ response: HTTPResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -410,7 +437,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ? Self.headersTooLarge(service.configuration.maxHeaderSize)
                 : HTTPError.badRequest("malformed_request", "malformed HTTP request (\(parseError))")
             respondAndClose(.error(httpError, allocator: context.channel.allocator), context: context)
-        case .longPolling, .handedOff:
+        case .longPolling, .handedOff, .awaiting:
             context.close(promise: nil)
         }
     }
@@ -432,7 +459,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             poll.shutdown()
         case .idle:
             context.close(promise: nil)
-        case .reading, .discarding, .handedOff:
+        case .reading, .discarding, .handedOff, .awaiting:
             break  // The current answer goes out with `Connection: close`.
         }
     }

@@ -40,8 +40,10 @@ public final class HTTPService: Sendable {
     let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
     let allocator = ByteBufferAllocator()
-    /// The native-protocol connections by user.
+    /// The native-protocol connections by user and client id.
     let users = UserRegistry()
+    /// Back-end calls to pages waiting for an answer.
+    let calls = CallRegistry()
     /// The open connections, for graceful shutdown.
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])

@@ -183,3 +183,65 @@ def test_tokens_refused_without_a_secret(srv):
         assert err["name"] == "invalid_token" and "security.token_secret" in err["message"]
     finally:
         c.close()
+
+
+def call_async(srv, body):
+    """POST /api/call in a thread (it waits for the page); returns a function giving the response."""
+    import threading
+    box = {}
+
+    def run():
+        box["r"] = requests.post(f"{srv.url}/api/call", json=body, timeout=15)
+
+    t = threading.Thread(target=run)
+    t.start()
+
+    def result():
+        t.join(15)
+        return box["r"]
+    return result
+
+
+def test_call_a_page_and_get_its_answer(srv):
+    page = connect(srv, "judy")
+    try:
+        result = call_async(srv, {"client": page.client, "method": "sum", "data": [1, 2, 3]})
+        call = page.push()
+        assert call["push"] == "call" and call["method"] == "sum" and call["data"] == [1, 2, 3]
+        assert page.call("answer", call=call["call"], result={"sum": 6})["result"] == {}
+        r = result()
+        assert r.status_code == 200 and r.json() == {"result": {"sum": 6}}
+        # Answering again: the call is over.
+        assert page.call("answer", call=call["call"], result=1)["error"]["name"] == "unknown_call"
+        # The page can refuse.
+        result = call_async(srv, {"user": "judy", "method": "divide", "data": 0})
+        call = page.push()
+        page.call("answer", call=call["call"], error="division by zero")
+        r = result()
+        assert r.status_code == 502 and r.json() == {"error": "division by zero", "code": "call_error"}
+    finally:
+        page.close()
+
+
+def test_call_first_answer_wins_and_timeouts(srv):
+    a = connect(srv, "kim")
+    b = connect(srv, "kim")
+    try:
+        result = call_async(srv, {"user": "kim", "method": "who", "timeout": 5})
+        ca, cb = a.push(), b.push()
+        assert ca["call"] == cb["call"]
+        assert b.call("answer", call=cb["call"], result="b")["result"] == {}
+        assert a.call("answer", call=ca["call"], result="a")["error"]["code"] == 114
+        assert result().json() == {"result": "b"}
+        started = time.monotonic()
+        r = call_async(srv, {"client": a.client, "method": "silent", "timeout": 0.5})()
+        assert r.status_code == 504 and r.json()["code"] == "call_timeout"
+        assert time.monotonic() - started < 5
+        a.push()  # the unanswered call push
+    finally:
+        a.close()
+        b.close()
+    r = requests.post(f"{srv.url}/api/call", json={"user": "nobody-here", "method": "x"}, timeout=5)
+    assert r.status_code == 404 and r.json()["code"] == "no_such_target"
+    r = requests.post(f"{srv.url}/api/call", json={"user": "kim"}, timeout=5)
+    assert r.status_code == 400

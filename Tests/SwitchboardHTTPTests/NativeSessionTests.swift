@@ -27,6 +27,7 @@ struct NativeSessionTests {
         case .history(let id, let channel, let since, let limit):
             return "history \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-") \(limit)"
         case .pong(let id): return "pong \(id ?? -1)"
+        case .answer(let id, let call, let answer): return "answer \(id ?? -1) \(call) \(answer)"
         case .error(let error): return "error \(error.id ?? -1) \(error.code.name)"
         }
     }
@@ -170,6 +171,17 @@ struct NativeSessionTests {
                 == "error 2 bad_request"
         )
         #expect(trace(s.receive(command(#"{"id":3,"method":"rpc"}"#))) == "error 3 unknown_method")
+        #expect(
+            trace(s.receive(command(#"{"id":4,"method":"answer","params":{"call":7,"result":{"ok":true}}}"#)))
+                == #"answer 4 7 result("{\"ok\":true}")"#
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":5,"method":"answer","params":{"call":7,"error":"no"}}"#)))
+                == #"answer 5 7 error("no")"#
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":6,"method":"answer","params":{"result":1}}"#))) == "error 6 bad_request"
+        )
     }
 }
 

@@ -25,7 +25,7 @@ struct Endpoints {
             case .apiPresence(let channel): return try apiPresence(channel)
             case .apiSend: return try apiSend(request)
             case .apiDisconnect: return try apiDisconnect(request)
-            case .subscribe, .echo, .stomp, .native:
+            case .subscribe, .echo, .stomp, .native, .apiCall:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }
         } catch let error as HTTPError {

@@ -53,6 +53,7 @@ struct NativeError: Error {
         case presenceDisabled = 111
         case rateLimited = 112
         case invalidToken = 113
+        case unknownCall = 114
 
         /// The machine-readable name.
         var name: String {
@@ -71,6 +72,7 @@ struct NativeError: Error {
             case .presenceDisabled: return "presence_disabled"
             case .rateLimited: return "rate_limited"
             case .invalidToken: return "invalid_token"
+            case .unknownCall: return "unknown_call"
             }
         }
     }

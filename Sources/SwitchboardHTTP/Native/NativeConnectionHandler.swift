@@ -86,6 +86,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         for channel in present { service.hub.leave(clientID: clientID, channel: channel) }
         present = []
         if let user { service.users.remove(context.channel, user: user) }
+        if session.state == .connected { service.users.remove(client: clientID) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -97,6 +98,17 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         if event is GracefulShutdownEvent {
             writePush(["push": "disconnect", "reason": DisconnectReason.shutdown.token])
             close(code: CloseCode.shutdown, reason: DisconnectReason.shutdown.text)
+        } else if let call = event as? CallRegistry.CallRequest {
+            guard !closing else { return }
+            var json = JSONWriter(allocator: context.channel.allocator)
+            json.beginObject()
+            json.string("push", "call")
+            json.integer("call", Int(call.id))
+            json.string("method", call.method)
+            json.raw("data", ByteBuffer(string: call.data))
+            json.endObject()
+            writeText(json.buffer)
+            context.flush()
         } else if event is UserRegistry.DisconnectRequest {
             writePush(["push": "disconnect", "reason": "disconnected"])
             close(code: CloseCode.disconnected, reason: "disconnected by the server")
@@ -140,6 +152,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         case .connected(let id, let user, let info):
             self.user = user
             self.info = info
+            service.users.add(context.channel, client: clientID)
             if let user {
                 service.users.add(context.channel, user: user)
                 // Messages to the user (POST /api/send) come on their hidden channel.
@@ -160,6 +173,12 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
             }
         case .pong(let id):
             writeReply(id) { _ in }
+        case .answer(let id, let call, let answer):
+            if service.calls.answer(call, answer) {
+                writeReply(id) { _ in }
+            } else {
+                writeError(NativeError(.unknownCall, "call \(call) is unknown, already answered or timed out", id: id))
+            }
         case .error(let error):
             writeError(error)
         case .subscribe(let id, let channel, let since):

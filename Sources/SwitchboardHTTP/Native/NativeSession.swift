@@ -31,6 +31,7 @@ struct NativeSession {
         case publish(id: Int?, channel: ChannelName, request: PublishRequest)
         case history(id: Int?, channel: ChannelName, since: StreamPosition?, limit: Int)
         case pong(id: Int?)
+        case answer(id: Int?, call: UInt64, CallRegistry.Answer)
         case error(NativeError)
     }
 
@@ -120,6 +121,21 @@ struct NativeSession {
                 }
                 return publishRequest(command.params).map { .publish(id: id, channel: channel, request: $0) }
             }
+        case "answer":
+            guard let call = command.params["call"] as? Int, call > 0 else {
+                return .failure(NativeError(.badRequest, "\"call\" (the number of the call push) is missing"))
+            }
+            if let message = command.params["error"] as? String {
+                return .success(.answer(id: id, call: UInt64(call), .error(message)))
+            }
+            let value = command.params["result"] ?? NSNull()
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: value,
+                    options: [.fragmentsAllowed, .withoutEscapingSlashes]
+                )
+            else { return .failure(NativeError(.badRequest, "\"result\" must be JSON")) }
+            return .success(.answer(id: id, call: UInt64(call), .result(String(decoding: data, as: UTF8.self))))
         case "history":
             return channel(in: command).flatMap { channel in
                 position(in: command).flatMap { since in
@@ -137,7 +153,7 @@ struct NativeSession {
                 NativeError(
                     .unknownMethod,
                     "unknown method \"\(command.method.prefix(40))\"; the methods are connect, subscribe, "
-                        + "unsubscribe, publish, presence, history, ping"
+                        + "unsubscribe, publish, presence, history, answer, ping"
                 )
             )
         }

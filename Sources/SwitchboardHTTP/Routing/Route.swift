@@ -22,12 +22,13 @@ enum Route: Equatable {
     case apiPresence(ChannelName)
     case apiSend
     case apiDisconnect
+    case apiCall
 
     /// Whether the route is for publishers and the back end (loopback or API key only).
     var isPrivileged: Bool {
         switch self {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
-            .apiQueues, .apiPresence, .apiSend, .apiDisconnect:
+            .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall:
             return true
         case .subscribe, .health, .echo, .stomp, .native:
             return false
@@ -111,6 +112,9 @@ struct Router {
         case ("disconnect", 1):
             try allow(method, [.POST])
             return .apiDisconnect
+        case ("call", 1):
+            try allow(method, [.POST])
+            return .apiCall
         case ("queues", 1) where stompEnabled:
             try allow(method, [.GET])
             return .apiQueues
