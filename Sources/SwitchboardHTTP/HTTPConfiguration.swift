@@ -34,6 +34,10 @@ public struct HTTPConfiguration: Sendable {
     public var presencePatterns: [String] = ["*"]
     /// Commands per second one native-protocol connection may send (0 = no limit).
     public var nativeCommandsPerSecond: Double = 100
+    /// Where native-protocol `rpc` commands go (`POST` with JSON); nil = no RPC.
+    public var rpcURL: HTTPURL?
+    /// Seconds the back end gets to answer.
+    public var backendTimeout: Double = 5
     /// The HMAC secret of native-protocol `connect` tokens (HS256 JWTs); empty = no tokens.
     public var tokenSecret = ""
     /// Whether native-protocol clients may name their user in `connect` without a token.

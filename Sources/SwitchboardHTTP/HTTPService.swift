@@ -44,6 +44,8 @@ public final class HTTPService: Sendable {
     let users = UserRegistry()
     /// Back-end calls to pages waiting for an answer.
     let calls = CallRegistry()
+    /// The way to the application's back end (native-protocol `rpc`).
+    let backend: (any BackendCaller)?
     /// The open connections, for graceful shutdown.
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
@@ -64,8 +66,15 @@ public final class HTTPService: Sendable {
     }
 
     /// Creates the service.
-    public init(hub: Hub, configuration: HTTPConfiguration, formats: Formats, stomp: STOMPService? = nil) {
+    public init(
+        hub: Hub,
+        configuration: HTTPConfiguration,
+        formats: Formats,
+        stomp: STOMPService? = nil,
+        backend: (any BackendCaller)? = nil
+    ) {
         self.hub = hub
+        self.backend = backend
         self.stomp = stomp
         self.configuration = configuration
         self.formats = formats

@@ -31,7 +31,8 @@ public final class SwitchboardServer: Sendable {
             hub: hub,
             configuration: configuration.httpFrontEnd,
             formats: formats,
-            stomp: stompService
+            stomp: stompService,
+            backend: BackendClient()
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

@@ -29,10 +29,10 @@ class Native:
     def send(self, obj):
         self.ws.send(json.dumps(obj))
 
-    def call(self, method, **params):
+    def call(self, command, /, **params):
         cid = self.next_id
         self.next_id += 1
-        self.send({"id": cid, "method": method, "params": params})
+        self.send({"id": cid, "method": command, "params": params})
         while True:
             msg = json.loads(ws_recv_text(self.ws))
             if msg.get("id") == cid:

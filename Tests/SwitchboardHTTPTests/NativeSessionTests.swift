@@ -28,6 +28,7 @@ struct NativeSessionTests {
             return "history \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-") \(limit)"
         case .pong(let id): return "pong \(id ?? -1)"
         case .answer(let id, let call, let answer): return "answer \(id ?? -1) \(call) \(answer)"
+        case .rpc(let id, let method, let data): return "rpc \(id ?? -1) \(method) \(data)"
         case .error(let error): return "error \(error.id ?? -1) \(error.code.name)"
         }
     }
@@ -170,7 +171,7 @@ struct NativeSessionTests {
             trace(s.receive(command(#"{"id":2,"method":"history","params":{"channel":"a","limit":0}}"#)))
                 == "error 2 bad_request"
         )
-        #expect(trace(s.receive(command(#"{"id":3,"method":"rpc"}"#))) == "error 3 unknown_method")
+        #expect(trace(s.receive(command(#"{"id":3,"method":"teleport"}"#))) == "error 3 unknown_method")
         #expect(
             trace(s.receive(command(#"{"id":4,"method":"answer","params":{"call":7,"result":{"ok":true}}}"#)))
                 == #"answer 4 7 result("{\"ok\":true}")"#
@@ -182,6 +183,11 @@ struct NativeSessionTests {
         #expect(
             trace(s.receive(command(#"{"id":6,"method":"answer","params":{"result":1}}"#))) == "error 6 bad_request"
         )
+        #expect(
+            trace(s.receive(command(#"{"id":7,"method":"rpc","params":{"method":"add","data":[1,2]}}"#)))
+                == "rpc 7 add [1,2]"
+        )
+        #expect(trace(s.receive(command(#"{"id":8,"method":"rpc","params":{"data":1}}"#))) == "error 8 bad_request")
     }
 }
 

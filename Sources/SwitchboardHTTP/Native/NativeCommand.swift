@@ -54,6 +54,8 @@ struct NativeError: Error {
         case rateLimited = 112
         case invalidToken = 113
         case unknownCall = 114
+        case rpcFailed = 115
+        case rpcError = 116
 
         /// The machine-readable name.
         var name: String {
@@ -73,6 +75,8 @@ struct NativeError: Error {
             case .rateLimited: return "rate_limited"
             case .invalidToken: return "invalid_token"
             case .unknownCall: return "unknown_call"
+            case .rpcFailed: return "rpc_failed"
+            case .rpcError: return "rpc_error"
             }
         }
     }

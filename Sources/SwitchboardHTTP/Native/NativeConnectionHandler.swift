@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SwitchboardCore
 
@@ -173,6 +174,8 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
             }
         case .pong(let id):
             writeReply(id) { _ in }
+        case .rpc(let id, let method, let data):
+            rpc(id: id, method: method, data: data, context: context)
         case .answer(let id, let call, let answer):
             if service.calls.answer(call, answer) {
                 writeReply(id) { _ in }
@@ -228,6 +231,72 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                 Self.writePublications(page?.messages ?? [], into: &json)
             }
         }
+    }
+
+    /// Forwards an `rpc` to the back end (`native.rpc_url`) and replies with its answer.
+    private func rpc(id: Int?, method: String, data: String, context: ChannelHandlerContext) {
+        let configuration = service.configuration
+        guard let url = configuration.rpcURL, let backend = service.backend else {
+            writeError(NativeError(.rpcFailed, "this server has no back end for rpc (native.rpc_url)", id: id))
+            return
+        }
+        var json = JSONWriter(allocator: context.channel.allocator)
+        json.beginObject()
+        json.string("client", clientID)
+        json.string("user", user)
+        json.string("method", method)
+        json.raw("data", ByteBuffer(string: data))
+        json.endObject()
+        let timeout = TimeAmount.milliseconds(Int64(configuration.backendTimeout * 1000))
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        backend.post(url, body: json.buffer, timeout: timeout, on: context.eventLoop).whenComplete { result in
+            handler.value.rpcAnswered(id: id, result: result)
+        }
+    }
+
+    private func rpcAnswered(id: Int?, result: Result<BackendResponse, any Error>) {
+        guard let context, !closing else { return }
+        defer { context.flush() }
+        let response: BackendResponse
+        switch result {
+        case .failure(BackendError.timeout):
+            writeError(
+                NativeError(
+                    .rpcFailed,
+                    "the back end did not answer within \(service.configuration.backendTimeout) s",
+                    id: id
+                )
+            )
+            return
+        case .failure(let error):
+            writeError(NativeError(.rpcFailed, "the back end could not be reached: \(error)", id: id))
+            return
+        case .success(let answer):
+            response = answer
+        }
+        guard response.status == 200,
+            let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
+                as? [String: Any]
+        else {
+            writeError(
+                NativeError(.rpcFailed, "the back end answered \(response.status) without a JSON object", id: id)
+            )
+            return
+        }
+        if let message = object["error"] as? String {
+            writeError(NativeError(.rpcError, message, id: id))
+            return
+        }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object["result"] ?? NSNull(),
+                options: [.fragmentsAllowed, .withoutEscapingSlashes]
+            )
+        else {
+            writeError(NativeError(.rpcFailed, "the back end's result is not JSON", id: id))
+            return
+        }
+        writeReply(id) { json in json.raw("result", ByteBuffer(bytes: data)) }
     }
 
     private static func writePublications(_ messages: [Message], into json: inout JSONWriter) {

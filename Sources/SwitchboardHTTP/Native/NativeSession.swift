@@ -32,6 +32,7 @@ struct NativeSession {
         case history(id: Int?, channel: ChannelName, since: StreamPosition?, limit: Int)
         case pong(id: Int?)
         case answer(id: Int?, call: UInt64, CallRegistry.Answer)
+        case rpc(id: Int?, method: String, data: String)
         case error(NativeError)
     }
 
@@ -121,6 +122,17 @@ struct NativeSession {
                 }
                 return publishRequest(command.params).map { .publish(id: id, channel: channel, request: $0) }
             }
+        case "rpc":
+            guard let method = command.params["method"] as? String, (1...255).contains(method.utf8.count) else {
+                return .failure(NativeError(.badRequest, "\"method\" (a string of 1 to 255 bytes) is missing"))
+            }
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: command.params["data"] ?? NSNull(),
+                    options: [.fragmentsAllowed, .withoutEscapingSlashes]
+                )
+            else { return .failure(NativeError(.badRequest, "\"data\" must be JSON")) }
+            return .success(.rpc(id: id, method: method, data: String(decoding: data, as: UTF8.self)))
         case "answer":
             guard let call = command.params["call"] as? Int, call > 0 else {
                 return .failure(NativeError(.badRequest, "\"call\" (the number of the call push) is missing"))
@@ -153,7 +165,7 @@ struct NativeSession {
                 NativeError(
                     .unknownMethod,
                     "unknown method \"\(command.method.prefix(40))\"; the methods are connect, subscribe, "
-                        + "unsubscribe, publish, presence, history, answer, ping"
+                        + "unsubscribe, publish, presence, history, rpc, answer, ping"
                 )
             )
         }

@@ -1,4 +1,5 @@
 import SwitchboardCore
+import SwitchboardHTTP
 
 extension ConfigurationOption {
     /// Every option, in the order of the sample file.
@@ -232,6 +233,17 @@ extension ConfigurationOption {
         ) {
             $0.stompFrontEnd.maxQueues = $1
         },
+        .string(
+            "native.rpc_url",
+            "where native-protocol rpc commands are POSTed (http://HOST:PORT/PATH); empty = no RPC",
+            default: "",
+            validate: OptionValidation.httpURLOrEmpty
+        ) {
+            $0.httpFrontEnd.rpcURL = HTTPURL($1)
+        },
+        .number("native.backend_timeout", "seconds the back end gets to answer an rpc", default: 5, range: 0.01...300) {
+            $0.httpFrontEnd.backendTimeout = $1
+        },
         .boolean(
             "testing.websocket_echo",
             "serve a WebSocket echo endpoint at /echo (for the Autobahn suite); keep off in production",
@@ -269,6 +281,10 @@ enum OptionValidation {
             return "users are \"login:passcode\", with a non-empty login"
         }
         return nil
+    }
+
+    @Sendable static func httpURLOrEmpty(_ text: String) -> String? {
+        text.isEmpty || HTTPURL(text) != nil ? nil : "expected http://HOST:PORT/PATH, or \"\" for none"
     }
 
     @Sendable static func logLevel(_ text: String) -> String? {

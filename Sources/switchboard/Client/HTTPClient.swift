@@ -1,39 +1,13 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SwitchboardHTTP
 
 /// A minimal HTTP/1.1 client for the CLI's `publish` and `subscribe`: one request per connection, the
 /// response body handed over chunk by chunk as it arrives (so an SSE stream can be read live).
 struct HTTPClient {
     /// `http://HOST:PORT[/prefix]`.
-    struct ServerURL {
-        var host: String
-        var port: Int
-        var pathPrefix: String
-
-        init?(_ text: String) {
-            guard text.hasPrefix("http://") else { return nil }
-            var rest = Substring(text.dropFirst("http://".count))
-            var prefix = ""
-            if let slash = rest.firstIndex(of: "/") {
-                prefix = String(rest[slash...])
-                rest = rest[..<slash]
-                while prefix.hasSuffix("/") { prefix.removeLast() }
-            }
-            var host = rest
-            var port = 80
-            if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
-                guard let parsed = Int(rest[rest.index(after: colon)...]) else { return nil }
-                host = rest[..<colon]
-                port = parsed
-            }
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-            guard !host.isEmpty else { return nil }
-            self.host = String(host)
-            self.port = port
-            self.pathPrefix = prefix
-        }
-    }
+    typealias ServerURL = HTTPURL
 
     let server: ServerURL
 
