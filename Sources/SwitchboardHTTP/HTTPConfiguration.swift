@@ -38,6 +38,10 @@ public struct HTTPConfiguration: Sendable {
     public var rpcURL: HTTPURL?
     /// Seconds the back end gets to answer.
     public var backendTimeout: Double = 5
+    /// Where native-protocol hooks are POSTed; nil = no hooks.
+    public var hookURL: HTTPURL?
+    /// The events the hook is asked about: `connect`, `subscribe`, `publish`, `disconnect`.
+    public var hookEvents: Set<String> = ["connect", "subscribe", "publish", "disconnect"]
     /// The HMAC secret of native-protocol `connect` tokens (HS256 JWTs); empty = no tokens.
     public var tokenSecret = ""
     /// Whether native-protocol clients may name their user in `connect` without a token.

@@ -40,7 +40,7 @@ SECTIONS = {
                "native_commands_per_second"],
     "security": ["allow_loopback", "api_keys", "client_publish", "anonymous_users", "token_secret"],
     "testing": ["websocket_echo"],
-    "native": ["rpc_url", "backend_timeout"],
+    "native": ["rpc_url", "backend_timeout", "hook_url", "hooks"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],
 }

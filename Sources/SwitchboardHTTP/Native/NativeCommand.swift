@@ -56,6 +56,7 @@ struct NativeError: Error {
         case unknownCall = 114
         case rpcFailed = 115
         case rpcError = 116
+        case hookFailed = 117
 
         /// The machine-readable name.
         var name: String {
@@ -77,6 +78,7 @@ struct NativeError: Error {
             case .unknownCall: return "unknown_call"
             case .rpcFailed: return "rpc_failed"
             case .rpcError: return "rpc_error"
+            case .hookFailed: return "hook_failed"
             }
         }
     }

@@ -23,20 +23,23 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         ChannelName(unchecked: "$user:" + user)
     }
 
-    private let service: HTTPService
-    private var session: NativeSession
-    private let clientID: String
+    let service: HTTPService
+    var session: NativeSession
+    let clientID: String
     private var subscriptions: [ChannelName: Subscription] = [:]
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     private var channel: (any Channel)?
     private var isWritable = true
-    private var closing = false
+    var closing = false
     /// The connection's user and client info, from `connect`.
-    private var user: String?
+    var user: String?
     private var info: String?
     /// Channels where this connection is in the presence list.
     private var present: Set<ChannelName> = []
     private var rateLimiter: CommandRateLimiter
+    /// While the back end's hook is asked about a command, later commands wait here, to run in order.
+    private var held: [NativeCommand] = []
+    private var awaitingHook = false
 
     init(service: HTTPService) {
         self.service = service
@@ -87,7 +90,13 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         for channel in present { service.hub.leave(clientID: clientID, channel: channel) }
         present = []
         if let user { service.users.remove(context.channel, user: user) }
-        if session.state == .connected { service.users.remove(client: clientID) }
+        if session.state == .connected {
+            service.users.remove(client: clientID)
+            if service.configuration.hookEvents.contains("disconnect") {
+                // Told, not asked: nobody waits for the answer.
+                askHook(event: "disconnect", fields: [:], context: context) { _, _ in }
+            }
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -143,12 +152,39 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         }
         switch NativeCommand.parse(unwrapInboundIn(data)) {
         case .failure(let error): writeError(error)
-        case .success(let command): run(session.receive(command), context: context)
+        case .success(let command):
+            if awaitingHook {
+                held.append(command)
+            } else {
+                process(command, context: context)
+            }
         }
         context.flush()
     }
 
-    private func run(_ action: NativeSession.Action, context: ChannelHandlerContext) {
+    /// Runs a command, first asking the back end's hook when it is configured for it.
+    private func process(_ command: NativeCommand, context: ChannelHandlerContext) {
+        let action = session.receive(command)
+        guard let (event, fields) = hookQuestion(for: action) else {
+            run(action, context: context)
+            return
+        }
+        awaitingHook = true
+        askHook(event: event, fields: fields, context: context) { handler, answer in
+            handler.hookAnswered(answer, for: action)
+        }
+    }
+
+    /// Runs the commands that waited for a hook, until one needs a hook again.
+    func releaseHeld(context: ChannelHandlerContext) {
+        awaitingHook = false
+        while !awaitingHook, !held.isEmpty, !closing {
+            process(held.removeFirst(), context: context)
+        }
+        context.flush()
+    }
+
+    func run(_ action: NativeSession.Action, context: ChannelHandlerContext) {
         switch action {
         case .connected(let id, let user, let info):
             self.user = user
@@ -377,7 +413,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         writeText(json.buffer)
     }
 
-    private func writeError(_ error: NativeError) {
+    func writeError(_ error: NativeError) {
         var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
         json.beginObject()
         if let id = error.id { json.integer("id", id) }

@@ -222,6 +222,11 @@ struct NativeSession {
         }
     }
 
+    /// The back end refused the `connect` it was asked about: the session waits for another.
+    mutating func connectRefused() {
+        state = .awaitingConnect
+    }
+
     /// The channel a subscription ended by itself (the channel was deleted).
     mutating func channelEnded(_ channel: ChannelName) {
         channels.remove(channel)

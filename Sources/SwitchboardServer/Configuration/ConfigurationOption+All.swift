@@ -241,6 +241,22 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.rpcURL = HTTPURL($1)
         },
+        .string(
+            "native.hook_url",
+            "where native-protocol hooks are POSTed (connect, subscribe, publish, disconnect); empty = none",
+            default: "",
+            validate: OptionValidation.httpURLOrEmpty
+        ) {
+            $0.httpFrontEnd.hookURL = HTTPURL($1)
+        },
+        .stringList(
+            "native.hooks",
+            "the events the hook is asked about",
+            default: ["connect", "subscribe", "publish", "disconnect"],
+            validate: OptionValidation.hookEvent
+        ) {
+            $0.httpFrontEnd.hookEvents = Set($1)
+        },
         .number("native.backend_timeout", "seconds the back end gets to answer an rpc", default: 5, range: 0.01...300) {
             $0.httpFrontEnd.backendTimeout = $1
         },
@@ -281,6 +297,11 @@ enum OptionValidation {
             return "users are \"login:passcode\", with a non-empty login"
         }
         return nil
+    }
+
+    @Sendable static func hookEvent(_ text: String) -> String? {
+        ["connect", "subscribe", "publish", "disconnect"].contains(text)
+            ? nil : "hook events are connect, subscribe, publish and disconnect"
     }
 
     @Sendable static func httpURLOrEmpty(_ text: String) -> String? {

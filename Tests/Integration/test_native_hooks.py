@@ -1,0 +1,121 @@
+"""Native protocol back-end hooks (native.hook_url): connect, subscribe, publish asked; disconnect told."""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import free_port
+from helpers import wait_until
+from test_native_protocol import Native
+
+
+class Hooks(BaseHTTPRequestHandler):
+    events = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Hooks.events.append(body)
+        event = body["event"]
+        answer = {}
+        if event == "connect" and body["user"] == "banned":
+            answer = {"allow": False, "reason": "you are banned"}
+        elif event == "connect" and body["user"] == "rename-me":
+            answer = {"user": "renamed", "info": {"by": "hook"}}
+        elif event == "subscribe" and body["channel"].startswith("secret"):
+            answer = {"allow": False}
+        elif event == "subscribe" and body["channel"].startswith("slow"):
+            time.sleep(0.3)
+        elif event == "publish" and body["data"] == "rewrite":
+            answer = {"data": {"rewritten": True, "by": body["user"]}}
+        elif event == "publish" and body["data"] == "blocked":
+            answer = {"allow": False, "reason": "no shouting"}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def srv(make_module_server):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield make_module_server(native={"hook_url": f"http://127.0.0.1:{httpd.server_address[1]}/hooks"},
+                             client_publish=["*"], presence=[])
+    httpd.shutdown()
+
+
+def connect(srv, user):
+    c = Native(srv, connect=False)
+    c.reply = c.call("connect", user=user)
+    return c
+
+
+def test_connect_hook_can_refuse_or_set_the_user(srv):
+    banned = connect(srv, "banned")
+    try:
+        err = banned.reply["error"]
+        assert err["name"] == "permission_denied" and err["message"] == "you are banned"
+        assert banned.call("subscribe", channel="x")["error"]["name"] == "not_connected"
+    finally:
+        banned.close()
+    renamed = connect(srv, "rename-me")
+    try:
+        assert renamed.reply["result"]["user"] == "renamed"
+        asked = [e for e in Hooks.events if e["event"] == "connect" and e["client"] == renamed.reply["result"]["client"]]
+        assert asked and asked[0]["user"] == "rename-me"
+    finally:
+        renamed.close()
+
+
+def test_subscribe_and_publish_hooks(srv, chan):
+    c = connect(srv, "olga")
+    try:
+        assert c.call("subscribe", channel="secret-" + chan())["error"]["name"] == "permission_denied"
+        ch = "open-" + chan()
+        assert c.call("subscribe", channel=ch)["result"]["channel"] == ch
+        c.call("publish", channel=ch, data="rewrite")
+        assert c.push()["data"] == {"rewritten": True, "by": "olga"}
+        err = c.call("publish", channel=ch, data="blocked")["error"]
+        assert err == {"code": 108, "name": "permission_denied", "message": "no shouting"}
+        c.call("publish", channel=ch, data="fine")
+        assert c.push()["data"] == "fine"
+    finally:
+        c.close()
+
+
+def test_commands_wait_for_the_hook_in_order(srv, chan):
+    c = connect(srv, "pat")
+    try:
+        ch = "slow-" + chan()
+        # Sent together: the subscribe's hook takes 300 ms; the ping after it must not overtake it.
+        c.send({"id": 50, "method": "subscribe", "params": {"channel": ch}})
+        c.send({"id": 51, "method": "ping"})
+        first = json.loads(c.ws.recv())
+        second = json.loads(c.ws.recv())
+        assert (first["id"], second["id"]) == (50, 51)
+    finally:
+        c.close()
+
+
+def test_disconnect_is_told(srv):
+    c = connect(srv, "quinn")
+    client = c.reply["result"]["client"]
+    c.close()
+    assert wait_until(lambda: any(e["event"] == "disconnect" and e["client"] == client for e in Hooks.events))
+
+
+def test_hook_down_is_reported(make_server):
+    s = make_server(native={"hook_url": f"http://127.0.0.1:{free_port()}/hooks", "backend_timeout": 1})
+    c = connect(s, "rita")
+    try:
+        err = c.reply["error"]
+        assert err["code"] == 117 and err["name"] == "hook_failed" and "connect hook" in err["message"]
+    finally:
+        c.close()
