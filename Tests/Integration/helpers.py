@@ -734,3 +734,28 @@ class RawWS(_OverConn):
             if op == 0xA:
                 continue
             frames.append((op, payload))
+
+
+# --------------------------------------------------------------------------------------------
+# A tiny JSON back end (for rpc and hooks)
+# --------------------------------------------------------------------------------------------
+
+from http.server import BaseHTTPRequestHandler  # noqa: E402
+
+
+class JSONBackendHandler(BaseHTTPRequestHandler):
+    """Base of the test back ends: `self.body()` reads the JSON request, `self.answer()` writes one."""
+
+    def body(self):
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def answer(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass

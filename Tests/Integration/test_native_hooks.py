@@ -2,20 +2,20 @@
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from conftest import free_port
-from helpers import wait_until
+from helpers import JSONBackendHandler, wait_until
 from test_native_protocol import Native
 
 
-class Hooks(BaseHTTPRequestHandler):
+class Hooks(JSONBackendHandler):
     events = []
 
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.body()
         Hooks.events.append(body)
         event = body["event"]
         answer = {}
@@ -31,15 +31,7 @@ class Hooks(BaseHTTPRequestHandler):
             answer = {"data": {"rewritten": True, "by": body["user"]}}
         elif event == "publish" and body["data"] == "blocked":
             answer = {"allow": False, "reason": "no shouting"}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.answer(200, answer)
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,21 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
 from conftest import free_port
+from helpers import JSONBackendHandler
 from test_native_protocol import Native
 
 
-class Backend(BaseHTTPRequestHandler):
+class Backend(JSONBackendHandler):
     """A tiny back end: echo, add, fail, slow, broken."""
     calls = []
 
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = self.body()
         Backend.calls.append(body)
         method = body["method"]
         if method == "add":
@@ -30,17 +31,6 @@ class Backend(BaseHTTPRequestHandler):
             self.answer(200, {"result": "late"})
         else:
             self.answer(500, {"oops": True})
-
-    def answer(self, status, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
