@@ -245,3 +245,14 @@ def test_call_first_answer_wins_and_timeouts(srv):
     assert r.status_code == 404 and r.json()["code"] == "no_such_target"
     r = requests.post(f"{srv.url}/api/call", json={"user": "kim"}, timeout=5)
     assert r.status_code == 400
+
+
+def test_hidden_user_channels_are_not_listed(srv):
+    c = connect(srv, "hidden-user")
+    try:
+        requests.post(f"{srv.url}/api/send", json={"user": "hidden-user", "data": "x"}, timeout=5)
+        assert c.push()["data"] == "x"
+        names = [ch["channel"] for ch in requests.get(f"{srv.url}/api/channels", timeout=5).json()["channels"]]
+        assert not any(n.startswith("$") for n in names)
+    finally:
+        c.close()

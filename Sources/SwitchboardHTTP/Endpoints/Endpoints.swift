@@ -107,7 +107,10 @@ struct Endpoints {
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.beginArray("channels")
-        for info in service.hub.allChannels() { Self.writeInfo(info, into: &json) }
+        // Hidden channels (`$user:NAME`, which carry /api/send) are not listed.
+        for info in service.hub.allChannels() where !info.channel.rawValue.hasPrefix("$") {
+            Self.writeInfo(info, into: &json)
+        }
         json.endArray()
         json.endObject()
         return .json(.ok, json)

@@ -251,11 +251,16 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     }
 
     /// Fails the connection (RFC 6455 §7.1.7): a close frame with the code, then the TCP connection is closed.
+    /// Our side of the TCP connection closes after the close frame, not the whole socket: with the rest
+    /// of a rejected frame unread, the kernel would answer with a reset and the peer could lose the close
+    /// frame that says why. What it still sends is dropped (the handler is torn down) until it closes too,
+    /// or a few seconds pass.
     private func fail(code: UInt16, reason: String, context: ChannelHandlerContext) {
         guard self.context != nil else { return }
         let frame = WebSocketFrameWriter.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(mode: .output, promise: nil) }
+        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
         tearDown(context: context)
     }
 
