@@ -182,6 +182,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .native:
             upgradeToWebSocket(head: request.head, mode: .native, context: context)
+        case .nativeSSE:
+            // The native protocol's fallback: replies and pushes as Server-Sent Events, commands by POST.
+            let headers: HTTPHeaders = [
+                "Content-Type": "text/event-stream; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "Transfer-Encoding": "chunked",
+                "X-Accel-Buffering": "no",
+                "Access-Control-Allow-Origin": "*",
+            ]
+            handOffStream(
+                to: NativeConnectionHandler(service: service, framing: .sse),
+                headers: headers,
+                context: context
+            )
         default:
             let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
             respond(endpoints.handle(route, request: request), to: request.head, context: context)
@@ -231,13 +245,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             "Access-Control-Expose-Headers": "Switchboard-Gap",
         ]
         if let gap = gaps.first { headers.add(name: "Switchboard-Gap", value: gap.reason.rawValue) }
+        handOffStream(to: handler, headers: headers, context: context)
+    }
+
+    /// Writes the head of a streamed response and gives the connection to `handler`. From here on the
+    /// handler writes finished chunks itself and ignores what the client sends: every HTTP handler leaves,
+    /// so an idle stream holds no parser state. The request decoder goes on the next tick, outside its own
+    /// decoding loop (this code runs inside it).
+    private func handOffStream(
+        to handler: any ChannelHandler,
+        headers: HTTPHeaders,
+        context: ChannelHandlerContext
+    ) {
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
             promise: nil
         )
-        // From here on the handler writes finished chunks itself and ignores what the client sends: every
-        // HTTP handler leaves, so an idle subscriber holds no parser state. The request decoder goes on the
-        // next tick, outside its own decoding loop (this code runs inside it).
         state = .handedOff
         let pipeline = context.pipeline.syncOperations
         do {

@@ -24,6 +24,7 @@ public final class HTTPService: Sendable {
         let sse: WireFormat
         let stream: WireFormat
         let native: WireFormat
+        let nativeSSE: WireFormat
     }
 
     public let hub: Hub
@@ -44,6 +45,8 @@ public final class HTTPService: Sendable {
     let users = UserRegistry()
     /// Back-end calls to pages waiting for an answer.
     let calls = CallRegistry()
+    /// Native-protocol connections on the SSE fallback, by session id, for `POST /connection/send`.
+    let nativeSessions = NativeSessionRegistry()
     /// The way to the application's back end (native-protocol `rpc`).
     let backend: (any BackendCaller)?
     /// The open connections, for graceful shutdown.
@@ -61,7 +64,8 @@ public final class HTTPService: Sendable {
             webSocketMeta: registry.register(WebSocketMessageEncoder(includesMetadata: true)),
             sse: registry.register(SSEEncoder()),
             stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate)),
-            native: registry.register(NativePushEncoder())
+            native: registry.register(NativePushEncoder(framing: .webSocket)),
+            nativeSSE: registry.register(NativePushEncoder(framing: .sse))
         )
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+import NIOCore
 import SwitchboardCore
 
 extension Endpoints {
@@ -48,5 +50,45 @@ extension Endpoints {
             throw HTTPError.badRequest("invalid_user", "\"user\" must be a string of 1 to 255 bytes")
         }
         return user
+    }
+}
+
+extension Endpoints {
+    /// `POST /connection/send?session=ID`: commands (one JSON object, or an array of them) for a native
+    /// connection on the SSE fallback; their replies come on its event stream. `202 {"accepted": N}`, or
+    /// `404 no_such_session`. Not privileged: the session id, known only to its stream's reader, is the key.
+    func nativeSend(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+        guard let session = request.target.parameter("session"), !session.isEmpty else {
+            throw HTTPError.badRequest("invalid_request", "?session= (from the stream's first event) is required")
+        }
+        guard let body = request.body, body.readableBytes > 0,
+            let parsed = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        else {
+            throw HTTPError.badRequest("invalid_json", "the body must be a command object or an array of them")
+        }
+        let items: [Any] = (parsed as? [Any]) ?? [parsed]
+        var commands: [ByteBuffer] = []
+        for item in items {
+            guard JSONSerialization.isValidJSONObject(item),
+                let data = try? JSONSerialization.data(withJSONObject: item, options: [.withoutEscapingSlashes])
+            else { throw HTTPError.badRequest("invalid_json", "every command must be a JSON object") }
+            commands.append(ByteBuffer(bytes: data))
+        }
+        guard service.nativeSessions.send(commands, to: session) else {
+            throw HTTPError(
+                status: .notFound,
+                code: "no_such_session",
+                message: "no native session \(session.prefix(40))"
+            )
+        }
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.integer("accepted", commands.count)
+        json.endObject()
+        return HTTPResponse(
+            status: .accepted,
+            headers: ["Content-Type": "application/json", "Access-Control-Allow-Origin": "*"],
+            body: json.buffer
+        )
     }
 }

@@ -25,7 +25,8 @@ struct Endpoints {
             case .apiPresence(let channel): return try apiPresence(channel)
             case .apiSend: return try apiSend(request)
             case .apiDisconnect: return try apiDisconnect(request)
-            case .subscribe, .echo, .stomp, .native, .apiCall:
+            case .nativeSend: return try nativeSend(request)
+            case .subscribe, .echo, .stomp, .native, .nativeSSE, .apiCall:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }
         } catch let error as HTTPError {

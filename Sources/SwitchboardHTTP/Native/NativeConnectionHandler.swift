@@ -5,7 +5,7 @@ import SwitchboardCore
 /// A native-protocol connection (`/connection/websocket`), behind a ``WebSocketTransportHandler``: every
 /// WebSocket message is a JSON command, run through ``NativeSession``; this handler carries out the
 /// session's actions against the hub and writes replies and pushes as WebSocket text frames.
-final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
+final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, KeepAliveParticipant {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -41,8 +41,15 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
     private var held: [NativeCommand] = []
     private var awaitingHook = false
 
-    init(service: HTTPService) {
+    /// How replies and pushes are framed (WebSocket, or the SSE fallback).
+    let framing: NativeFraming
+    /// The SSE fallback's session id, which `POST /connection/send` names.
+    let sessionID: String?
+
+    init(service: HTTPService, framing: NativeFraming = .webSocket) {
         self.service = service
+        self.framing = framing
+        self.sessionID = framing == .sse ? Self.makeID(length: 32) : nil
         let configuration = service.configuration
         self.session = NativeSession(
             configuration: NativeSession.Configuration(
@@ -55,7 +62,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                 tokens: configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
             )
         )
-        self.clientID = Self.makeClientID()
+        self.clientID = Self.makeID(length: 16)
         self.rateLimiter = CommandRateLimiter(
             rate: configuration.nativeCommandsPerSecond,
             now: WallClock.milliseconds()
@@ -69,6 +76,14 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         self.channel = context.channel
         self.isWritable = context.channel.isWritable
         service.counters.native.wrappingIncrement(ordering: .relaxed)
+        if let sessionID {
+            // The SSE fallback: the first event names the session the client POSTs its commands to, and
+            // this handler keeps the stream alive itself (there is no WebSocket transport in front).
+            service.nativeSessions.add(self, id: sessionID, eventLoop: context.eventLoop)
+            service.keepAliveTimer(on: context.eventLoop).add(self)
+            writePush(["push": "session", "session": sessionID])
+            context.flush()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -85,6 +100,10 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         self.context = nil
         self.channel = nil
         service.counters.native.wrappingDecrement(ordering: .relaxed)
+        if let sessionID {
+            service.nativeSessions.remove(id: sessionID)
+            service.keepAliveTimer(on: context.eventLoop).remove(self)
+        }
         for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: context.eventLoop) }
         subscriptions = [:]
         for channel in present { service.hub.leave(clientID: clientID, channel: channel) }
@@ -130,12 +149,29 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
     // MARK: Commands
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // On the SSE fallback the stream's own connection carries nothing from the client.
+        guard framing == .webSocket else { return }
+        receiveCommand(unwrapInboundIn(data), context: context)
+    }
+
+    /// Sends what the commands wrote.
+    func flushOutput() {
+        context?.flush()
+    }
+
+    /// A command for the SSE fallback's session, from `POST /connection/send` (on this loop).
+    func receiveCommand(_ payload: ByteBuffer) {
+        guard let context else { return }
+        receiveCommand(payload, context: context)
+    }
+
+    private func receiveCommand(_ payload: ByteBuffer, context: ChannelHandlerContext) {
         guard !closing else { return }
         switch rateLimiter.admit(now: WallClock.milliseconds()) {
         case .allow:
             break
         case .refuse:
-            let command = try? NativeCommand.parse(unwrapInboundIn(data)).get()
+            let command = try? NativeCommand.parse(payload).get()
             writeError(
                 NativeError(
                     .rateLimited,
@@ -150,7 +186,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
             close(code: CloseCode.tooManyCommands, reason: "too many commands")
             return
         }
-        switch NativeCommand.parse(unwrapInboundIn(data)) {
+        switch NativeCommand.parse(payload) {
         case .failure(let error): writeError(error)
         case .success(let command):
             if awaitingHook {
@@ -197,7 +233,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                     self,
                     to: Self.userChannel(user),
                     from: nil,
-                    format: service.formats.native,
+                    format: pushFormat,
                     on: context.eventLoop
                 )
                 subscriptions[subscription.channel] = subscription
@@ -225,7 +261,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
                 self,
                 to: channel,
                 from: since,
-                format: service.formats.native,
+                format: pushFormat,
                 on: context.eventLoop
             )
             subscriptions[channel] = subscription
@@ -383,7 +419,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
             close(code: CloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
             return
         }
-        let frame = delivery.encoded(service.formats.native, allocator: channel.allocator)
+        let frame = delivery.encoded(pushFormat, allocator: channel.allocator)
         if flush {
             context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         } else {
@@ -434,23 +470,42 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber {
         writeText(json.buffer)
     }
 
+    private var pushFormat: WireFormat { framing == .sse ? service.formats.nativeSSE : service.formats.native }
+
     private func writeText(_ payload: ByteBuffer) {
         guard let context else { return }
-        let frame = WebSocketFrameWriter.frame(opcode: .text, payload: payload, allocator: context.channel.allocator)
-        context.write(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(framing.frame(payload, allocator: context.channel.allocator)), promise: nil)
     }
 
-    /// Says goodbye with a WebSocket close code (the transport handler in front sends it).
+    /// Says goodbye: a WebSocket close code (the transport handler in front sends it), or on the SSE
+    /// fallback the end of the response (the `disconnect` push before it carries the reason).
     private func close(code: UInt16, reason: String) {
         guard let context, !closing else { return }
         closing = true
-        context.flush()
-        context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason), promise: nil)
+        switch framing {
+        case .webSocket:
+            context.flush()
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason), promise: nil)
+        case .sse:
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: ChunkedEncoding.lastChunk))).whenComplete {
+                _ in channel.close(promise: nil)
+            }
+            context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
+        }
     }
 
-    private static func makeClientID() -> String {
+    /// SSE fallback keep-alive: a comment every ping interval.
+    func keepAliveTick() {
+        guard let context, !closing, framing == .sse else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 24)
+        ChunkedEncoding.writeChunk(into: &buffer) { $0.writeStaticString(": ping\n\n") }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private static func makeID(length: Int) -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
         var generator = SystemRandomNumberGenerator()
-        return String(decoding: (0..<16).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+        return String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
     }
 }

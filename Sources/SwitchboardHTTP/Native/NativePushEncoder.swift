@@ -5,13 +5,16 @@ import SwitchboardCore
 /// subscriber of the channel shares: `{"push":"message","channel":"chat","id":"EPOCH:OFFSET","time":...,
 /// "event":...,"content_type":...,"data":...}`.
 struct NativePushEncoder: MessageEncoder {
+    /// WebSocket frames, or Server-Sent Events for the fallback transport.
+    let framing: NativeFraming
+
     func encode(_ message: Message, allocator: ByteBufferAllocator) -> ByteBuffer {
         var json = JSONWriter(allocator: allocator, capacity: 128 + message.payload.readableBytes)
         json.beginObject()
         json.string("push", "message")
         Self.writeFields(of: message, into: &json)
         json.endObject()
-        return WebSocketFrameWriter.frame(opcode: .text, payload: json.buffer, allocator: allocator)
+        return framing.frame(json.buffer, allocator: allocator)
     }
 
     /// A message's fields (in pushes, and in the publications of subscribe and history replies).

@@ -18,6 +18,9 @@ enum Route: Equatable {
     case stomp
     /// The native protocol over WebSocket.
     case native
+    /// The native protocol's fallback: its stream (Server-Sent Events) and its commands (POST).
+    case nativeSSE
+    case nativeSend
     case apiQueues
     case apiPresence(ChannelName)
     case apiSend
@@ -30,7 +33,7 @@ enum Route: Equatable {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
             .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall:
             return true
-        case .subscribe, .health, .echo, .stomp, .native:
+        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend:
             return false
         }
     }
@@ -78,6 +81,12 @@ struct Router {
             case ("connection", "websocket"):
                 try allow(method, [.GET])
                 return .success(.native)
+            case ("connection", "sse"):
+                try allow(method, [.GET])
+                return .success(.nativeSSE)
+            case ("connection", "send"):
+                try allow(method, [.POST])
+                return .success(.nativeSend)
             case ("stomp", nil) where stompWebSocket:
                 try allow(method, [.GET])
                 return .success(.stomp)
