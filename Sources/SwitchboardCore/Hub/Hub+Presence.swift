@@ -40,7 +40,9 @@ extension Hub {
             let state = state(of: channel, in: &channels, now: now)
             state.presence[member.clientID] = member
             state.lastActivity = now
-            return Self.announce(PresenceEvent(kind: .join, channel: channel, member: member), to: state)
+            return state.enqueue(
+                .presence(PresenceEvent(kind: .join, channel: channel, member: member), epoch: state.epoch)
+            )
         }
         for context in drains { context.scheduleDrain() }
     }
@@ -51,7 +53,9 @@ extension Hub {
             guard let state = channels[channel], let member = state.presence.removeValue(forKey: clientID) else {
                 return []
             }
-            return Self.announce(PresenceEvent(kind: .leave, channel: channel, member: member), to: state)
+            return state.enqueue(
+                .presence(PresenceEvent(kind: .leave, channel: channel, member: member), epoch: state.epoch)
+            )
         }
         for context in drains { context.scheduleDrain() }
     }
@@ -63,14 +67,5 @@ extension Hub {
                 $0.presence.values.sorted { ($0.joinedAt, $0.clientID) < ($1.joinedAt, $1.clientID) }
             }
         }
-    }
-
-    /// Queues `event` for every loop with subscribers of the channel (call under the shard's lock).
-    private static func announce(_ event: PresenceEvent, to state: ChannelState) -> [LoopContext] {
-        var drains: [LoopContext] = []
-        for target in state.loops where target.context.append(.presence(event, epoch: state.epoch)) {
-            drains.append(target.context)
-        }
-        return drains
     }
 }

@@ -41,11 +41,7 @@ extension Hub {
                 encoders: encoders,
                 allocator: allocator
             )
-            var drains: [LoopContext] = []
-            for target in state.loops where target.context.append(.deliver(delivery)) {
-                drains.append(target.context)
-            }
-            return (message, state.subscriberCount, drains)
+            return (message, state.subscriberCount, state.enqueue(.deliver(delivery)))
         }
         publishedCount.wrappingIncrement(ordering: .relaxed)
         for context in drainsToSchedule { context.scheduleDrain() }

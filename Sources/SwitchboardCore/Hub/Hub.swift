@@ -68,6 +68,15 @@ public final class Hub: Sendable {
         }
 
         var isUnused: Bool { subscriberCount == 0 && history.isEmpty }
+
+        /// Queues `event` in the inbox of every loop with subscribers of the channel. Call under the shard's
+        /// lock, so that events reach every loop in the order the channel saw them; returns the loops whose
+        /// drain the caller schedules once the lock is released (waking a loop is a syscall).
+        func enqueue(_ event: LoopContext.Event) -> [LoopContext] {
+            var drains: [LoopContext] = []
+            for target in loops where target.context.append(event) { drains.append(target.context) }
+            return drains
+        }
     }
 
     final class Shard: Sendable {

@@ -33,11 +33,7 @@ public struct StreamPosition: Hashable, Sendable, CustomStringConvertible {
 
     /// Makes a new random epoch (8 base-36 characters, about 41 bits).
     public static func makeEpoch<G: RandomNumberGenerator>(using generator: inout G) -> String {
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(8)
-        for _ in 0..<8 { bytes.append(alphabet[Int.random(in: 0..<alphabet.count, using: &generator)]) }
-        return String(decoding: bytes, as: UTF8.self)
+        RandomID.make(length: 8, using: &generator)
     }
 }
 

@@ -49,7 +49,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     init(service: HTTPService, framing: NativeFraming = .webSocket) {
         self.service = service
         self.framing = framing
-        self.sessionID = framing == .sse ? Self.makeID(length: 32) : nil
+        self.sessionID = framing == .sse ? RandomID.make(length: 32) : nil
         let configuration = service.configuration
         self.session = NativeSession(
             configuration: NativeSession.Configuration(
@@ -62,7 +62,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
                 tokens: configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
             )
         )
-        self.clientID = Self.makeID(length: 16)
+        self.clientID = RandomID.make(length: 16)
         self.rateLimiter = CommandRateLimiter(
             rate: configuration.nativeCommandsPerSecond,
             now: WallClock.milliseconds()
@@ -501,11 +501,5 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
         var buffer = context.channel.allocator.buffer(capacity: 24)
         ChunkedEncoding.writeChunk(into: &buffer) { $0.writeStaticString(": ping\n\n") }
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-    }
-
-    private static func makeID(length: Int) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-        var generator = SystemRandomNumberGenerator()
-        return String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
     }
 }

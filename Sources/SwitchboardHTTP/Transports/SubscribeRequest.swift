@@ -86,12 +86,3 @@ struct SubscribeRequest: Equatable {
         return result
     }
 }
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var text = self
-        while text.first == " " { text = text.dropFirst() }
-        while text.last == " " { text = text.dropLast() }
-        return text
-    }
-}

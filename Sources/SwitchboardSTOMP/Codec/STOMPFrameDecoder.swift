@@ -193,7 +193,7 @@ public struct STOMPFrameDecoder: Sendable {
 
     private func contentLength(of frame: STOMPFrame) throws(STOMPDecodingError) -> Int? {
         guard let text = frame["content-length"] else { return nil }
-        let trimmed = text.trimmingCharacters(in: " ")
+        let trimmed = text[...].trimmingSpaces
         guard !trimmed.isEmpty, trimmed.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int(trimmed) else {
             throw .invalidContentLength(text)
         }
@@ -211,14 +211,5 @@ public struct STOMPFrameDecoder: Sendable {
         var slice = buffer.readSlice(length: length)!
         body.writeBuffer(&slice)
         return body
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in character: Character) -> Substring {
-        var text = self[...]
-        while text.first == character { text.removeFirst() }
-        while text.last == character { text.removeLast() }
-        return text
     }
 }

@@ -62,7 +62,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     init(service: STOMPService, framing: Framing?) {
         self.service = service
         self.framing = framing
-        self.session = STOMPSession(id: STOMPService.makeSessionID(), configuration: service.sessionConfiguration)
+        self.session = STOMPSession(id: RandomID.make(length: 12), configuration: service.sessionConfiguration)
         self.decoder = STOMPFrameDecoder(limits: service.configuration.decoderLimits)
         self.format = service.formats.format(for: .v12)
     }
@@ -322,32 +322,26 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     private func writeTopicMessage(_ shared: ByteBuffer, message: Message, topic: TopicSubscription) {
         guard let context else { return }
         var prefix = topic.prefix
-        if topic.needsAck || framing != nil {
-            var head = context.channel.allocator.buffer(capacity: prefix.readableBytes + 48)
-            if let framing {
-                let ackLength = topic.needsAck ? ackHeaderLength(message.position.description) : 0
-                framing.writeHeader(message.isText, prefix.readableBytes + ackLength + shared.readableBytes, &head)
-            }
-            head.writeBuffer(&prefix)
-            if topic.needsAck {
-                STOMPFrameEncoder.writeHeader(
-                    "ack",
-                    message.position.description,
-                    escaping: session.escaping,
-                    into: &head
-                )
-            }
+        if topic.needsAck {
+            var withAck = context.channel.allocator.buffer(capacity: prefix.readableBytes + 48)
+            withAck.writeImmutableBuffer(prefix)
+            STOMPFrameEncoder.writeHeader(
+                "ack",
+                message.position.description,
+                escaping: session.escaping,
+                into: &withAck
+            )
+            prefix = withAck
+        }
+        if let framing {
+            var head = context.channel.allocator.buffer(capacity: prefix.readableBytes + 10)
+            framing.writeHeader(message.isText, prefix.readableBytes + shared.readableBytes, &head)
+            head.writeImmutableBuffer(prefix)
             prefix = head
         }
         context.write(wrapOutboundOut(prefix), promise: nil)
         context.write(wrapOutboundOut(shared), promise: nil)
         needsFlush = true
-    }
-
-    private func ackHeaderLength(_ value: String) -> Int {
-        var buffer = ByteBuffer()
-        STOMPFrameEncoder.writeHeader("ack", value, escaping: session.escaping, into: &buffer)
-        return buffer.readableBytes
     }
 
     private func writeGap(

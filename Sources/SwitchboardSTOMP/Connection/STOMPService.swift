@@ -76,10 +76,4 @@ public final class STOMPService: Sendable {
     public func sweep() {
         queues.sweep()
     }
-
-    static func makeSessionID() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-        var generator = SystemRandomNumberGenerator()
-        return String(decoding: (0..<12).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
-    }
 }

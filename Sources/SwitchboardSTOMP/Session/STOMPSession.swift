@@ -490,12 +490,3 @@ public struct STOMPSession: Sendable {
     }
 
 }
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var text = self
-        while text.first == " " { text.removeFirst() }
-        while text.last == " " { text.removeLast() }
-        return text
-    }
-}
