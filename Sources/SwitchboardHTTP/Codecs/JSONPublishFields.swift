@@ -31,12 +31,7 @@ enum JSONPublishFields {
         } else if let text = object["data"] as? String {
             payload = ByteBuffer(string: text)
             contentType = contentType ?? "text/plain; charset=utf-8"
-        } else if let value = object["data"], !(value is NSNull),
-            let data = try? JSONSerialization.data(
-                withJSONObject: value,
-                options: [.fragmentsAllowed, .withoutEscapingSlashes]
-            )
-        {
+        } else if let value = object["data"], !(value is NSNull), let data = JSONText.encode(value) {
             payload = ByteBuffer(bytes: data)
             contentType = contentType ?? "application/json"
         } else {

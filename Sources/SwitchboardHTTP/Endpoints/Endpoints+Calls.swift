@@ -17,10 +17,9 @@ extension Endpoints {
         guard timeoutSeconds > 0, timeoutSeconds <= 60 else {
             throw HTTPError.badRequest("invalid_request", "\"timeout\" is from 0 to 60 seconds")
         }
-        let data = try JSONSerialization.data(
-            withJSONObject: object["data"] ?? NSNull(),
-            options: [.fragmentsAllowed, .withoutEscapingSlashes]
-        )
+        guard let data = JSONText.encode(object["data"] ?? NSNull()) else {
+            throw HTTPError.badRequest("invalid_request", "\"data\" must be JSON")
+        }
         let targets: [any Channel]
         if let client = object["client"] as? String {
             targets = service.users.channel(ofClient: client).map { [$0] } ?? []

@@ -69,9 +69,9 @@ extension Endpoints {
         let items: [Any] = (parsed as? [Any]) ?? [parsed]
         var commands: [ByteBuffer] = []
         for item in items {
-            guard JSONSerialization.isValidJSONObject(item),
-                let data = try? JSONSerialization.data(withJSONObject: item, options: [.withoutEscapingSlashes])
-            else { throw HTTPError.badRequest("invalid_json", "every command must be a JSON object") }
+            guard let data = JSONText.encodeContainer(item) else {
+                throw HTTPError.badRequest("invalid_json", "every command must be a JSON object")
+            }
             commands.append(ByteBuffer(bytes: data))
         }
         guard service.nativeSessions.send(commands, to: session) else {

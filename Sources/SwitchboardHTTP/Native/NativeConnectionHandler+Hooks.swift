@@ -53,7 +53,7 @@ extension NativeConnectionHandler {
         body["event"] = event
         body["client"] = clientID
         if body["user"] == nil { body["user"] = user ?? NSNull() }
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.withoutEscapingSlashes])) ?? Data()
+        let data = JSONText.encodeContainer(body) ?? Data()
         let timeout = TimeAmount.milliseconds(Int64(service.configuration.backendTimeout * 1000))
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let finish = NIOLoopBound(done, eventLoop: context.eventLoop)
@@ -115,19 +115,12 @@ extension NativeConnectionHandler {
             switch action {
             case .connected(let id, let user, let info):
                 var newInfo = info
-                if let value = object["info"], JSONSerialization.isValidJSONObject(value),
-                    let data = try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes])
-                {
+                if let value = object["info"], let data = JSONText.encodeContainer(value) {
                     newInfo = String(decoding: data, as: UTF8.self)
                 }
                 return .success(.connected(id: id, user: object["user"] as? String ?? user, info: newInfo))
             case .publish(let id, let channel, var request):
-                if let value = object["data"],
-                    let data = try? JSONSerialization.data(
-                        withJSONObject: value,
-                        options: [.fragmentsAllowed, .withoutEscapingSlashes]
-                    )
-                {
+                if let value = object["data"], let data = JSONText.encode(value) {
                     // Rewritten by the back end.
                     request.payload = ByteBuffer(bytes: data)
                     request.contentType = "application/json"

@@ -359,12 +359,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
             writeError(NativeError(.rpcError, message, id: id))
             return
         }
-        guard
-            let data = try? JSONSerialization.data(
-                withJSONObject: object["result"] ?? NSNull(),
-                options: [.fragmentsAllowed, .withoutEscapingSlashes]
-            )
-        else {
+        guard let data = JSONText.encode(object["result"] ?? NSNull()) else {
             writeError(NativeError(.rpcFailed, "the back end's result is not JSON", id: id))
             return
         }

@@ -126,12 +126,9 @@ struct NativeSession {
             guard let method = command.params["method"] as? String, (1...255).contains(method.utf8.count) else {
                 return .failure(NativeError(.badRequest, "\"method\" (a string of 1 to 255 bytes) is missing"))
             }
-            guard
-                let data = try? JSONSerialization.data(
-                    withJSONObject: command.params["data"] ?? NSNull(),
-                    options: [.fragmentsAllowed, .withoutEscapingSlashes]
-                )
-            else { return .failure(NativeError(.badRequest, "\"data\" must be JSON")) }
+            guard let data = JSONText.encode(command.params["data"] ?? NSNull()) else {
+                return .failure(NativeError(.badRequest, "\"data\" must be JSON"))
+            }
             return .success(.rpc(id: id, method: method, data: String(decoding: data, as: UTF8.self)))
         case "answer":
             guard let call = command.params["call"] as? Int, call > 0 else {
@@ -140,13 +137,9 @@ struct NativeSession {
             if let message = command.params["error"] as? String {
                 return .success(.answer(id: id, call: UInt64(call), .error(message)))
             }
-            let value = command.params["result"] ?? NSNull()
-            guard
-                let data = try? JSONSerialization.data(
-                    withJSONObject: value,
-                    options: [.fragmentsAllowed, .withoutEscapingSlashes]
-                )
-            else { return .failure(NativeError(.badRequest, "\"result\" must be JSON")) }
+            guard let data = JSONText.encode(command.params["result"] ?? NSNull()) else {
+                return .failure(NativeError(.badRequest, "\"result\" must be JSON"))
+            }
             return .success(.answer(id: id, call: UInt64(call), .result(String(decoding: data, as: UTF8.self))))
         case "history":
             return channel(in: command).flatMap { channel in
@@ -199,10 +192,7 @@ struct NativeSession {
         }
         var info: String?
         if let value = command.params["info"], !(value is NSNull) {
-            guard JSONSerialization.isValidJSONObject(value),
-                let data = try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes]),
-                data.count <= 4096
-            else {
+            guard let data = JSONText.encodeContainer(value), data.count <= 4096 else {
                 return .failure(
                     NativeError(.badRequest, "\"info\" must be a JSON object or array of at most 4,096 bytes")
                 )

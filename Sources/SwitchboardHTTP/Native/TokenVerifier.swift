@@ -52,9 +52,7 @@ struct TokenVerifier: Sendable {
             return .failure(Refusal("the token has no \"sub\" claim (the user, 1 to 255 bytes)"))
         }
         var info: String?
-        if let value = claims["info"], JSONSerialization.isValidJSONObject(value),
-            let data = try? JSONSerialization.data(withJSONObject: value, options: [.withoutEscapingSlashes])
-        {
+        if let value = claims["info"], let data = JSONText.encodeContainer(value) {
             info = String(decoding: data, as: UTF8.self)
         }
         return .success(Identity(user: user, info: info))
