@@ -162,23 +162,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .stomp:
             upgradeToWebSocket(head: request.head, mode: .stomp, context: context)
         case .apiCall:
-            let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
-            do {
-                let answer = try endpoints.startCall(request, on: context.eventLoop)
-                state = .awaiting
-                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-                let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-                answer.whenSuccess { response in
-                    handler.value.awaitedAnswer(response, head: request.head, context: contextBox.value)
-                }
-            } catch let error as HTTPError {
-                respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-            } catch {
-                respond(
-                    .error(.badRequest("bad_request", "\(error)"), allocator: context.channel.allocator),
-                    to: request.head,
-                    context: context
-                )
+            awaitResponse(to: request, context: context) { endpoints in
+                try endpoints.startCall(request, on: context.eventLoop)
+            }
+        case .nativePoll:
+            awaitResponse(to: request, context: context) { endpoints in
+                try endpoints.nativePoll(request, on: context.eventLoop)
             }
         case .native:
             upgradeToWebSocket(head: request.head, mode: .native, context: context)
@@ -192,13 +181,39 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "Access-Control-Allow-Origin": "*",
             ]
             handOffStream(
-                to: NativeConnectionHandler(service: service, framing: .sse),
+                to: NativeChannelHandler(service: service, framing: .sse),
                 headers: headers,
                 context: context
             )
         default:
             let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
             respond(endpoints.handle(route, request: request), to: request.head, context: context)
+        }
+    }
+
+    /// Answers `request` when the future that `start` returns completes (a back-end call, a long-poll).
+    private func awaitResponse(
+        to request: Request,
+        context: ChannelHandlerContext,
+        _ start: (Endpoints) throws -> EventLoopFuture<HTTPResponse>
+    ) {
+        let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
+        do {
+            let answer = try start(endpoints)
+            state = .awaiting
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+            answer.whenSuccess { response in
+                handler.value.awaitedAnswer(response, head: request.head, context: contextBox.value)
+            }
+        } catch let error as HTTPError {
+            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+        } catch {
+            respond(
+                .error(.badRequest("bad_request", "\(error)"), allocator: context.channel.allocator),
+                to: request.head,
+                context: context
+            )
         }
     }
 
@@ -397,7 +412,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 stomp.connectionOpened(context.channel, webSocket: true)
             } else if case .native = mode {
                 // The native protocol: JSON commands in WebSocket messages, behind the generic transport.
-                try pipeline.addHandler(NativeConnectionHandler(service: service), position: .after(decoder))
+                try pipeline.addHandler(
+                    NativeChannelHandler(service: service, framing: .webSocket),
+                    position: .after(decoder)
+                )
                 try pipeline.addHandler(
                     WebSocketTransportHandler(service: service, pings: true),
                     position: .after(decoder)

@@ -25,6 +25,16 @@ public final class HTTPService: Sendable {
         let stream: WireFormat
         let native: WireFormat
         let nativeSSE: WireFormat
+        let nativeJSON: WireFormat
+
+        /// The native push format for `framing`.
+        func native(_ framing: NativeFraming) -> WireFormat {
+            switch framing {
+            case .webSocket: native
+            case .sse: nativeSSE
+            case .longPoll: nativeJSON
+            }
+        }
     }
 
     public let hub: Hub
@@ -45,13 +55,20 @@ public final class HTTPService: Sendable {
     let users = UserRegistry()
     /// Back-end calls to pages waiting for an answer.
     let calls = CallRegistry()
-    /// Native-protocol connections on the SSE fallback, by session id, for `POST /connection/send`.
+    /// Native-protocol connections on the fallbacks (SSE, long-poll), by session id, for
+    /// `POST /connection/send` and `GET /connection/poll`.
     let nativeSessions = NativeSessionRegistry()
     /// The way to the application's back end (native-protocol `rpc`).
     let backend: (any BackendCaller)?
     /// The open connections, for graceful shutdown.
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
+
+    /// Tells the native protocol's long-poll sessions the server is going away (they are not channels, so
+    /// the connection registry does not reach them): their waiting polls answer with the goodbye.
+    public func shutdownLongPollSessions() {
+        nativeSessions.shutdown()
+    }
 
     /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
     /// ``init(hub:configuration:formats:)`` with the returned formats.
@@ -65,7 +82,8 @@ public final class HTTPService: Sendable {
             sse: registry.register(SSEEncoder()),
             stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate)),
             native: registry.register(NativePushEncoder(framing: .webSocket)),
-            nativeSSE: registry.register(NativePushEncoder(framing: .sse))
+            nativeSSE: registry.register(NativePushEncoder(framing: .sse)),
+            nativeJSON: registry.register(NativePushEncoder(framing: .longPoll))
         )
     }
 

@@ -116,6 +116,7 @@ public final class SwitchboardServer: Sendable {
         try? await listeners.http.close()
         try? await listeners.stomp?.close()
         // Every connection says its protocol's goodbye (WebSocket close 1001, SSE shutdown event, STOMP ERROR).
+        httpService.shutdownLongPollSessions()
         let registries = [httpService.connections, stompService.connections]
         let told = registries.reduce(0) { $0 + $1.beginShutdown() }
         logger.info("told connections to close", metadata: ["connections": "\(told)"])

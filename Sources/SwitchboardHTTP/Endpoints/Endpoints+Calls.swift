@@ -20,11 +20,11 @@ extension Endpoints {
         guard let data = JSONText.encode(object["data"] ?? NSNull()) else {
             throw HTTPError.badRequest("invalid_request", "\"data\" must be JSON")
         }
-        let targets: [any Channel]
+        let targets: [NativeConnectionReference]
         if let client = object["client"] as? String {
-            targets = service.users.channel(ofClient: client).map { [$0] } ?? []
+            targets = service.users.connection(ofClient: client).map { [$0] } ?? []
         } else if let user = object["user"] as? String {
-            targets = service.users.channels(ofUser: user)
+            targets = service.users.connections(ofUser: user)
         } else {
             throw HTTPError.badRequest("invalid_request", "\"client\" or \"user\" is required")
         }
@@ -33,7 +33,7 @@ extension Endpoints {
         }
         let (id, answer) = service.calls.start(on: eventLoop, timeout: .milliseconds(Int64(timeoutSeconds * 1000)))
         let call = CallRegistry.CallRequest(id: id, method: method, data: String(decoding: data, as: UTF8.self))
-        for target in targets { target.pipeline.fireUserInboundEventTriggered(call) }
+        for target in targets { target.execute { $0.push(call) } }
         let allocator = self.allocator
         return answer.map { answer -> HTTPResponse in
             switch answer {

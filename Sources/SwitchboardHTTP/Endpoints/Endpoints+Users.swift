@@ -9,7 +9,7 @@ extension Endpoints {
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("channel", channel.rawValue)
-        NativeConnectionHandler.writeMembers(members, into: &json)
+        NativeConnection.writeMembers(members, into: &json)
         json.endObject()
         return .json(.ok, json)
     }
@@ -21,7 +21,7 @@ extension Endpoints {
         let user = try userField(object["user"])
         let result = service.hub.publish(
             try publishRequest(from: object),
-            to: NativeConnectionHandler.userChannel(user)
+            to: NativeConnection.userChannel(user)
         )
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
@@ -90,5 +90,35 @@ extension Endpoints {
             headers: ["Content-Type": "application/json", "Access-Control-Allow-Origin": "*"],
             body: json.buffer
         )
+    }
+}
+
+extension Endpoints {
+    /// `GET /connection/poll[?session=ID&ack=N]`: the native protocol's long-poll fallback. Without a
+    /// session, starts one and answers at once with its first push (`{"push":"session"}`); with one,
+    /// answers `{"seq": S, "messages": [...], "closed"?: true}` with everything after message `ack`, waiting
+    /// up to `channels.longpoll_timeout` for something to send. `404 no_such_session` when it ended.
+    func nativePoll(_ request: HTTPHandler.Request, on eventLoop: any EventLoop) throws -> EventLoopFuture<HTTPResponse>
+    {
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
+        guard let session = request.target.parameter("session") else {
+            NativeLongPollSession(service: service, eventLoop: eventLoop).poll(ack: 0, promise: promise)
+            return promise.futureResult
+        }
+        let ackText = request.target.parameter("ack") ?? "0"
+        guard let ack = UInt64(ackText) else {
+            promise.fail(HTTPError.badRequest("invalid_request", "?ack= must be a message sequence number"))
+            throw HTTPError.badRequest("invalid_request", "?ack= must be a message sequence number")
+        }
+        guard service.nativeSessions.poll(session, ack: ack, promise: promise) else {
+            let error = HTTPError(
+                status: .notFound,
+                code: "no_such_session",
+                message: "no native session \(session.prefix(40))"
+            )
+            promise.fail(error)
+            throw error
+        }
+        return promise.futureResult
     }
 }

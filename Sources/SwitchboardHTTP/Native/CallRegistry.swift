@@ -11,7 +11,7 @@ final class CallRegistry: Sendable {
         case error(String)
     }
 
-    /// Delivered into a target connection's pipeline: push the call to the page.
+    /// A call for a page, pushed to it by its connection.
     struct CallRequest: Sendable {
         var id: UInt64
         var method: String

@@ -1,11 +1,13 @@
 import NIOCore
 
-/// How the native protocol's replies and pushes travel: one WebSocket text frame each, or — the fallback
+/// How the native protocol's replies and pushes travel: one WebSocket text frame each; or — the fallbacks
 /// for networks that block WebSocket — one Server-Sent Event each (`data: <json>`) on a chunked response,
-/// with commands arriving by `POST /connection/send`.
+/// or bare JSON that a long-poll answer gathers into an array. On both fallbacks commands arrive by
+/// `POST /connection/send`.
 enum NativeFraming: Sendable {
     case webSocket
     case sse
+    case longPoll
 
     /// `json` framed for the transport.
     func frame(_ json: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -20,6 +22,8 @@ enum NativeFraming: Sendable {
                 chunk.writeStaticString("\n\n")
             }
             return buffer
+        case .longPoll:
+            return json
         }
     }
 }

@@ -1,19 +1,21 @@
 import NIOCore
 import Synchronization
 
-/// The native-protocol connections on the SSE fallback, by session id: `POST /connection/send` hands
-/// each command to its connection's event loop, in order.
+/// The native-protocol connections on the fallbacks (SSE and long-poll), by session id:
+/// `POST /connection/send` hands each command to its connection's event loop, in order, and
+/// `GET /connection/poll` reaches a long-poll session's outbox.
 final class NativeSessionRegistry: Sendable {
     private struct Entry: @unchecked Sendable {
-        // @unchecked: the handler is only used on `eventLoop`.
-        let handler: NativeConnectionHandler
-        let eventLoop: any EventLoop
+        // @unchecked: `longPoll` is only used on `connection.eventLoop`.
+        let connection: NativeConnectionReference
+        let longPoll: NativeLongPollSession?
     }
 
     private let sessions = Mutex<[String: Entry]>([:])
 
-    func add(_ handler: NativeConnectionHandler, id: String, eventLoop: any EventLoop) {
-        sessions.withLock { $0[id] = Entry(handler: handler, eventLoop: eventLoop) }
+    func add(_ connection: NativeConnection, id: String, longPoll: NativeLongPollSession? = nil) {
+        let entry = Entry(connection: NativeConnectionReference(connection), longPoll: longPoll)
+        sessions.withLock { $0[id] = entry }
     }
 
     func remove(id: String) {
@@ -23,10 +25,26 @@ final class NativeSessionRegistry: Sendable {
     /// Hands `commands` to session `id`'s connection; false when there is no such session.
     func send(_ commands: [ByteBuffer], to id: String) -> Bool {
         guard let entry = sessions.withLock({ $0[id] }) else { return false }
-        entry.eventLoop.execute {
-            for command in commands { entry.handler.receiveCommand(command) }
-            entry.handler.flushOutput()
+        entry.connection.execute { connection in
+            for command in commands { connection.receiveCommand(command) }
+            connection.flush()
         }
         return true
+    }
+
+    /// A poll of long-poll session `id`, answered through `promise`; false when there is no such session.
+    func poll(_ id: String, ack: UInt64, promise: EventLoopPromise<HTTPResponse>) -> Bool {
+        guard let entry = sessions.withLock({ $0[id] }), entry.longPoll != nil else { return false }
+        // The entry (unchecked Sendable) crosses to the session's loop, where its long-poll is used.
+        entry.connection.eventLoop.execute { entry.longPoll?.poll(ack: ack, promise: promise) }
+        return true
+    }
+
+    /// Says goodbye to every long-poll session (the others are channels, told by the connection registry).
+    func shutdown() {
+        let entries = sessions.withLock { Array($0.values) }
+        for entry in entries where entry.longPoll != nil {
+            entry.connection.execute { $0.shutdown() }
+        }
     }
 }

@@ -1,17 +1,14 @@
 import NIOCore
 import Synchronization
 
-/// The native-protocol connections by user and by client id, for `POST /api/disconnect` and
-/// `POST /api/call`.
+/// The native-protocol connections by user and by client id, for `POST /api/send`, `POST /api/disconnect`
+/// and `POST /api/call`.
 final class UserRegistry: Sendable {
-    /// Fired into a connection's pipeline to end it (close code 4004).
-    struct DisconnectRequest: Sendable {}
+    private let connections = Mutex<[String: [ObjectIdentifier: NativeConnectionReference]]>([:])
+    private let clients = Mutex<[String: NativeConnectionReference]>([:])
 
-    private let connections = Mutex<[String: [ObjectIdentifier: any Channel]]>([:])
-    private let clients = Mutex<[String: any Channel]>([:])
-
-    func add(_ channel: any Channel, client: String) {
-        clients.withLock { $0[client] = channel }
+    func add(_ connection: NativeConnection, client: String) {
+        clients.withLock { $0[client] = NativeConnectionReference(connection) }
     }
 
     func remove(client: String) {
@@ -19,22 +16,23 @@ final class UserRegistry: Sendable {
     }
 
     /// The connection with client id `client`.
-    func channel(ofClient client: String) -> (any Channel)? {
+    func connection(ofClient client: String) -> NativeConnectionReference? {
         clients.withLock { $0[client] }
     }
 
     /// The connections of `user`.
-    func channels(ofUser user: String) -> [any Channel] {
+    func connections(ofUser user: String) -> [NativeConnectionReference] {
         connections.withLock { Array(($0[user] ?? [:]).values) }
     }
 
-    func add(_ channel: any Channel, user: String) {
-        connections.withLock { $0[user, default: [:]][ObjectIdentifier(channel)] = channel }
+    func add(_ connection: NativeConnection, user: String) {
+        let reference = NativeConnectionReference(connection)
+        connections.withLock { $0[user, default: [:]][reference.id] = reference }
     }
 
-    func remove(_ channel: any Channel, user: String) {
+    func remove(_ connection: NativeConnection, user: String) {
         connections.withLock { all in
-            all[user]?[ObjectIdentifier(channel)] = nil
+            all[user]?[ObjectIdentifier(connection)] = nil
             if all[user]?.isEmpty == true { all[user] = nil }
         }
     }
@@ -44,10 +42,10 @@ final class UserRegistry: Sendable {
         connections.withLock { $0[user]?.count ?? 0 }
     }
 
-    /// Ends every connection of `user`; returns how many there were.
+    /// Ends every connection of `user` (close code 4004); returns how many there were.
     func disconnect(_ user: String) -> Int {
-        let channels = connections.withLock { Array(($0[user] ?? [:]).values) }
-        for channel in channels { channel.pipeline.fireUserInboundEventTriggered(DisconnectRequest()) }
-        return channels.count
+        let references = connections(ofUser: user)
+        for reference in references { reference.execute { $0.disconnect() } }
+        return references.count
     }
 }

@@ -21,6 +21,8 @@ enum Route: Equatable {
     /// The native protocol's fallback: its stream (Server-Sent Events) and its commands (POST).
     case nativeSSE
     case nativeSend
+    /// The native protocol's long-poll fallback: answers with the session's next replies and pushes.
+    case nativePoll
     case apiQueues
     case apiPresence(ChannelName)
     case apiSend
@@ -33,7 +35,7 @@ enum Route: Equatable {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
             .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall:
             return true
-        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend:
+        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll:
             return false
         }
     }
@@ -87,6 +89,9 @@ struct Router {
             case ("connection", "send"):
                 try allow(method, [.POST])
                 return .success(.nativeSend)
+            case ("connection", "poll"):
+                try allow(method, [.GET])
+                return .success(.nativePoll)
             case ("stomp", nil) where stompWebSocket:
                 try allow(method, [.GET])
                 return .success(.stomp)

@@ -15,7 +15,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         case subscribe(SubscribeRequest)
         /// Handled by ``STOMPWebSocket``, not by this handler.
         case stomp
-        /// Handled by ``NativeConnectionHandler``, not by this handler.
+        /// Handled by ``NativeChannelHandler``, not by this handler.
         case native
     }
 

@@ -5,7 +5,7 @@ import SwitchboardCore
 /// Back-end hooks (`native.hook_url`): the back end is asked before a `connect`, `subscribe` or
 /// `publish` takes effect — it may refuse it, set the user, or rewrite the message — and told of every
 /// disconnect. The body is `{"event", "client", "user", ...}`; the answer a JSON object.
-extension NativeConnectionHandler {
+extension NativeConnection {
     /// What the hook answered (or why it could not answer).
     enum HookAnswer {
         case answered([String: Any])
@@ -45,8 +45,7 @@ extension NativeConnectionHandler {
     func askHook(
         event: String,
         fields: [String: Any],
-        context: ChannelHandlerContext,
-        done: @escaping (NativeConnectionHandler, HookAnswer) -> Void
+        done: @escaping (NativeConnection, HookAnswer) -> Void
     ) {
         guard let url = service.configuration.hookURL, let backend = service.backend else { return }
         var body = fields
@@ -55,10 +54,10 @@ extension NativeConnectionHandler {
         if body["user"] == nil { body["user"] = user ?? NSNull() }
         let data = JSONText.encodeContainer(body) ?? Data()
         let timeout = TimeAmount.milliseconds(Int64(service.configuration.backendTimeout * 1000))
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let finish = NIOLoopBound(done, eventLoop: context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        let finish = NIOLoopBound(done, eventLoop: eventLoop)
         let seconds = service.configuration.backendTimeout
-        backend.post(url, body: ByteBuffer(bytes: data), timeout: timeout, on: context.eventLoop).whenComplete {
+        backend.post(url, body: ByteBuffer(bytes: data), timeout: timeout, on: eventLoop).whenComplete {
             result in
             let answer: HookAnswer
             switch result {
@@ -82,10 +81,10 @@ extension NativeConnectionHandler {
 
     /// Carries out (or refuses) `action` as the hook answered, then runs the commands that waited.
     func hookAnswered(_ answer: HookAnswer, for action: NativeSession.Action) {
-        guard let context, !closing else { return }
+        guard !closing else { return }
         switch hookDecision(answer, for: action) {
         case .success(let decided):
-            run(decided, context: context)
+            run(decided)
         case .failure(let error):
             switch action {
             case .connected: session.connectRefused()
@@ -94,7 +93,7 @@ extension NativeConnectionHandler {
             }
             writeError(error)
         }
-        releaseHeld(context: context)
+        releaseHeld()
     }
 
     private func hookDecision(

@@ -2,13 +2,11 @@ import Foundation
 import NIOCore
 import SwitchboardCore
 
-/// A native-protocol connection (`/connection/websocket`), behind a ``WebSocketTransportHandler``: every
-/// WebSocket message is a JSON command, run through ``NativeSession``; this handler carries out the
-/// session's actions against the hub and writes replies and pushes as WebSocket text frames.
-final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, KeepAliveParticipant {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+/// One native-protocol connection, whatever carries it (``NativeTransport``: a WebSocket, an SSE stream
+/// with commands by POST, or long-polls with commands by POST): every command is run through the pure
+/// ``NativeSession``; this object carries out the session's actions against the hub, the registries and
+/// the back end, and writes replies and pushes to its transport. Confined to its event loop.
+final class NativeConnection: ChannelSubscriber {
     /// WebSocket close codes of the native protocol (also in docs/protocol.md).
     enum CloseCode {
         static let slowConsumer: UInt16 = 4002
@@ -24,12 +22,12 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     }
 
     let service: HTTPService
+    let eventLoop: any EventLoop
     var session: NativeSession
     let clientID: String
     private var subscriptions: [ChannelName: Subscription] = [:]
-    var context: ChannelHandlerContext?
-    private var channel: (any Channel)?
-    private var isWritable = true
+    /// Where output goes; nil once the connection has ended.
+    private(set) var transport: (any NativeTransport)?
     var closing = false
     /// The connection's user and client info, from `connect`.
     var user: String?
@@ -40,16 +38,14 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     /// While the back end's hook is asked about a command, later commands wait here, to run in order.
     private var held: [NativeCommand] = []
     private var awaitingHook = false
+    /// The hub format of pushes for this transport.
+    private let pushFormat: WireFormat
 
-    /// How replies and pushes are framed (WebSocket, or the SSE fallback).
-    let framing: NativeFraming
-    /// The SSE fallback's session id, which `POST /connection/send` names.
-    let sessionID: String?
-
-    init(service: HTTPService, framing: NativeFraming = .webSocket) {
+    init(service: HTTPService, transport: any NativeTransport, eventLoop: any EventLoop) {
         self.service = service
-        self.framing = framing
-        self.sessionID = framing == .sse ? RandomID.make(length: 32) : nil
+        self.transport = transport
+        self.eventLoop = eventLoop
+        self.pushFormat = service.formats.native(transport.framing)
         let configuration = service.configuration
         self.session = NativeSession(
             configuration: NativeSession.Configuration(
@@ -67,105 +63,70 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
             rate: configuration.nativeCommandsPerSecond,
             now: WallClock.milliseconds()
         )
+        service.counters.native.wrappingIncrement(ordering: .relaxed)
     }
+
+    private var allocator: ByteBufferAllocator { transport?.allocator ?? service.allocator }
 
     // MARK: Lifecycle
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-        self.channel = context.channel
-        self.isWritable = context.channel.isWritable
-        service.counters.native.wrappingIncrement(ordering: .relaxed)
-        if let sessionID {
-            // The SSE fallback: the first event names the session the client POSTs its commands to, and
-            // this handler keeps the stream alive itself (there is no WebSocket transport in front).
-            service.nativeSessions.add(self, id: sessionID, eventLoop: context.eventLoop)
-            service.keepAliveTimer(on: context.eventLoop).add(self)
-            writePush(["push": "session", "session": sessionID])
-            context.flush()
-        }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        tearDown(context: context)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        tearDown(context: context)
-        context.fireChannelInactive()
-    }
-
-    private func tearDown(context: ChannelHandlerContext) {
-        guard self.context != nil else { return }
-        self.context = nil
-        self.channel = nil
+    /// The transport is gone (the client left, or the connection was closed): leave every channel, tell
+    /// the registries and the back end. Idempotent.
+    func end() {
+        guard transport != nil else { return }
+        transport = nil
+        closing = true
         service.counters.native.wrappingDecrement(ordering: .relaxed)
-        if let sessionID {
-            service.nativeSessions.remove(id: sessionID)
-            service.keepAliveTimer(on: context.eventLoop).remove(self)
-        }
-        for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: context.eventLoop) }
+        for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: eventLoop) }
         subscriptions = [:]
         for channel in present { service.hub.leave(clientID: clientID, channel: channel) }
         present = []
-        if let user { service.users.remove(context.channel, user: user) }
+        if let user { service.users.remove(self, user: user) }
         if session.state == .connected {
             service.users.remove(client: clientID)
             if service.configuration.hookEvents.contains("disconnect") {
                 // Told, not asked: nobody waits for the answer.
-                askHook(event: "disconnect", fields: [:], context: context) { _, _ in }
+                askHook(event: "disconnect", fields: [:]) { _, _ in }
             }
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        isWritable = context.channel.isWritable
-        context.fireChannelWritabilityChanged()
+    /// The server is shutting down.
+    func shutdown() {
+        writePush(["push": "disconnect", "reason": DisconnectReason.shutdown.token])
+        close(code: CloseCode.shutdown, reason: DisconnectReason.shutdown.text)
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is GracefulShutdownEvent {
-            writePush(["push": "disconnect", "reason": DisconnectReason.shutdown.token])
-            close(code: CloseCode.shutdown, reason: DisconnectReason.shutdown.text)
-        } else if let call = event as? CallRegistry.CallRequest {
-            guard !closing else { return }
-            var json = JSONWriter(allocator: context.channel.allocator)
-            json.beginObject()
-            json.string("push", "call")
-            json.integer("call", Int(call.id))
-            json.string("method", call.method)
-            json.raw("data", ByteBuffer(string: call.data))
-            json.endObject()
-            writeText(json.buffer)
-            context.flush()
-        } else if event is UserRegistry.DisconnectRequest {
-            writePush(["push": "disconnect", "reason": "disconnected"])
-            close(code: CloseCode.disconnected, reason: "disconnected by the server")
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
+    /// The fallbacks' first push: the session id that `POST /connection/send` (and long-polls) name.
+    func writeSessionPush(_ id: String) {
+        writePush(["push": "session", "session": id])
+    }
+
+    /// `POST /api/disconnect`.
+    func disconnect() {
+        writePush(["push": "disconnect", "reason": "disconnected"])
+        close(code: CloseCode.disconnected, reason: "disconnected by the server")
+    }
+
+    /// `POST /api/call`: the call goes to the page as a `call` push.
+    func push(_ call: CallRegistry.CallRequest) {
+        guard !closing else { return }
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.string("push", "call")
+        json.integer("call", Int(call.id))
+        json.string("method", call.method)
+        json.raw("data", ByteBuffer(string: call.data))
+        json.endObject()
+        writeText(json.buffer)
+        transport?.flush()
     }
 
     // MARK: Commands
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        // On the SSE fallback the stream's own connection carries nothing from the client.
-        guard framing == .webSocket else { return }
-        receiveCommand(unwrapInboundIn(data), context: context)
-    }
-
-    /// Sends what the commands wrote.
-    func flushOutput() {
-        context?.flush()
-    }
-
-    /// A command for the SSE fallback's session, from `POST /connection/send` (on this loop).
+    /// One command from the client (a WebSocket message, or one command of a `POST /connection/send`).
+    /// Replies are written, not flushed: call ``flush()`` after a batch.
     func receiveCommand(_ payload: ByteBuffer) {
-        guard let context else { return }
-        receiveCommand(payload, context: context)
-    }
-
-    private func receiveCommand(_ payload: ByteBuffer, context: ChannelHandlerContext) {
         guard !closing else { return }
         switch rateLimiter.admit(now: WallClock.milliseconds()) {
         case .allow:
@@ -179,7 +140,6 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
                     id: command?.id
                 )
             )
-            context.flush()
             return
         case .disconnect:
             writePush(["push": "disconnect", "reason": "too-many-commands"])
@@ -192,49 +152,53 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
             if awaitingHook {
                 held.append(command)
             } else {
-                process(command, context: context)
+                process(command)
             }
         }
-        context.flush()
+    }
+
+    /// Sends what the commands wrote.
+    func flush() {
+        transport?.flush()
     }
 
     /// Runs a command, first asking the back end's hook when it is configured for it.
-    private func process(_ command: NativeCommand, context: ChannelHandlerContext) {
+    private func process(_ command: NativeCommand) {
         let action = session.receive(command)
         guard let (event, fields) = hookQuestion(for: action) else {
-            run(action, context: context)
+            run(action)
             return
         }
         awaitingHook = true
-        askHook(event: event, fields: fields, context: context) { handler, answer in
+        askHook(event: event, fields: fields) { handler, answer in
             handler.hookAnswered(answer, for: action)
         }
     }
 
     /// Runs the commands that waited for a hook, until one needs a hook again.
-    func releaseHeld(context: ChannelHandlerContext) {
+    func releaseHeld() {
         awaitingHook = false
         while !awaitingHook, !held.isEmpty, !closing {
-            process(held.removeFirst(), context: context)
+            process(held.removeFirst())
         }
-        context.flush()
+        flush()
     }
 
-    func run(_ action: NativeSession.Action, context: ChannelHandlerContext) {
+    func run(_ action: NativeSession.Action) {
         switch action {
         case .connected(let id, let user, let info):
             self.user = user
             self.info = info
-            service.users.add(context.channel, client: clientID)
+            service.users.add(self, client: clientID)
             if let user {
-                service.users.add(context.channel, user: user)
+                service.users.add(self, user: user)
                 // Messages to the user (POST /api/send) come on their hidden channel.
                 let (subscription, _) = service.hub.subscribe(
                     self,
                     to: Self.userChannel(user),
                     from: nil,
                     format: pushFormat,
-                    on: context.eventLoop
+                    on: eventLoop
                 )
                 subscriptions[subscription.channel] = subscription
             }
@@ -247,7 +211,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
         case .pong(let id):
             writeReply(id) { _ in }
         case .rpc(let id, let method, let data):
-            rpc(id: id, method: method, data: data, context: context)
+            rpc(id: id, method: method, data: data)
         case .answer(let id, let call, let answer):
             if service.calls.answer(call, answer) {
                 writeReply(id) { _ in }
@@ -262,7 +226,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
                 to: channel,
                 from: since,
                 format: pushFormat,
-                on: context.eventLoop
+                on: eventLoop
             )
             subscriptions[channel] = subscription
             if service.configuration.tracksPresence(on: channel) {
@@ -278,7 +242,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
             }
         case .unsubscribe(let id, let channel):
             if let subscription = subscriptions.removeValue(forKey: channel) {
-                service.hub.unsubscribe(subscription, on: context.eventLoop)
+                service.hub.unsubscribe(subscription, on: eventLoop)
             }
             if present.remove(channel) != nil { service.hub.leave(clientID: clientID, channel: channel) }
             writeReply(id) { json in json.string("channel", channel.rawValue) }
@@ -306,13 +270,13 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     }
 
     /// Forwards an `rpc` to the back end (`native.rpc_url`) and replies with its answer.
-    private func rpc(id: Int?, method: String, data: String, context: ChannelHandlerContext) {
+    private func rpc(id: Int?, method: String, data: String) {
         let configuration = service.configuration
         guard let url = configuration.rpcURL, let backend = service.backend else {
             writeError(NativeError(.rpcFailed, "this server has no back end for rpc (native.rpc_url)", id: id))
             return
         }
-        var json = JSONWriter(allocator: context.channel.allocator)
+        var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("client", clientID)
         json.string("user", user)
@@ -320,15 +284,15 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
         json.raw("data", ByteBuffer(string: data))
         json.endObject()
         let timeout = TimeAmount.milliseconds(Int64(configuration.backendTimeout * 1000))
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        backend.post(url, body: json.buffer, timeout: timeout, on: context.eventLoop).whenComplete { result in
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        backend.post(url, body: json.buffer, timeout: timeout, on: eventLoop).whenComplete { result in
             handler.value.rpcAnswered(id: id, result: result)
         }
     }
 
     private func rpcAnswered(id: Int?, result: Result<BackendResponse, any Error>) {
-        guard let context, !closing else { return }
-        defer { context.flush() }
+        guard !closing else { return }
+        defer { flush() }
         let response: BackendResponse
         switch result {
         case .failure(BackendError.timeout):
@@ -396,30 +360,26 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     // MARK: ChannelSubscriber
 
     func presenceChanged(_ event: PresenceEvent, on subscription: Subscription) {
-        guard let context, !closing else { return }
-        var json = JSONWriter(allocator: context.channel.allocator)
+        guard !closing else { return }
+        var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("push", event.kind.rawValue)
         json.string("channel", event.channel.rawValue)
         Self.writeMember(event.member, into: &json)
         json.endObject()
         writeText(json.buffer)
-        context.flush()
+        flush()
     }
 
     func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
-        guard let context, let channel, !closing else { return }
-        guard isWritable else {
+        guard let transport, !closing else { return }
+        guard transport.isWritable else {
             writePush(["push": "disconnect", "reason": DisconnectReason.slowConsumer.token])
             close(code: CloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
             return
         }
-        let frame = delivery.encoded(pushFormat, allocator: channel.allocator)
-        if flush {
-            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
-        } else {
-            context.write(wrapOutboundOut(frame), promise: nil)
-        }
+        transport.write(delivery.encoded(pushFormat, allocator: transport.allocator))
+        if flush { transport.flush() }
     }
 
     func channelDeleted(_ subscription: Subscription) {
@@ -427,14 +387,14 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
         present.remove(subscription.channel)
         session.channelEnded(subscription.channel)
         writePush(["push": "unsubscribe", "channel": subscription.channel.rawValue, "reason": "channel-deleted"])
-        context?.flush()
+        flush()
     }
 
     // MARK: Output
 
     private func writeReply(_ id: Int?, _ fields: (inout JSONWriter) -> Void) {
         guard let id else { return }  // a command without an id wants no answer
-        var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
+        var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.integer("id", id)
         json.beginObject("result")
@@ -445,7 +405,7 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     }
 
     func writeError(_ error: NativeError) {
-        var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
+        var json = JSONWriter(allocator: allocator)
         json.beginObject()
         if let id = error.id { json.integer("id", id) }
         json.beginObject("error")
@@ -458,43 +418,23 @@ final class NativeConnectionHandler: ChannelInboundHandler, ChannelSubscriber, K
     }
 
     private func writePush(_ fields: KeyValuePairs<String, String>) {
-        var json = JSONWriter(allocator: channel?.allocator ?? ByteBufferAllocator())
+        var json = JSONWriter(allocator: allocator)
         json.beginObject()
         for (key, value) in fields { json.string(key, value) }
         json.endObject()
         writeText(json.buffer)
     }
 
-    private var pushFormat: WireFormat { framing == .sse ? service.formats.nativeSSE : service.formats.native }
-
     private func writeText(_ payload: ByteBuffer) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(framing.frame(payload, allocator: context.channel.allocator)), promise: nil)
+        guard let transport else { return }
+        transport.write(transport.framing.frame(payload, allocator: transport.allocator))
     }
 
-    /// Says goodbye: a WebSocket close code (the transport handler in front sends it), or on the SSE
-    /// fallback the end of the response (the `disconnect` push before it carries the reason).
+    /// Says goodbye (after the `disconnect` push that carries the reason) and ends the connection.
     private func close(code: UInt16, reason: String) {
-        guard let context, !closing else { return }
+        guard let transport, !closing else { return }
         closing = true
-        switch framing {
-        case .webSocket:
-            context.flush()
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason), promise: nil)
-        case .sse:
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(staticString: ChunkedEncoding.lastChunk))).whenComplete {
-                _ in channel.close(promise: nil)
-            }
-            context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
-        }
-    }
-
-    /// SSE fallback keep-alive: a comment every ping interval.
-    func keepAliveTick() {
-        guard let context, !closing, framing == .sse else { return }
-        var buffer = context.channel.allocator.buffer(capacity: 24)
-        ChunkedEncoding.writeChunk(into: &buffer) { $0.writeStaticString(": ping\n\n") }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        transport.close(code: code, reason: reason)
+        end()
     }
 }
