@@ -28,7 +28,8 @@ public struct HTTPConfiguration: Sendable {
     /// Keys accepted in `Authorization: Bearer <key>` for publishing and the API.
     public var apiKeys: [String] = []
     /// Glob patterns (`*` and `?`) of channels where subscribers may publish over their connection.
-    public var clientPublishPatterns: [String] = []
+    /// The default lets the chat application at `/` publish into its rooms.
+    public var clientPublishPatterns: [String] = ["chat", "chat.*"]
     /// Glob patterns of channels where native-protocol connections are tracked as present, with join and
     /// leave pushes.
     public var presencePatterns: [String] = ["*"]
@@ -48,6 +49,8 @@ public struct HTTPConfiguration: Sendable {
     public var anonymousUsers = true
     /// Serves the WebSocket echo endpoint `/echo`, for the Autobahn conformance suite.
     public var webSocketEcho = false
+    /// Whether the chat application is served at `/` and `/stomp-chat`.
+    public var servesChat = true
 
     /// The documented defaults.
     public init() {}

@@ -41,7 +41,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             maxChannelsPerSubscription: configuration.maxChannelsPerSubscription,
             echoEnabled: configuration.webSocketEcho,
             stompEnabled: service.stomp != nil,
-            stompWebSocket: service.stomp?.configuration.webSocket ?? false
+            stompWebSocket: service.stomp?.configuration.webSocket ?? false,
+            servesChat: configuration.servesChat
         )
     }
 

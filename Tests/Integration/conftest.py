@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SWITCHBOARD_BIN") or ROOT / ".build" / "debug" / "switchboard")
 
 SECTIONS = {
-    "server": ["http", "threads", "shutdown_timeout", "log_level"],
+    "server": ["http", "chat", "threads", "shutdown_timeout", "log_level"],
     "channels": ["history_size", "history_ttl", "ping_interval", "longpoll_timeout",
                  "message_template", "ping_template", "presence"],
     "limits": ["max_channel_name", "max_channels_per_subscription", "max_message_size",

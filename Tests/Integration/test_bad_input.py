@@ -135,7 +135,7 @@ def test_api_publish_too_large_413(srv, chan):
 
 # ------------------------------------------------------------------ 404 / 405
 
-@pytest.mark.parametrize("path", ["/", "/nope", "/api/nope", "/pub", "/subx/a", "/api/history", "/healthz/x"])
+@pytest.mark.parametrize("path", ["/nope", "/chat", "/api/nope", "/pub", "/subx/a", "/api/history", "/healthz/x"])
 def test_unknown_path_404(srv, path):
     r = raw_request(srv, "GET", path)
     assert_error_json(r.status, r.body, 404, "not_found")

@@ -26,6 +26,7 @@ struct Endpoints {
             case .apiSend: return try apiSend(request)
             case .apiDisconnect: return try apiDisconnect(request)
             case .nativeSend: return try nativeSend(request)
+            case .asset(let path): return asset(path, request: request)
             case .subscribe, .echo, .stomp, .native, .nativeSSE, .nativePoll, .apiCall:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }

@@ -28,6 +28,8 @@ enum Route: Equatable {
     case apiSend
     case apiDisconnect
     case apiCall
+    /// A file served from the binary (``WebAssets``): switchboard.js, the chat pages.
+    case asset(String)
 
     /// Whether the route is for publishers and the back end (loopback or API key only).
     var isPrivileged: Bool {
@@ -35,7 +37,7 @@ enum Route: Equatable {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
             .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall:
             return true
-        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll:
+        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .asset:
             return false
         }
     }
@@ -50,8 +52,18 @@ struct Router {
     var stompEnabled = false
     /// Whether STOMP over WebSocket is served (`/stomp`).
     var stompWebSocket = false
+    /// Whether the chat pages are served (`/`, `/stomp-chat`).
+    var servesChat = true
+
+    /// The paths of the chat application (the other assets are always served).
+    static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
 
     func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
+        let text = String(path)
+        if WebAssets.all[text] != nil, servesChat || !Self.chatPaths.contains(text) {
+            guard method == .GET || method == .HEAD else { return .failure(.methodNotAllowed(allowed: [.GET])) }
+            return .success(.asset(text))
+        }
         let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         // `path` starts with "/", so segments[0] is empty.
         guard segments.count >= 2, segments[0].isEmpty else { return .failure(.notFound) }

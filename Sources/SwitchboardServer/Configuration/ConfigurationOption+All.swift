@@ -13,6 +13,13 @@ extension ConfigurationOption {
         ) {
             $0.http = ListenAddress(parsing: $1)!
         },
+        .boolean(
+            "server.chat",
+            "serve the chat application at / and /stomp-chat (switchboard.js is always served)",
+            default: true
+        ) {
+            $0.httpFrontEnd.servesChat = $1
+        },
         .integer("server.threads", "event-loop threads; 0 = one per CPU core", default: 0, range: 0...1024) {
             $0.threads = $1
         },
@@ -155,7 +162,8 @@ extension ConfigurationOption {
         },
         .stringList(
             "security.client_publish",
-            "channel patterns (* and ?) where clients may publish: WebSocket subscribers by sending frames, the native protocol's publish"
+            "channel patterns (* and ?) where clients may publish: WebSocket subscribers by sending frames, the native protocol's publish (the default lets the chat at / work)",
+            default: ["chat", "chat.*"]
         ) {
             $0.httpFrontEnd.clientPublishPatterns = $1
         },
