@@ -261,3 +261,29 @@ def test_a_phone_sized_window(srv, browsers):
         assert element.is_displayed(), element_id
         rect = element.rect
         assert rect["x"] >= 0 and rect["x"] + rect["width"] <= 390, element_id
+
+
+def test_the_es_module_calls_and_is_called(srv, browsers):
+    page = browsers()
+    page.get(srv.url + "/")
+    # The ES module, imported by the page: a second client, named "mod", with a handler the back end calls.
+    outcome = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import("/switchboard.mjs").then((module) => {
+          const sb = new module.default({ user: "mod" });
+          sb.handle("double", (n) => n * 2);
+          sb.on("connected", (info) => {
+            sb.rpc("anything").then(
+              () => done({ client: info.client, rpc: "answered?" }),
+              (error) => done({ client: info.client, named: module.Switchboard === module.default,
+                                rpc: error.reason, code: error.code }));
+          });
+        });
+    """)
+    # No native.rpc_url is configured: the promise rejects with the server's error.
+    assert outcome["named"] is True and outcome["rpc"] == "rpc_failed" and outcome["code"] == 115
+    r = requests.post(f"{srv.url}/api/call", json={"client": outcome["client"], "method": "double", "data": 21},
+                      timeout=10)
+    assert r.status_code == 200 and r.json() == {"result": 42}
+    r = requests.post(f"{srv.url}/api/call", json={"user": "mod", "method": "nope", "data": 1}, timeout=10)
+    assert r.status_code == 502 and "no handler" in r.json()["error"]

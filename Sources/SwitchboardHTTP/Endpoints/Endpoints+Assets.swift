@@ -19,6 +19,6 @@ extension Endpoints {
         if request.head.headers[canonicalForm: "if-none-match"].contains(where: { $0 == etag }) {
             return HTTPResponse(status: .notModified, headers: headers)
         }
-        return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(staticString: asset.body))
+        return HTTPResponse(status: .ok, headers: headers, body: asset.body(allocator: allocator))
     }
 }
