@@ -100,25 +100,21 @@ extension Endpoints {
     /// up to `channels.longpoll_timeout` for something to send. `404 no_such_session` when it ended.
     func nativePoll(_ request: HTTPHandler.Request, on eventLoop: any EventLoop) throws -> EventLoopFuture<HTTPResponse>
     {
-        let promise = eventLoop.makePromise(of: HTTPResponse.self)
         guard let session = request.target.parameter("session") else {
+            let promise = eventLoop.makePromise(of: HTTPResponse.self)
             NativeLongPollSession(service: service, eventLoop: eventLoop).poll(ack: 0, promise: promise)
             return promise.futureResult
         }
-        let ackText = request.target.parameter("ack") ?? "0"
-        guard let ack = UInt64(ackText) else {
-            promise.fail(HTTPError.badRequest("invalid_request", "?ack= must be a message sequence number"))
+        guard let ack = UInt64(request.target.parameter("ack") ?? "0") else {
             throw HTTPError.badRequest("invalid_request", "?ack= must be a message sequence number")
         }
-        guard service.nativeSessions.poll(session, ack: ack, promise: promise) else {
-            let error = HTTPError(
+        guard let answer = service.nativeSessions.poll(session, ack: ack, on: eventLoop) else {
+            throw HTTPError(
                 status: .notFound,
                 code: "no_such_session",
                 message: "no native session \(session.prefix(40))"
             )
-            promise.fail(error)
-            throw error
         }
-        return promise.futureResult
+        return answer
     }
 }

@@ -63,7 +63,7 @@ final class NativeLongPollSession: NativeTransport {
         waitTimer = nil
         var body = service.allocator.buffer(capacity: 32 + outboxBytes + outbox.count)
         body.writeStaticString("{\"seq\":")
-        body.writeString(String(outbox.last?.sequence ?? lastSequence))
+        body.writeString(String(lastSequence))  // the outbox ends with the last message written
         body.writeStaticString(",\"messages\":[")
         for (index, entry) in outbox.enumerated() {
             if index > 0 { body.writeStaticString(",") }
@@ -121,10 +121,11 @@ final class NativeLongPollSession: NativeTransport {
         if !outbox.isEmpty { answer() }
     }
 
+    /// The waiting poll gets the last messages now; without one they wait for the next poll (or expiry,
+    /// which is always scheduled while no poll waits).
     func close(code: UInt16, reason: String) {
         closed = true
         connection = nil
         answer()
-        if expiry == nil && waiting == nil { scheduleExpiry() }
     }
 }

@@ -32,12 +32,13 @@ final class NativeSessionRegistry: Sendable {
         return true
     }
 
-    /// A poll of long-poll session `id`, answered through `promise`; false when there is no such session.
-    func poll(_ id: String, ack: UInt64, promise: EventLoopPromise<HTTPResponse>) -> Bool {
-        guard let entry = sessions.withLock({ $0[id] }), entry.longPoll != nil else { return false }
+    /// A poll of long-poll session `id`, answered on `eventLoop`; nil when there is no such session.
+    func poll(_ id: String, ack: UInt64, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse>? {
+        guard let entry = sessions.withLock({ $0[id] }), entry.longPoll != nil else { return nil }
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
         // The entry (unchecked Sendable) crosses to the session's loop, where its long-poll is used.
         entry.connection.eventLoop.execute { entry.longPoll?.poll(ack: ack, promise: promise) }
-        return true
+        return promise.futureResult
     }
 
     /// Says goodbye to every long-poll session (the others are channels, told by the connection registry).

@@ -58,12 +58,12 @@ struct Router {
     /// The paths of the chat application (the other assets are always served).
     static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
 
+    private func servesAsset(_ path: Substring) -> Bool {
+        let path = String(path)
+        return WebAssets.all[path] != nil && (servesChat || !Self.chatPaths.contains(path))
+    }
+
     func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
-        let text = String(path)
-        if WebAssets.all[text] != nil, servesChat || !Self.chatPaths.contains(text) {
-            guard method == .GET || method == .HEAD else { return .failure(.methodNotAllowed(allowed: [.GET])) }
-            return .success(.asset(text))
-        }
         let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         // `path` starts with "/", so segments[0] is empty.
         guard segments.count >= 2, segments[0].isEmpty else { return .failure(.notFound) }
@@ -107,6 +107,10 @@ struct Router {
             case ("stomp", nil) where stompWebSocket:
                 try allow(method, [.GET])
                 return .success(.stomp)
+            case (_, nil) where servesAsset(path):
+                // Files from the binary have one-segment paths; looked up last, off the publishing path.
+                try allow(method, [.GET])
+                return .success(.asset(String(path)))
             default:
                 return .failure(.notFound)
             }
