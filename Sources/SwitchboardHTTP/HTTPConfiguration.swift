@@ -51,6 +51,8 @@ public struct HTTPConfiguration: Sendable {
     public var webSocketEcho = false
     /// Whether the chat application is served at `/` and `/stomp-chat`.
     public var servesChat = true
+    /// Socket.IO at `/socket.io/`.
+    public var socketIO = SocketIOConfiguration()
 
     /// The documented defaults.
     public init() {}

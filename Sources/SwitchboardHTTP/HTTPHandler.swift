@@ -42,7 +42,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             echoEnabled: configuration.webSocketEcho,
             stompEnabled: service.stomp != nil,
             stompWebSocket: service.stomp?.configuration.webSocket ?? false,
-            servesChat: configuration.servesChat
+            servesChat: configuration.servesChat,
+            socketIO: service.engineIO != nil,
+            engineIOEcho: service.engineIOEcho != nil
         )
     }
 
@@ -166,12 +168,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             awaitResponse(to: request, context: context) { endpoints in
                 try endpoints.startCall(request, on: context.eventLoop)
             }
+        case .apiSocketIOEmit:
+            awaitResponse(to: request, context: context) { endpoints in
+                try endpoints.apiSocketIOEmit(request, on: context.eventLoop)
+            }
         case .nativePoll:
             awaitResponse(to: request, context: context) { endpoints in
                 try endpoints.nativePoll(request, on: context.eventLoop)
             }
         case .native:
             upgradeToWebSocket(head: request.head, mode: .native, context: context)
+        case .engineIO(let application):
+            let server = application == .socketIO ? service.engineIO : service.engineIOEcho
+            if let server { engineIO(request, server: server, context: context) }
         case .nativeSSE:
             // The native protocol's fallback: replies and pushes as Server-Sent Events, commands by POST.
             let headers: HTTPHeaders = [
@@ -215,6 +224,25 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 to: request.head,
                 context: context
             )
+        }
+    }
+
+    /// An Engine.IO request: the polling handshake, a poll, a post, or a WebSocket (new, or an upgrade).
+    private func engineIO(_ request: Request, server: EngineIOServer, context: ChannelHandlerContext) {
+        let isUpgrade = request.head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
+        let eventLoop = context.eventLoop
+        switch server.check(method: request.head.method, target: request.target, isUpgrade: isUpgrade) {
+        case .failure(let failure):
+            respond(EngineIOServer.errorResponse(failure), to: request.head, context: context)
+        case .success(.handshake):
+            awaitResponse(to: request, context: context) { _ in server.handshake(service: service, on: eventLoop) }
+        case .success(.poll(let sid)):
+            awaitResponse(to: request, context: context) { _ in server.poll(sid, on: eventLoop) }
+        case .success(.post(let sid)):
+            let body = request.body ?? ByteBuffer()
+            awaitResponse(to: request, context: context) { _ in server.post(sid, body: body, on: eventLoop) }
+        case .success(.webSocket(let sid)):
+            upgradeToWebSocket(head: request.head, mode: .engineIO(server, sid: sid), context: context)
         }
     }
 
@@ -411,6 +439,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     position: .after(decoder)
                 )
                 stomp.connectionOpened(context.channel, webSocket: true)
+            } else if case .engineIO(let server, let sid) = mode {
+                // Engine.IO: its own heartbeat, so no WebSocket pings; text and binary messages kept apart.
+                try pipeline.addHandler(
+                    EngineIOChannelHandler(service: service, server: server, sid: sid),
+                    position: .after(decoder)
+                )
+                try pipeline.addHandler(
+                    WebSocketTransportHandler(service: service, pings: false, keepsKind: true),
+                    position: .after(decoder)
+                )
             } else if case .native = mode {
                 // The native protocol: JSON commands in WebSocket messages, behind the generic transport.
                 try pipeline.addHandler(

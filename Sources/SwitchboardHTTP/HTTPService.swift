@@ -26,6 +26,13 @@ public final class HTTPService: Sendable {
         let native: WireFormat
         let nativeSSE: WireFormat
         let nativeJSON: WireFormat
+        /// Socket.IO events, one format per namespace.
+        let socketIONamespaces: [String: WireFormat]
+
+        /// The Socket.IO event format of `namespace` (a configured one).
+        func socketIO(namespace: String) -> WireFormat {
+            socketIONamespaces[namespace] ?? socketIONamespaces["/"]!
+        }
 
         /// The native push format for `framing`.
         func native(_ framing: NativeFraming) -> WireFormat {
@@ -58,6 +65,13 @@ public final class HTTPService: Sendable {
     /// Native-protocol connections on the fallbacks (SSE, long-poll), by session id, for
     /// `POST /connection/send` and `GET /connection/poll`.
     let nativeSessions = NativeSessionRegistry()
+    /// Socket.IO at `/socket.io/` (nil when `socketio.enabled` is off), and the conformance configuration's
+    /// Engine.IO echo at `/engine.io/`.
+    let engineIO: EngineIOServer?
+    let engineIOEcho: EngineIOServer?
+    /// The connected Socket.IO sockets, and the state kept for their recovery.
+    let socketIO = SocketIORegistry()
+    var socketIOConfiguration: SocketIOConfiguration { configuration.socketIO }
     /// The way to the application's back end (native-protocol `rpc`).
     let backend: (any BackendCaller)?
     /// The open connections, for graceful shutdown.
@@ -68,6 +82,8 @@ public final class HTTPService: Sendable {
     /// the connection registry does not reach them): their waiting polls answer with the goodbye.
     public func shutdownLongPollSessions() {
         nativeSessions.shutdown()
+        engineIO?.shutdown()
+        engineIOEcho?.shutdown()
     }
 
     /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
@@ -83,7 +99,16 @@ public final class HTTPService: Sendable {
             stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate)),
             native: registry.register(NativePushEncoder(framing: .webSocket)),
             nativeSSE: registry.register(NativePushEncoder(framing: .sse)),
-            nativeJSON: registry.register(NativePushEncoder(framing: .longPoll))
+            nativeJSON: registry.register(NativePushEncoder(framing: .longPoll)),
+            socketIONamespaces: Dictionary(
+                uniqueKeysWithValues: Set(configuration.socketIO.namespaces + ["/"]).sorted().map { namespace in
+                    let encoder = SocketIOEventEncoder(
+                        namespace: namespace,
+                        includesOffset: configuration.socketIO.recoveryWindow > 0
+                    )
+                    return (namespace, registry.register(encoder))
+                }
+            )
         )
     }
 
@@ -100,6 +125,13 @@ public final class HTTPService: Sendable {
         self.stomp = stomp
         self.configuration = configuration
         self.formats = formats
+        let engineConfiguration = EngineIOConfiguration(configuration.socketIO)
+        self.engineIO =
+            configuration.socketIO.enabled
+            ? EngineIOServer(application: .socketIO, configuration: engineConfiguration) : nil
+        self.engineIOEcho =
+            configuration.socketIO.conformance
+            ? EngineIOServer(application: .echo, configuration: engineConfiguration) : nil
         self.streamTemplate = StreamTemplateEncoder(template: configuration.messageTemplate)
         self.streamPingTemplate =
             configuration.pingTemplate.isEmpty

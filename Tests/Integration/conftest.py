@@ -39,12 +39,15 @@ SECTIONS = {
                "max_outbound_bytes", "max_request_line", "max_header_size",
                "native_commands_per_second"],
     "security": ["allow_loopback", "api_keys", "client_publish", "anonymous_users", "token_secret"],
-    "testing": ["websocket_echo"],
+    "testing": ["websocket_echo", "socketio_conformance"],
     "native": ["rpc_url", "backend_timeout", "hook_url", "hooks"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],
+    "socketio": ["enabled", "namespaces", "ping_interval", "ping_timeout", "max_payload", "connect_timeout",
+                 "max_attachments", "recovery_window", "hook_url", "hooks"],
 }
-KEY_SECTION = {k: s for s, keys in SECTIONS.items() for k in keys}
+# Socket.IO's keys share names with other sections': only accepted per section, make_server(socketio={...}).
+KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s != "socketio" for k in keys}
 # Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
 for _key in ("listen", "websocket", "users", "heartbeat"):
     KEY_SECTION.pop(_key, None)

@@ -6,12 +6,6 @@ import SwitchboardCore
 /// `publish` takes effect — it may refuse it, set the user, or rewrite the message — and told of every
 /// disconnect. The body is `{"event", "client", "user", ...}`; the answer a JSON object.
 extension NativeConnection {
-    /// What the hook answered (or why it could not answer).
-    enum HookAnswer {
-        case answered([String: Any])
-        case failed(String)
-    }
-
     /// The hook event and its fields for `action`, when the configuration asks the hook about it.
     func hookQuestion(for action: NativeSession.Action) -> (String, [String: Any])? {
         let configuration = service.configuration
@@ -45,42 +39,29 @@ extension NativeConnection {
     func askHook(
         event: String,
         fields: [String: Any],
-        done: @escaping (NativeConnection, HookAnswer) -> Void
+        done: @escaping (NativeConnection, BackendHook.Answer) -> Void
     ) {
         guard let url = service.configuration.hookURL, let backend = service.backend else { return }
         var body = fields
         body["event"] = event
         body["client"] = clientID
         if body["user"] == nil { body["user"] = user ?? NSNull() }
-        let data = JSONText.encodeContainer(body) ?? Data()
-        let timeout = TimeAmount.milliseconds(Int64(service.configuration.backendTimeout * 1000))
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let finish = NIOLoopBound(done, eventLoop: eventLoop)
-        let seconds = service.configuration.backendTimeout
-        backend.post(url, body: ByteBuffer(bytes: data), timeout: timeout, on: eventLoop).whenComplete {
-            result in
-            let answer: HookAnswer
-            switch result {
-            case .failure(BackendError.timeout):
-                answer = .failed("the back end's \(event) hook did not answer within \(seconds) s")
-            case .failure(let error):
-                answer = .failed("the back end's \(event) hook could not be reached: \(error)")
-            case .success(let response):
-                if response.status == 200,
-                    let object = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView))
-                        as? [String: Any]
-                {
-                    answer = .answered(object)
-                } else {
-                    answer = .failed("the back end's \(event) hook answered \(response.status) without a JSON object")
-                }
-            }
+        BackendHook.ask(
+            backend,
+            url: url,
+            event: event,
+            body: body,
+            timeoutSeconds: service.configuration.backendTimeout,
+            on: eventLoop
+        ).whenSuccess { answer in
             finish.value(handler.value, answer)
         }
     }
 
     /// Carries out (or refuses) `action` as the hook answered, then runs the commands that waited.
-    func hookAnswered(_ answer: HookAnswer, for action: NativeSession.Action) {
+    func hookAnswered(_ answer: BackendHook.Answer, for action: NativeSession.Action) {
         guard !closing else { return }
         switch hookDecision(answer, for: action) {
         case .success(let decided):
@@ -97,7 +78,7 @@ extension NativeConnection {
     }
 
     private func hookDecision(
-        _ answer: HookAnswer,
+        _ answer: BackendHook.Answer,
         for action: NativeSession.Action
     )
         -> Result<NativeSession.Action, NativeError>
@@ -106,7 +87,8 @@ extension NativeConnection {
         switch answer {
         case .failed(let reason):
             return .failure(NativeError(.hookFailed, reason, id: id))
-        case .answered(let object):
+        case .answered(let answer):
+            let object = answer.value
             if object["allow"] as? Bool == false {
                 let reason = object["reason"] as? String ?? "refused by the back end"
                 return .failure(NativeError(.permissionDenied, reason, id: id))

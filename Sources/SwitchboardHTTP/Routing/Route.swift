@@ -28,6 +28,12 @@ enum Route: Equatable {
     case apiSend
     case apiDisconnect
     case apiCall
+    /// `POST /api/socketio/emit`, `GET /api/socketio/sockets`.
+    case apiSocketIOEmit
+    case apiSocketIOSockets
+    /// An Engine.IO endpoint: Socket.IO at `/socket.io/`, or the conformance echo at `/engine.io/`. Every
+    /// method reaches it: it answers bad ones as the reference server does.
+    case engineIO(EngineIOServer.Application)
     /// A file served from the binary (``WebAssets``): switchboard.js, the chat pages.
     case asset(String)
 
@@ -35,9 +41,9 @@ enum Route: Equatable {
     var isPrivileged: Bool {
         switch self {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
-            .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall:
+            .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall, .apiSocketIOEmit, .apiSocketIOSockets:
             return true
-        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .asset:
+        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .asset, .engineIO:
             return false
         }
     }
@@ -54,6 +60,10 @@ struct Router {
     var stompWebSocket = false
     /// Whether the chat pages are served (`/`, `/stomp-chat`).
     var servesChat = true
+    /// Whether Socket.IO is served at `/socket.io/`.
+    var socketIO = false
+    /// Whether the Engine.IO conformance echo is served at `/engine.io/`.
+    var engineIOEcho = false
 
     /// The paths of the chat application (the other assets are always served).
     static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
@@ -104,6 +114,12 @@ struct Router {
             case ("connection", "poll"):
                 try allow(method, [.GET])
                 return .success(.nativePoll)
+            case ("socket.io", nil), ("socket.io", ""):
+                guard socketIO else { return .failure(.notFound) }
+                return .success(.engineIO(.socketIO))
+            case ("engine.io", nil), ("engine.io", ""):
+                guard engineIOEcho else { return .failure(.notFound) }
+                return .success(.engineIO(.echo))
             case ("stomp", nil) where stompWebSocket:
                 try allow(method, [.GET])
                 return .success(.stomp)
@@ -145,6 +161,12 @@ struct Router {
         case ("call", 1):
             try allow(method, [.POST])
             return .apiCall
+        case ("socketio", 2) where socketIO && parts[1] == "emit":
+            try allow(method, [.POST])
+            return .apiSocketIOEmit
+        case ("socketio", 2) where socketIO && parts[1] == "sockets":
+            try allow(method, [.GET])
+            return .apiSocketIOSockets
         case ("queues", 1) where stompEnabled:
             try allow(method, [.GET])
             return .apiQueues

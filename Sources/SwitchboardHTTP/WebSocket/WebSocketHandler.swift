@@ -17,6 +17,9 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         case stomp
         /// Handled by ``NativeChannelHandler``, not by this handler.
         case native
+        /// Handled by ``EngineIOChannelHandler``, not by this handler: a new Engine.IO session, or the
+        /// upgrade of session `sid`.
+        case engineIO(EngineIOServer, sid: String?)
     }
 
     private let service: HTTPService
@@ -183,7 +186,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
         switch mode {
-        case .echo, .stomp, .native:
+        case .echo, .stomp, .native, .engineIO:
             context.writeAndFlush(
                 wrapOutboundOut(
                     WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)

@@ -10,6 +10,13 @@ struct WebSocketCloseRequest: Sendable {
     var reason: String
 }
 
+/// A complete WebSocket message with its kind, for protocol handlers that tell text from binary
+/// (Engine.IO); the others get the payload alone.
+struct WebSocketMessage: Sendable {
+    var isBinary: Bool
+    var payload: ByteBuffer
+}
+
 /// WebSocket as a message transport for a protocol handler behind it (STOMP over WebSocket, the native
 /// protocol): parses frames, answers pings and the closing handshake, pings a quiet peer every ping
 /// interval and closes one that stays silent, and passes the payload of every complete text or binary
@@ -30,14 +37,17 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     private var heardFromPeer = true
     private var lastKeepAlive = NIODeadline.now()
     private let pings: Bool
+    /// Whether messages go on as ``WebSocketMessage`` (with their kind) rather than as bare payloads.
+    private let keepsKind: Bool
     /// Set once the connection failed (a bad frame): what the peer still sends is discarded.
     private var failed = false
 
     /// `pings`: whether to ping the peer every `channels.ping_interval` and close it when it stays silent
     /// (protocols with heart-beats of their own, like STOMP, need not).
-    init(service: HTTPService, pings: Bool) {
+    init(service: HTTPService, pings: Bool, keepsKind: Bool = false) {
         self.service = service
         self.pings = pings
+        self.keepsKind = keepsKind
         self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
         self.parser = WebSocketFrameParser(maxFrameSize: service.configuration.maxMessageSize)
     }
@@ -87,8 +97,12 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         switch assembler.frameReceived(frame) {
         case .none, .pongReceived:
             return true
-        case .message(_, let payload):
-            context.fireChannelRead(wrapInboundOut(payload))
+        case .message(let opcode, let payload):
+            if keepsKind {
+                context.fireChannelRead(NIOAny(WebSocketMessage(isBinary: opcode == .binary, payload: payload)))
+            } else {
+                context.fireChannelRead(wrapInboundOut(payload))
+            }
             return true
         case .sendPong(let payload):
             let pong = WebSocketFrameWriter.frame(opcode: .pong, payload: payload, allocator: context.channel.allocator)

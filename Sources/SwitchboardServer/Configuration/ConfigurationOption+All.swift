@@ -269,10 +269,84 @@ extension ConfigurationOption {
             $0.httpFrontEnd.backendTimeout = $1
         },
         .boolean(
+            "socketio.enabled",
+            "serve Socket.IO (v4 clients: Engine.IO 4, Socket.IO 5) at /socket.io/",
+            default: true
+        ) {
+            $0.httpFrontEnd.socketIO.enabled = $1
+        },
+        .stringList(
+            "socketio.namespaces",
+            "the namespaces Socket.IO clients may connect to",
+            default: ["/"],
+            validate: OptionValidation.namespace
+        ) {
+            $0.httpFrontEnd.socketIO.namespaces = $1
+        },
+        .number("socketio.ping_interval", "seconds between Engine.IO pings", default: 25, range: 0.05...3600) {
+            $0.httpFrontEnd.socketIO.pingInterval = $1
+        },
+        .number(
+            "socketio.ping_timeout",
+            "seconds a client gets to answer a ping before it is disconnected",
+            default: 20,
+            range: 0.05...3600
+        ) {
+            $0.httpFrontEnd.socketIO.pingTimeout = $1
+        },
+        .integer(
+            "socketio.max_payload",
+            "largest Engine.IO payload in bytes (a polling POST, a WebSocket message)",
+            default: 1_000_000,
+            range: 64...(64 << 20)
+        ) {
+            $0.httpFrontEnd.socketIO.maxPayload = $1
+        },
+        .number(
+            "socketio.connect_timeout",
+            "seconds a new connection gets to join a namespace before it is closed",
+            default: 45,
+            range: 0.05...3600
+        ) {
+            $0.httpFrontEnd.socketIO.connectTimeout = $1
+        },
+        .integer("socketio.max_attachments", "most binary attachments in one packet", default: 10, range: 0...1000) {
+            $0.httpFrontEnd.socketIO.maxAttachments = $1
+        },
+        .number(
+            "socketio.recovery_window",
+            "seconds a disconnected socket's rooms and missed messages are kept for connection state recovery; 0 = off",
+            default: 0,
+            range: 0...86400
+        ) {
+            $0.httpFrontEnd.socketIO.recoveryWindow = $1
+        },
+        .string(
+            "socketio.hook_url",
+            "where Socket.IO hooks are POSTed (connect, disconnect, client events); empty = none",
+            default: "",
+            validate: OptionValidation.httpURLOrEmpty
+        ) {
+            $0.httpFrontEnd.socketIO.hookURL = HTTPURL($1)
+        },
+        .stringList(
+            "socketio.hooks",
+            "the Socket.IO hooks in use",
+            default: ["connect", "disconnect", "event"],
+            validate: OptionValidation.socketIOHook
+        ) {
+            $0.httpFrontEnd.socketIO.hooks = Set($1)
+        },
+        .boolean(
             "testing.websocket_echo",
             "serve a WebSocket echo endpoint at /echo (for the Autobahn suite); keep off in production",
             default: false
         ) { $0.httpFrontEnd.webSocketEcho = $1 },
+        .boolean(
+            "testing.socketio_conformance",
+            "answer like the socket.io-protocol / engine.io-protocol test servers (and echo at /engine.io/); keep off in production",
+            default: false
+        ) { $0.httpFrontEnd.socketIO.conformance = $1 },
     ]
 
     /// The option with TOML key `key`.
@@ -310,6 +384,15 @@ enum OptionValidation {
     @Sendable static func hookEvent(_ text: String) -> String? {
         ["connect", "subscribe", "publish", "disconnect"].contains(text)
             ? nil : "hook events are connect, subscribe, publish and disconnect"
+    }
+
+    @Sendable static func socketIOHook(_ text: String) -> String? {
+        ["connect", "disconnect", "event"].contains(text) ? nil : "Socket.IO hooks are connect, disconnect and event"
+    }
+
+    @Sendable static func namespace(_ text: String) -> String? {
+        text.hasPrefix("/") && !text.contains(",") && !text.contains(" ")
+            ? nil : "a namespace starts with / and has no comma or space, e.g. \"/admin\""
     }
 
     @Sendable static func httpURLOrEmpty(_ text: String) -> String? {

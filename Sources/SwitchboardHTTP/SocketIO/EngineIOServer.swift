@@ -1,0 +1,178 @@
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// An Engine.IO endpoint (`/socket.io/`, or the conformance echo at `/engine.io/`): checks requests as
+/// the reference server does, opens sessions, and hands polls, posts and WebSockets to their session on
+/// its event loop.
+final class EngineIOServer: Sendable {
+    /// What runs on the endpoint's sessions.
+    enum Application: Sendable {
+        case socketIO
+        case echo
+    }
+
+    /// The reference server's request errors: `400 {"code": N, "message": "..."}` (403 for `forbidden`).
+    enum Failure: Int, Error {
+        case unknownTransport = 0
+        case unknownSession = 1
+        case badHandshakeMethod = 2
+        case badRequest = 3
+        case forbidden = 4
+        case unsupportedProtocolVersion = 5
+
+        var message: String {
+            switch self {
+            case .unknownTransport: "Transport unknown"
+            case .unknownSession: "Session ID unknown"
+            case .badHandshakeMethod: "Bad handshake method"
+            case .badRequest: "Bad request"
+            case .forbidden: "Forbidden"
+            case .unsupportedProtocolVersion: "Unsupported protocol version"
+            }
+        }
+    }
+
+    /// A session as the registry keeps it: used only on its event loop.
+    private struct Reference: @unchecked Sendable {
+        let session: EngineIOSession
+        let eventLoop: any EventLoop
+
+        func execute(_ body: @escaping @Sendable (EngineIOSession) -> Void) {
+            let session = self.session
+            if eventLoop.inEventLoop {
+                body(session)
+            } else {
+                let bound = Reference(session: session, eventLoop: eventLoop)
+                eventLoop.execute { body(bound.session) }
+            }
+        }
+    }
+
+    let application: Application
+    let configuration: EngineIOConfiguration
+    private let sessions = Mutex<[String: Reference]>([:])
+
+    init(application: Application, configuration: EngineIOConfiguration) {
+        self.application = application
+        self.configuration = configuration
+    }
+
+    static func errorResponse(_ failure: Failure) -> HTTPResponse {
+        var json = JSONWriter()
+        json.beginObject()
+        json.integer("code", failure.rawValue)
+        json.string("message", failure.message)
+        json.endObject()
+        return HTTPResponse(
+            status: failure == .forbidden ? .forbidden : .badRequest,
+            headers: ["Content-Type": "application/json", "Access-Control-Allow-Origin": "*"],
+            body: json.buffer
+        )
+    }
+
+    /// What a request asks for, once checked.
+    enum Request {
+        case handshake
+        case poll(sid: String)
+        case post(sid: String)
+        case webSocket(sid: String?)
+    }
+
+    /// Checks a request as the reference server's `verify` and `handshake` do.
+    func check(method: HTTPMethod, target: RequestTarget, isUpgrade: Bool) -> Result<Request, Failure> {
+        let transport = target.parameter("transport")
+        guard transport == "polling" || transport == "websocket" else { return .failure(.unknownTransport) }
+        guard target.parameter("EIO") == "4" else { return .failure(.unsupportedProtocolVersion) }
+        let sid = target.parameter("sid")
+        if let sid {
+            guard sessions.withLock({ $0[sid] }) != nil else { return .failure(.unknownSession) }
+            if transport == "websocket" {
+                return isUpgrade ? .success(.webSocket(sid: sid)) : .failure(.badRequest)
+            }
+            switch method {
+            case .GET, .HEAD: return .success(.poll(sid: sid))
+            case .POST: return .success(.post(sid: sid))
+            default: return .failure(.badRequest)
+            }
+        }
+        guard method == .GET else { return .failure(.badHandshakeMethod) }
+        if transport == "websocket" {
+            return isUpgrade ? .success(.webSocket(sid: nil)) : .failure(.badRequest)
+        }
+        return .success(.handshake)
+    }
+
+    // MARK: Sessions
+
+    /// Opens a session on `eventLoop` (HTTP long-polling; or a WebSocket `channel` opened without a sid).
+    @discardableResult
+    func openSession(service: HTTPService, webSocket: (any Channel)?, on eventLoop: any EventLoop) -> EngineIOSession {
+        let session = EngineIOSession(
+            server: self,
+            service: service,
+            transport: webSocket == nil ? .polling : .webSocket,
+            webSocket: webSocket,
+            eventLoop: eventLoop
+        )
+        sessions.withLock { $0[session.id] = Reference(session: session, eventLoop: eventLoop) }
+        switch application {
+        case .socketIO: session.application = SocketIOConnection(session: session)
+        case .echo: session.application = EngineIOEcho(session: session)
+        }
+        session.open()
+        return session
+    }
+
+    /// The handshake of HTTP long-polling: the `open` packet is the answer.
+    func handshake(service: HTTPService, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let session = openSession(service: service, webSocket: nil, on: eventLoop)
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
+        session.poll(promise)
+        return promise.futureResult
+    }
+
+    func poll(_ sid: String, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
+        guard let reference = sessions.withLock({ $0[sid] }) else {
+            promise.succeed(Self.errorResponse(.unknownSession))
+            return promise.futureResult
+        }
+        reference.execute { $0.poll(promise) }
+        return promise.futureResult
+    }
+
+    func post(_ sid: String, body: ByteBuffer, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let promise = eventLoop.makePromise(of: HTTPResponse.self)
+        guard let reference = sessions.withLock({ $0[sid] }) else {
+            promise.succeed(Self.errorResponse(.unknownSession))
+            return promise.futureResult
+        }
+        reference.execute { promise.succeed($0.post(body)) }
+        return promise.futureResult
+    }
+
+    /// Runs `body` with session `sid` on its loop; false when there is no such session.
+    func withSession(_ sid: String, _ body: @escaping @Sendable (EngineIOSession) -> Void) -> Bool {
+        guard let reference = sessions.withLock({ $0[sid] }) else { return false }
+        reference.execute(body)
+        return true
+    }
+
+    func remove(_ sid: String) {
+        _ = sessions.withLock { $0.removeValue(forKey: sid) }
+    }
+
+    var count: Int { sessions.withLock { $0.count } }
+
+    /// Ends every session (server shutdown).
+    func shutdown() {
+        let all = sessions.withLock { Array($0.values) }
+        for reference in all {
+            reference.execute { session in
+                (session.application as? SocketIOConnection)?.shutdown()
+                session.close(.serverShutdown, drain: true)
+            }
+        }
+    }
+}

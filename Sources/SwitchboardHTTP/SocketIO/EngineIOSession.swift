@@ -1,0 +1,438 @@
+import DequeModule
+import NIOCore
+import SwitchboardCore
+
+/// What runs on top of an Engine.IO session: Socket.IO (``SocketIOConnection``), or the echo of the
+/// conformance configuration (``EngineIOEcho``). Called on the session's event loop.
+protocol EngineIOApplication: AnyObject {
+    /// A `message` packet from the client (text or binary).
+    func received(_ message: EngineIOPacket)
+    /// A ping went out: everything written before it reaches the client before the ping does.
+    func pingSent()
+    /// The client answered the last ping: it has everything written before that ping.
+    func pongReceived()
+    /// The session moved from HTTP long-polling to its WebSocket.
+    func transportUpgraded()
+    /// The session ended (the application must not write to it any more).
+    func sessionClosed(_ reason: EngineIOSession.CloseReason)
+}
+
+/// One Engine.IO v4 session: its transport (HTTP long-polling, WebSocket, or long-polling while a
+/// WebSocket is being probed for the upgrade), its heartbeat, and the queue of packets that wait for the
+/// next poll. Confined to its event loop; requests and WebSocket messages from other loops hop to it.
+final class EngineIOSession {
+    enum Transport: String {
+        case polling
+        case webSocket = "websocket"
+    }
+
+    /// Why a session ended (the names are those of the reference server, which Socket.IO passes on as the
+    /// disconnect reason).
+    enum CloseReason: String {
+        case transportClose = "transport close"
+        case transportError = "transport error"
+        case pingTimeout = "ping timeout"
+        case forcedClose = "forced close"
+        case parseError = "parse error"
+        case serverShutdown = "server shutting down"
+    }
+
+    /// A queued output: a packet, or WebSocket frames encoded once for many sessions (hub deliveries).
+    private enum Output {
+        case packet(EngineIOPacket)
+        case frames(ByteBuffer)
+
+        var size: Int {
+            switch self {
+            case .packet(let packet): packet.payload.readableBytes + 1
+            case .frames(let frames): frames.readableBytes
+            }
+        }
+    }
+
+    let id: String
+    let eventLoop: any EventLoop
+    let server: EngineIOServer
+    let service: HTTPService
+    var application: (any EngineIOApplication)?
+    private(set) var transport: Transport
+    private(set) var isClosed = false
+    /// The WebSocket once the session uses one.
+    private var webSocket: (any Channel)?
+    /// A WebSocket probing for the upgrade (`2probe` … `5`).
+    private var probe: (any Channel)?
+    private var probed = false
+    private var outbox: Deque<Output> = []
+    private var outboxBytes = 0
+    private var waitingPoll: EventLoopPromise<HTTPResponse>?
+    private var pingTask: Scheduled<Void>?
+    private var pongDeadline: Scheduled<Void>?
+    private var upgradeDeadline: Scheduled<Void>?
+    /// Set when the session ended but its last packets wait for one more poll, which ends with `farewell`.
+    private var draining = false
+    private var farewell = EngineIOPacket(.close)
+
+    init(
+        server: EngineIOServer,
+        service: HTTPService,
+        transport: Transport,
+        webSocket: (any Channel)?,
+        eventLoop: any EventLoop
+    ) {
+        self.id = RandomID.make(length: 20)
+        self.server = server
+        self.service = service
+        self.transport = transport
+        self.webSocket = webSocket
+        self.eventLoop = eventLoop
+    }
+
+    private var allocator: ByteBufferAllocator { service.allocator }
+    private var configuration: EngineIOConfiguration { server.configuration }
+
+    /// Sends the `open` packet and starts the heartbeat.
+    func open() {
+        var json = JSONWriter(allocator: allocator)
+        json.beginObject()
+        json.string("sid", id)
+        json.beginArray("upgrades")
+        if transport == .polling { json.string(nil, "websocket") }
+        json.endArray()
+        json.integer("pingInterval", configuration.pingIntervalMilliseconds)
+        json.integer("pingTimeout", configuration.pingTimeoutMilliseconds)
+        json.integer("maxPayload", configuration.maxPayload)
+        json.endObject()
+        send(EngineIOPacket(.open, payload: json.buffer))
+        flush()
+        schedulePing()
+    }
+
+    // MARK: Output
+
+    /// Whether the client keeps up; a session that does not is ended by its application.
+    var isWritable: Bool {
+        switch transport {
+        case .webSocket: webSocket?.isWritable ?? false
+        case .polling: outboxBytes < service.configuration.maxOutboundBytes
+        }
+    }
+
+    func send(_ packet: EngineIOPacket) {
+        guard !isClosed else { return }
+        if transport == .webSocket, let webSocket {
+            webSocket.write(packet.webSocketFrame(allocator: webSocket.allocator), promise: nil)
+        } else {
+            enqueue(.packet(packet))
+        }
+    }
+
+    /// Engine.IO `message` packets already encoded as WebSocket frames (shared by every receiver).
+    func send(frames: ByteBuffer) {
+        guard !isClosed else { return }
+        if transport == .webSocket, let webSocket {
+            webSocket.write(frames, promise: nil)
+        } else {
+            enqueue(.frames(frames))
+        }
+    }
+
+    private func enqueue(_ output: Output) {
+        outbox.append(output)
+        outboxBytes += output.size
+    }
+
+    func flush() {
+        if transport == .webSocket {
+            webSocket?.flush()
+        } else if !outbox.isEmpty, probe == nil || !probed {
+            answerPoll()
+        }
+    }
+
+    // MARK: HTTP long-polling
+
+    /// `GET` with the session id: the queued packets now, or when there are some.
+    func poll(_ promise: EventLoopPromise<HTTPResponse>) {
+        guard !isClosed || draining else {
+            promise.succeed(EngineIOServer.errorResponse(.unknownSession))
+            return
+        }
+        guard transport == .polling else {
+            promise.succeed(EngineIOServer.errorResponse(.badRequest))
+            return
+        }
+        if waitingPoll != nil {
+            // Two polls at once: the reference server ends the session ("overlap from client").
+            promise.succeed(EngineIOServer.errorResponse(.badRequest))
+            enqueue(.packet(EngineIOPacket(.close)))
+            answerPoll()
+            close(.transportError)
+            return
+        }
+        waitingPoll = promise
+        if probed {
+            // Upgrading: the poll is ended with a noop so that the client moves to the WebSocket.
+            answerPoll(with: [.packet(EngineIOPacket(.noop))])
+        } else if !outbox.isEmpty || draining {
+            answerPoll()
+        }
+    }
+
+    /// `POST` with the session id: packets from the client.
+    func post(_ body: ByteBuffer) -> HTTPResponse {
+        guard !isClosed else { return EngineIOServer.errorResponse(.unknownSession) }
+        guard transport == .polling else { return EngineIOServer.errorResponse(.badRequest) }
+        guard body.readableBytes <= configuration.maxPayload else {
+            close(.transportError)
+            return .error(
+                HTTPError(status: .payloadTooLarge, code: "payload_too_large", message: "over maxPayload"),
+                allocator: allocator
+            )
+        }
+        guard let packets = EngineIOPacket.decode(pollingPayload: body) else {
+            close(.parseError)
+            return EngineIOServer.errorResponse(.badRequest)
+        }
+        for packet in packets where !isClosed {
+            received(packet, onProbe: false)
+        }
+        flush()
+        return HTTPResponse(
+            status: .ok,
+            headers: ["Content-Type": "text/html", "Access-Control-Allow-Origin": "*"],
+            body: ByteBuffer(staticString: "ok")
+        )
+    }
+
+    private func answerPoll(with outputs: [Output]? = nil) {
+        guard let promise = waitingPoll else { return }
+        waitingPoll = nil
+        var body = allocator.buffer(capacity: outputs == nil ? outboxBytes + outbox.count * 2 : 8)
+        var first = true
+        func append(_ output: Output) {
+            switch output {
+            case .packet(let packet):
+                if !first { body.writeInteger(EngineIOPacket.separator) }
+                packet.writePolling(into: &body)
+                first = false
+            case .frames(let frames):
+                EngineIOFrames.forEachMessage(in: frames) { isBinary, payload in
+                    if !first { body.writeInteger(EngineIOPacket.separator) }
+                    if isBinary {
+                        EngineIOPacket(.message, payload: payload, isBinary: true).writePolling(into: &body)
+                    } else {
+                        body.writeImmutableBuffer(payload)
+                    }
+                    first = false
+                }
+            }
+        }
+        if let outputs {
+            outputs.forEach(append)
+        } else {
+            outbox.forEach(append)
+            outbox.removeAll()
+            outboxBytes = 0
+        }
+        if draining, outputs == nil {
+            if !first { body.writeInteger(EngineIOPacket.separator) }
+            farewell.writePolling(into: &body)
+            draining = false
+            server.remove(id)
+        }
+        promise.succeed(
+            HTTPResponse(
+                status: .ok,
+                headers: [
+                    "Content-Type": "text/plain; charset=UTF-8",
+                    "Cache-Control": "no-store",
+                    "Access-Control-Allow-Origin": "*",
+                ],
+                body: body
+            )
+        )
+    }
+
+    // MARK: WebSocket
+
+    /// A WebSocket for this session (`transport=websocket&sid=...`): the upgrade probe.
+    func attachProbe(_ channel: any Channel) {
+        guard !isClosed, transport == .polling, probe == nil else {
+            // Already upgraded, or another probe runs: refused as the reference server does.
+            channel.close(promise: nil)
+            return
+        }
+        probe = channel
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
+        upgradeDeadline = eventLoop.scheduleTask(in: .seconds(10)) { session.value.probeEnded(channel) }
+    }
+
+    /// A message on the session's WebSocket, or on the probe.
+    func webSocketMessage(_ message: WebSocketMessage, from channel: any Channel) {
+        guard !isClosed else { return }
+        let packet: EngineIOPacket
+        if message.isBinary {
+            packet = EngineIOPacket(.message, payload: message.payload, isBinary: true)
+        } else {
+            guard let decoded = EngineIOPacket.decode(text: message.payload) else {
+                close(.parseError)
+                return
+            }
+            packet = decoded
+        }
+        if let probe, channel === probe {
+            probeReceived(packet, on: probe)
+        } else if channel === webSocket {
+            received(packet, onProbe: false)
+            flush()
+        }
+    }
+
+    /// The session's WebSocket (or the probe) closed.
+    func webSocketClosed(_ channel: any Channel) {
+        if let probe, channel === probe {
+            probeEnded(channel)
+        } else if channel === webSocket, !isClosed {
+            close(.transportClose)
+        }
+    }
+
+    private func probeReceived(_ packet: EngineIOPacket, on channel: any Channel) {
+        switch packet.kind {
+        case .ping where String(buffer: packet.payload) == "probe":
+            probed = true
+            channel.writeAndFlush(
+                EngineIOPacket(.pong, text: "probe").webSocketFrame(allocator: channel.allocator),
+                promise: nil
+            )
+            answerPoll(with: [.packet(EngineIOPacket(.noop))])
+        case .upgrade where probed:
+            upgradeDeadline?.cancel()
+            upgradeDeadline = nil
+            answerPoll(with: [.packet(EngineIOPacket(.noop))])
+            probe = nil
+            probed = false
+            transport = .webSocket
+            webSocket = channel
+            for output in outbox {
+                switch output {
+                case .packet(let packet):
+                    channel.write(packet.webSocketFrame(allocator: channel.allocator), promise: nil)
+                case .frames(let frames): channel.write(frames, promise: nil)
+                }
+            }
+            outbox.removeAll()
+            outboxBytes = 0
+            channel.flush()
+            application?.transportUpgraded()
+        default:
+            // Anything else before the upgrade completes ends the probe.
+            probeEnded(channel)
+        }
+    }
+
+    private func probeEnded(_ channel: any Channel) {
+        guard let probe, probe === channel else { return }
+        self.probe = nil
+        probed = false
+        upgradeDeadline?.cancel()
+        upgradeDeadline = nil
+        channel.close(promise: nil)
+        flush()
+    }
+
+    // MARK: Packets
+
+    private func received(_ packet: EngineIOPacket, onProbe: Bool) {
+        switch packet.kind {
+        case .message:
+            application?.received(packet)
+        case .pong:
+            pongDeadline?.cancel()
+            pongDeadline = nil
+            application?.pongReceived()
+            schedulePing()
+        case .close:
+            // A polling client's poll (waiting, or on its way) is ended with a noop.
+            close(.transportClose, drain: transport == .polling, farewell: EngineIOPacket(.noop))
+        case .open, .ping, .upgrade, .noop:
+            break
+        }
+    }
+
+    // MARK: Heartbeat
+
+    private func schedulePing() {
+        pingTask?.cancel()
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
+        pingTask = eventLoop.scheduleTask(in: configuration.pingInterval) { session.value.ping() }
+    }
+
+    private func ping() {
+        guard !isClosed else { return }
+        send(EngineIOPacket(.ping))
+        application?.pingSent()
+        flush()
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
+        pongDeadline = eventLoop.scheduleTask(in: configuration.pingTimeout) { session.value.close(.pingTimeout) }
+    }
+
+    // MARK: Closing
+
+    /// Ends the session. `drain`: a polling client still gets what was queued, with a close packet, on
+    /// its next poll (the server ended the session, e.g. a Socket.IO disconnect).
+    func close(_ reason: CloseReason, drain: Bool = false, farewell: EngineIOPacket = EngineIOPacket(.close)) {
+        guard !isClosed else { return }
+        isClosed = true
+        self.farewell = farewell
+        pingTask?.cancel()
+        pongDeadline?.cancel()
+        upgradeDeadline?.cancel()
+        if let probe { probe.close(promise: nil) }
+        probe = nil
+        let application = self.application
+        self.application = nil
+        application?.sessionClosed(reason)
+        switch transport {
+        case .webSocket:
+            if let webSocket {
+                webSocket.flush()
+                webSocket.close(promise: nil)
+            }
+            webSocket = nil
+            server.remove(id)
+        case .polling:
+            if drain || waitingPoll != nil {
+                draining = true
+                answerPoll()
+                if draining {
+                    // No poll waiting: the last packets wait for the next one, for a heartbeat's time.
+                    let server = self.server
+                    let id = self.id
+                    eventLoop.scheduleTask(in: configuration.pingInterval + configuration.pingTimeout) {
+                        server.remove(id)
+                    }
+                }
+            } else {
+                server.remove(id)
+            }
+        }
+    }
+}
+
+/// Reads back the Engine.IO messages of frames encoded for WebSockets, for a polling client.
+enum EngineIOFrames {
+    static func forEachMessage(in frames: ByteBuffer, _ body: (_ isBinary: Bool, _ payload: ByteBuffer) -> Void) {
+        var buffer = frames
+        while let first = buffer.readInteger(as: UInt8.self), let second = buffer.readInteger(as: UInt8.self) {
+            var length = Int(second & 0x7F)
+            if length == 126 {
+                length = Int(buffer.readInteger(as: UInt16.self) ?? 0)
+            } else if length == 127 {
+                length = Int(buffer.readInteger(as: UInt64.self) ?? 0)
+            }
+            guard let payload = buffer.readSlice(length: length) else { return }
+            body(first & 0x0F == 0x2, payload)
+        }
+    }
+}

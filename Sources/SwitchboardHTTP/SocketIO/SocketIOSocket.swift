@@ -1,0 +1,511 @@
+import DequeModule
+import Foundation
+import NIOCore
+import SwitchboardCore
+
+/// One Socket.IO socket: a client connected to one namespace. Rooms are Switchboard channels, joined and
+/// left with the built-in events `subscribe` and `unsubscribe`; `publish` publishes into one; a channel
+/// message arrives as an event (``SocketIOEventEncoder``). Other events go to the back end's hook, whose
+/// answer is the acknowledgement. Confined to its connection's event loop.
+final class SocketIOSocket: ChannelSubscriber {
+    enum State {
+        /// Waiting for the connect hook.
+        case connecting
+        case connected
+        case ended
+    }
+
+    let namespace: String
+    private let connection: SocketIOConnection
+    private(set) var id: String
+    private(set) var state = State.connecting
+    private(set) var user: String?
+    /// The private id of connection state recovery (nil when it is off).
+    private var pid: String?
+    private var subscriptions: [ChannelName: Subscription] = [:]
+    private let format: WireFormat
+    /// With recovery on: messages written since the last ping the client answered, and how many of them
+    /// were written before the ping now in flight.
+    private var unconfirmed: Deque<Message> = []
+    private var writtenBeforePing = 0
+    private let connectedAt = WallClock.milliseconds()
+
+    init(connection: SocketIOConnection, namespace: String) {
+        self.connection = connection
+        self.namespace = namespace
+        self.id = RandomID.make(length: 20)
+        self.format = connection.service.formats.socketIO(namespace: namespace)
+    }
+
+    var eventLoop: any EventLoop { connection.session.eventLoop }
+    private var service: HTTPService { connection.service }
+    private var configuration: SocketIOConfiguration { connection.configuration }
+    private var recovers: Bool { configuration.recoveryWindow > 0 }
+
+    // MARK: Connecting
+
+    /// The CONNECT packet: recovers the state of an earlier socket when the auth names one, asks the
+    /// connect hook when there is one, then answers.
+    func start(auth: [String: Any]) {
+        var auth = auth
+        let recoveryPID = auth.removeValue(forKey: "pid") as? String
+        let recoveryOffset = auth.removeValue(forKey: "offset") as? String
+        if recovers, let recoveryPID, let kept = service.socketIO.take(pid: recoveryPID),
+            kept.namespace == namespace, recover(kept, offset: recoveryOffset)
+        {
+            return
+        }
+        if recovers { pid = RandomID.make(length: 20) }
+        guard let url = configuration.hookURL, configuration.hooks.contains("connect"), let backend = service.backend
+        else {
+            connected(auth: auth, rooms: [])
+            return
+        }
+        var body = hookBody("connect")
+        body["auth"] = auth
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let authBox = BackendHook.Object(value: auth)
+        BackendHook.ask(
+            backend,
+            url: url,
+            event: "connect",
+            body: body,
+            timeoutSeconds: service.configuration.backendTimeout,
+            on: eventLoop
+        ).whenSuccess { answer in
+            bound.value.connectHookAnswered(answer, auth: authBox.value)
+        }
+    }
+
+    private func connectHookAnswered(_ answer: BackendHook.Answer, auth: [String: Any]) {
+        guard state == .connecting, !connection.session.isClosed else { return }
+        switch answer {
+        case .failed(let reason):
+            refuse(reason, data: nil)
+        case .answered(let object):
+            let answer = object.value
+            if answer["allow"] as? Bool == false {
+                refuse(answer["reason"] as? String ?? "refused by the back end", data: answer["data"])
+                return
+            }
+            if let user = answer["user"] as? String, !user.isEmpty { self.user = user }
+            var rooms: [ChannelName] = []
+            for name in answer["rooms"] as? [String] ?? [] {
+                if let channel = try? ChannelName(
+                    validating: name,
+                    maxLength: service.configuration.maxChannelNameLength
+                ) {
+                    rooms.append(channel)
+                }
+            }
+            connected(auth: auth, rooms: rooms)
+        }
+    }
+
+    /// CONNECT_ERROR `{"message": reason, "data": ...}`: the client gets `connect_error`.
+    private func refuse(_ reason: String, data: Any?) {
+        state = .ended
+        var payload: [String: Any] = ["message": reason]
+        if let data, !(data is NSNull) { payload["data"] = data }
+        connection.send(SocketIOPacket(.connectError, namespace: namespace, data: payload))
+        connection.session.flush()
+        connection.socketEnded(self)
+    }
+
+    private func connected(auth: [String: Any], rooms: [ChannelName]) {
+        state = .connected
+        register()
+        sendConnect()
+        for room in rooms { _ = join(room, since: nil) }
+        connection.session.flush()
+        if configuration.conformance {
+            // The reference test server emits `auth` from its connection handler, in a later write; the
+            // suite's client sees two messages only when they arrive in separate reads, hence the pause.
+            let bound = NIOLoopBound((self, BackendHook.Object(value: auth)), eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: .milliseconds(5)) {
+                let (socket, auth) = bound.value
+                socket.connection.send(SocketIOPacket(.event, namespace: socket.namespace, data: ["auth", auth.value]))
+                socket.connection.session.flush()
+            }
+        }
+    }
+
+    private func sendConnect() {
+        var handshake: [String: Any] = ["sid": id]
+        if let pid { handshake["pid"] = pid }
+        connection.send(SocketIOPacket(.connect, namespace: namespace, data: handshake))
+    }
+
+    private func register() {
+        service.socketIO.add(
+            self,
+            info: SocketIORegistry.Info(
+                sid: id,
+                namespace: namespace,
+                user: user,
+                rooms: Set(subscriptions.keys),
+                transport: connection.session.transport.rawValue,
+                connectedAt: connectedAt
+            )
+        )
+    }
+
+    /// Connection state recovery: the same socket id, its rooms, and what the client missed. False when
+    /// a room's history no longer holds it (the client then gets a new socket, `recovered` false).
+    private func recover(_ kept: SocketIORegistry.Recoverable, offset: String?) -> Bool {
+        // What the client may not have: the messages after the last one it says it got.
+        var missing = kept.unconfirmed[...]
+        if let offset, let index = missing.lastIndex(where: { SocketIOEventEncoder.offset(of: $0) == offset }) {
+            missing = missing[(index + 1)...]
+        }
+        var resumeFrom = kept.rooms
+        for message in missing.reversed() where resumeFrom[message.channel] != nil {
+            resumeFrom[message.channel] = StreamPosition(
+                epoch: message.position.epoch,
+                offset: message.position.offset - 1
+            )
+        }
+        var backlog: [Message] = []
+        for (channel, position) in resumeFrom {
+            let (subscription, resume) = service.hub.subscribe(
+                self,
+                to: channel,
+                from: position,
+                format: format,
+                on: eventLoop
+            )
+            subscriptions[channel] = subscription
+            guard resume.gap == nil else {
+                for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: eventLoop) }
+                subscriptions = [:]
+                return false
+            }
+            backlog += resume.messages
+        }
+        id = kept.sid
+        pid = kept.pid
+        user = kept.user
+        state = .connected
+        register()
+        sendConnect()
+        for message in backlog.sorted(by: { $0.timestamp < $1.timestamp }) { write(message) }
+        connection.session.flush()
+        return true
+    }
+
+    // MARK: Packets
+
+    func received(_ packet: SocketIOPacket) {
+        guard state == .connected else { return }
+        switch packet.kind {
+        case .event, .binaryEvent:
+            guard let arguments = packet.data as? [Any], let first = arguments.first else { return }
+            let name = (first as? String) ?? "\(first)"
+            event(name, Array(arguments.dropFirst()), ack: packet.id)
+        case .ack, .binaryAck:
+            guard let id = packet.id else { return }
+            let arguments = SocketIOBinary.base64Encoded(packet.data ?? [Any]())
+            let json = JSONText.encode(arguments).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+            _ = service.calls.answer(id, .result(json))
+        case .disconnect:
+            ended(reason: "client namespace disconnect", recoverable: false)
+        case .connect, .connectError:
+            break
+        }
+    }
+
+    private func event(_ name: String, _ arguments: [Any], ack: UInt64?) {
+        if configuration.conformance, let handled = conformanceEvent(name, arguments, ack: ack), handled { return }
+        let options = arguments.first as? [String: Any] ?? [:]
+        switch name {
+        case "subscribe":
+            let (result, backlog) = subscribe(options)
+            // The acknowledgement first, then the missed messages, before any live one (same loop turn).
+            reply(ack, result)
+            for message in backlog { write(message) }
+        case "unsubscribe": reply(ack, unsubscribe(options))
+        case "publish": reply(ack, publish(options))
+        default: forward(name, arguments, ack: ack)
+        }
+        connection.session.flush()
+    }
+
+    /// The reference test server's events (`socketio.conformance`): `message` → `message-back`,
+    /// `message-with-ack` → acknowledged with its arguments.
+    private func conformanceEvent(_ name: String, _ arguments: [Any], ack: UInt64?) -> Bool? {
+        switch name {
+        case "message":
+            connection.send(SocketIOPacket(.event, namespace: namespace, data: ["message-back"] + arguments))
+        case "message-with-ack":
+            guard let ack else { return true }
+            connection.send(SocketIOPacket(.ack, namespace: namespace, id: ack, data: arguments))
+        default:
+            return nil
+        }
+        connection.session.flush()
+        return true
+    }
+
+    private func reply(_ ack: UInt64?, _ result: [String: Any]) {
+        guard let ack else { return }
+        connection.send(SocketIOPacket(.ack, namespace: namespace, id: ack, data: [result]))
+    }
+
+    private static func failure(_ message: String) -> [String: Any] {
+        ["ok": false, "error": message]
+    }
+
+    private func channel(_ options: [String: Any]) -> Result<ChannelName, SocketIOFailure> {
+        guard let name = options["channel"] as? String else {
+            return .failure(SocketIOFailure("\"channel\" (a string) is required"))
+        }
+        do {
+            return .success(try ChannelName(validating: name, maxLength: service.configuration.maxChannelNameLength))
+        } catch {
+            return .failure(SocketIOFailure(error.description))
+        }
+    }
+
+    // MARK: Built-in events
+
+    private func subscribe(_ options: [String: Any]) -> ([String: Any], [Message]) {
+        let channel: ChannelName
+        switch self.channel(options) {
+        case .failure(let failure): return (Self.failure(failure.message), [])
+        case .success(let name): channel = name
+        }
+        var since: StreamPosition?
+        if let text = options["since"] as? String {
+            guard let position = StreamPosition(parsing: text) else {
+                return (Self.failure("\"since\" is a message id (EPOCH:OFFSET)"), [])
+            }
+            since = position
+        }
+        if subscriptions[channel] == nil, subscriptions.count >= service.configuration.maxChannelsPerSubscription {
+            let limit = service.configuration.maxChannelsPerSubscription
+            return (Self.failure("a socket may be in \(limit) rooms (limits.max_channels_per_subscription)"), [])
+        }
+        guard let (position, gap, backlog) = join(channel, since: since) else {
+            return (["ok": true, "channel": channel.rawValue, "already": true], [])
+        }
+        var result: [String: Any] = [
+            "ok": true, "channel": channel.rawValue, "position": position.description,
+            "recovered": since != nil && gap == nil,
+        ]
+        if let gap { result["gap"] = gap.rawValue }
+        return (result, backlog)
+    }
+
+    /// Joins a room; nil when the socket is in it already.
+    private func join(_ channel: ChannelName, since: StreamPosition?) -> (StreamPosition, GapReason?, [Message])? {
+        guard subscriptions[channel] == nil else { return nil }
+        let (subscription, resume) = service.hub.subscribe(
+            self,
+            to: channel,
+            from: since,
+            format: format,
+            on: eventLoop
+        )
+        subscriptions[channel] = subscription
+        service.socketIO.update(sid: id) { $0.rooms.insert(channel) }
+        return (resume.position, resume.gap, resume.messages)
+    }
+
+    private func unsubscribe(_ options: [String: Any]) -> [String: Any] {
+        switch channel(options) {
+        case .failure(let failure):
+            return Self.failure(failure.message)
+        case .success(let channel):
+            let subscription = subscriptions.removeValue(forKey: channel)
+            if let subscription {
+                service.hub.unsubscribe(subscription, on: eventLoop)
+                service.socketIO.update(sid: id) { $0.rooms.remove(channel) }
+            }
+            return ["ok": true, "channel": channel.rawValue, "was_subscribed": subscription != nil]
+        }
+    }
+
+    private func publish(_ options: [String: Any]) -> [String: Any] {
+        let channel: ChannelName
+        switch self.channel(options) {
+        case .failure(let failure): return Self.failure(failure.message)
+        case .success(let name): channel = name
+        }
+        guard service.configuration.allowsClientPublish(to: channel) else {
+            return Self.failure("publishing to \(channel) is not allowed (security.client_publish)")
+        }
+        var request: PublishRequest
+        if let binary = options["data"] as? ByteBuffer {
+            request = PublishRequest(payload: binary, contentType: "application/octet-stream")
+        } else {
+            do {
+                request = try JSONPublishFields.request(
+                    from: options,
+                    maxMessageSize: service.configuration.maxMessageSize
+                )
+            } catch {
+                return Self.failure(error.message)
+            }
+        }
+        request.eventType = options["event"] as? String
+        guard request.payload.readableBytes <= service.configuration.maxMessageSize else {
+            return Self.failure("the message is over \(service.configuration.maxMessageSize) bytes")
+        }
+        let result = service.hub.publish(request, to: channel)
+        return ["ok": true, "channel": channel.rawValue, "id": result.message.position.description]
+    }
+
+    /// Any other event: to the back end's `event` hook, whose JSON answer is the acknowledgement.
+    private func forward(_ name: String, _ arguments: [Any], ack: UInt64?) {
+        guard let url = configuration.hookURL, configuration.hooks.contains("event"), let backend = service.backend
+        else {
+            reply(ack, Self.failure("no handler for event \"\(name)\" (socketio.hook_url)"))
+            return
+        }
+        var body = hookBody("event")
+        body["name"] = name
+        body["args"] = SocketIOBinary.base64Encoded(arguments)
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        BackendHook.ask(
+            backend,
+            url: url,
+            event: "event",
+            body: body,
+            timeoutSeconds: service.configuration.backendTimeout,
+            on: eventLoop
+        ).whenSuccess { answer in
+            let socket = bound.value
+            guard socket.state == .connected, let ack else { return }
+            switch answer {
+            case .answered(let object): socket.reply(ack, object.value)
+            case .failed(let reason): socket.reply(ack, Self.failure(reason))
+            }
+            socket.connection.session.flush()
+        }
+    }
+
+    private func hookBody(_ event: String) -> [String: Any] {
+        ["event": event, "namespace": namespace, "sid": id, "user": user ?? NSNull()]
+    }
+
+    // MARK: Server API
+
+    /// `POST /api/socketio/emit` to this socket; `ack` is the call that waits for the client's answer.
+    func emit(_ event: String, _ arguments: [Any], ack: UInt64?) {
+        guard state == .connected else {
+            if let ack { service.calls.cancel(ack) }
+            return
+        }
+        connection.send(SocketIOPacket(.event, namespace: namespace, id: ack, data: [event] + arguments))
+        connection.session.flush()
+    }
+
+    /// Disconnects the socket from its namespace (the client does not reconnect by itself).
+    func disconnect() {
+        guard state == .connected else { return }
+        connection.send(SocketIOPacket(.disconnect, namespace: namespace))
+        connection.session.flush()
+        ended(reason: "server namespace disconnect", recoverable: false)
+    }
+
+    // MARK: Ending
+
+    /// The socket is gone: leave its rooms, tell the back end, and keep its state when it may recover.
+    func ended(reason: String, recoverable: Bool) {
+        guard state != .ended else { return }
+        let wasConnected = state == .connected
+        state = .ended
+        connection.socketEnded(self)
+        guard wasConnected else { return }
+        service.socketIO.remove(sid: id)
+        var rooms: [ChannelName: StreamPosition] = [:]
+        for (channel, subscription) in subscriptions {
+            rooms[channel] = subscription.position
+            service.hub.unsubscribe(subscription, on: eventLoop)
+        }
+        subscriptions = [:]
+        if recoverable, let pid {
+            service.socketIO.keep(
+                SocketIORegistry.Recoverable(
+                    sid: id,
+                    pid: pid,
+                    namespace: namespace,
+                    user: user,
+                    rooms: rooms,
+                    unconfirmed: Array(unconfirmed)
+                ),
+                seconds: configuration.recoveryWindow,
+                on: eventLoop
+            )
+        }
+        unconfirmed = []
+        if let url = configuration.hookURL, configuration.hooks.contains("disconnect"), let backend = service.backend {
+            var body = hookBody("disconnect")
+            body["reason"] = reason
+            // Told, not asked: nobody waits for the answer.
+            _ = BackendHook.ask(
+                backend,
+                url: url,
+                event: "disconnect",
+                body: body,
+                timeoutSeconds: service.configuration.backendTimeout,
+                on: eventLoop
+            )
+        }
+    }
+
+    // MARK: Heartbeat (recovery bookkeeping)
+
+    func pingSent() {
+        writtenBeforePing = unconfirmed.count
+    }
+
+    func pongReceived() {
+        unconfirmed.removeFirst(min(writtenBeforePing, unconfirmed.count))
+        writtenBeforePing = 0
+    }
+
+    func transportUpgraded() {
+        service.socketIO.update(sid: id) { $0.transport = EngineIOSession.Transport.webSocket.rawValue }
+    }
+
+    // MARK: ChannelSubscriber
+
+    private func write(_ message: Message) {
+        let encoder = SocketIOEventEncoder(namespace: namespace, includesOffset: recovers)
+        connection.session.send(frames: encoder.encode(message, allocator: service.allocator))
+        if recovers { unconfirmed.append(message) }
+    }
+
+    func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
+        guard state == .connected else { return }
+        let session = connection.session
+        guard session.isWritable else {
+            // A slow consumer: it is disconnected (and may recover what it missed when it comes back).
+            session.close(.transportError)
+            return
+        }
+        session.send(frames: delivery.encoded(format, allocator: service.allocator))
+        if recovers { unconfirmed.append(delivery.message) }
+        if flush { session.flush() }
+    }
+
+    func channelDeleted(_ subscription: Subscription) {
+        subscriptions[subscription.channel] = nil
+        service.socketIO.update(sid: id) { $0.rooms.remove(subscription.channel) }
+        connection.send(
+            SocketIOPacket(
+                .event,
+                namespace: namespace,
+                data: ["unsubscribed", ["channel": subscription.channel.rawValue, "reason": "channel-deleted"]]
+            )
+        )
+        connection.session.flush()
+    }
+}
+
+/// Why a built-in event failed (its acknowledgement says so).
+struct SocketIOFailure: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}
