@@ -7,6 +7,7 @@
 #   SB_THREADS=1          Switchboard event-loop threads (1 = comparable with nginx's one worker; 2 allowed)
 #   SB_CPUS               cores Switchboard is pinned to (default $SERVER_CPU for 1 thread, "0,1" for 2)
 #   SB_PORT=8000          Switchboard's port;  NCHAN_PORT=8081 nchan's port (the peer's default)
+#   SIO_PORT=5000         the python-socketio reference server's port (scenario 5)
 #   SERVER_CPU=0 GEN_CPU=1
 #   SKIP_BUILD=1          do not run `swift build` (use the binaries already in .build-release)
 #   BENCH_BIN, SB_BIN     other binaries
@@ -30,6 +31,7 @@ fi
 SB_PORT=${SB_PORT:-8000}
 SB_STOMP_PORT=${SB_STOMP_PORT:-61614}   # not 61613: RabbitMQ's STOMP port in scenario 4
 NCHAN_PORT=${NCHAN_PORT:-8081}
+SIO_PORT=${SIO_PORT:-5000}
 SCRATCH=${SCRATCH:-$ROOT/.build-release}
 BENCH_BIN=${BENCH_BIN:-$SCRATCH/release/switchboard-bench}
 SB_BIN=${SB_BIN:-$SCRATCH/release/switchboard}
@@ -262,15 +264,40 @@ nchan_stop() {
   NCHAN_MODE=""; SERVER_PID=""; SERVER_NAME=""
 }
 
-# server_start NAME [nchan mode] / server_stop: either server by name
+# --- python-socketio (the Socket.IO reference, scenario 5) -------------------------------------------
+
+SIO_STARTED=""
+sio_start() { # `peer start sioserver`: one Python process (asyncio + aiohttp), pinned to $SERVER_CPU
+  wait_port_free "$SIO_PORT"
+  note_cmd "$PEER start sioserver $SIO_PORT; taskset -pc $SERVER_CPU \$(cat $PEERS_DIR/sioserver.pid)"
+  log "python-socketio via $PEER start sioserver $SIO_PORT"
+  "$PEER" start sioserver "$SIO_PORT" >/dev/null
+  SIO_STARTED=1
+  local pid i
+  for ((i = 0; i < 50; i++)); do pid=$(cat "$PEERS_DIR/sioserver.pid" 2>/dev/null || true); [ -n "$pid" ] && break; sleep 0.1; done
+  taskset -pc "$SERVER_CPU" "$pid" >/dev/null
+  SERVER_PID=$pid
+  SERVER_NAME=sioserver
+  wait_http "http://127.0.0.1:$SIO_PORT/socket.io/?EIO=4&transport=polling" 30
+}
+
+sio_stop() {
+  [ -n "$SIO_STARTED" ] || return 0
+  "$PEER" stop sioserver >/dev/null || true
+  wait_port_free "$SIO_PORT" 20
+  SIO_STARTED=""; SERVER_PID=""; SERVER_NAME=""
+}
+
+# server_start NAME [nchan mode] / server_stop: any server by name
 server_start() {
   case $1 in
     switchboard) sb_start ;;
     nchan) nchan_start "${2:-peer}" ;;
+    sioserver) sio_start ;;
     *) die "unknown server $1" ;;
   esac
 }
-server_stop() { sb_stop; nchan_stop; }
+server_stop() { sb_stop; nchan_stop; sio_stop; }
 
 # Stop whatever we started when the script ends (normally or not).
 cleanup() { server_stop 2>/dev/null || true; }
@@ -292,6 +319,13 @@ bench_run() {
 sub_urls() {
   local server=$1 transport=$2 layout=$3 scheme=http
   [ "$transport" = ws ] && scheme=ws
+  if [ "$transport" = sio ] || [ "$transport" = siopoll ]; then  # Socket.IO: the endpoint; rooms are joined
+    local port=$SB_PORT t=websocket
+    [ "$server" = sioserver ] && port=$SIO_PORT
+    [ "$transport" = siopoll ] && { scheme=http; t=polling; } || scheme=ws
+    printf '%s\n' --sub-url "$scheme://127.0.0.1:$port/socket.io/?EIO=4&transport=$t"
+    return
+  fi
   case $server in
     switchboard)
       local q=""
@@ -316,10 +350,12 @@ sub_urls() {
   esac
 }
 
-pub_url() { # pub_url SERVER
-  case $1 in
-    switchboard) echo "http://127.0.0.1:$SB_PORT/pub/{ch}" ;;
-    nchan) echo "http://127.0.0.1:$NCHAN_PORT/pub/{ch}" ;;
+pub_url() { # pub_url SERVER [TRANSPORT]: Socket.IO transports publish with Socket.IO events on both servers
+  case $1:${2:-} in
+    switchboard:sio*) echo "ws://127.0.0.1:$SB_PORT/socket.io/?EIO=4&transport=websocket" ;;
+    sioserver:*) echo "ws://127.0.0.1:$SIO_PORT/socket.io/?EIO=4&transport=websocket" ;;
+    switchboard:*) echo "http://127.0.0.1:$SB_PORT/pub/{ch}" ;;
+    nchan:*) echo "http://127.0.0.1:$NCHAN_PORT/pub/{ch}" ;;
   esac
 }
 
@@ -360,7 +396,10 @@ run_case() {
   spid=$!
   local nconn=${#sub[@]}; nconn=$((nconn / 2))
   log "$server $case: $transport, $layout, $nconn connection(s) per subscriber"
-  bench_run "$dir" --transport "$transport" --layout "$layout" "${sub[@]}" --pub-url "$(pub_url "$server")" \
+  local -a dialect=()
+  [ "$server" = sioserver ] && dialect=(--sio-dialect peer)
+  bench_run "$dir" --transport "$transport" --layout "$layout" "${sub[@]}" --pub-url "$(pub_url "$server" "$transport")" \
+    "${dialect[@]}" \
     --label "$server $case" --json "$json" "$@" | tee "$dir/$server-$case.log" || rc=$?
   kill -TERM "$spid" 2>/dev/null || true
   wait "$spid" 2>/dev/null || true

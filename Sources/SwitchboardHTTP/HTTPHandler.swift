@@ -168,6 +168,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             awaitResponse(to: request, context: context) { endpoints in
                 try endpoints.startCall(request, on: context.eventLoop)
             }
+        case .apiSocketIOSockets:
+            awaitResponse(to: request, context: context) { endpoints in
+                try endpoints.apiSocketIOSockets(request, on: context.eventLoop)
+            }
         case .apiSocketIOEmit:
             awaitResponse(to: request, context: context) { endpoints in
                 try endpoints.apiSocketIOEmit(request, on: context.eventLoop)
@@ -440,13 +444,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 )
                 stomp.connectionOpened(context.channel, webSocket: true)
             } else if case .engineIO(let server, let sid) = mode {
-                // Engine.IO: its own heartbeat, so no WebSocket pings; text and binary messages kept apart.
+                // Engine.IO: its own heartbeat, so no WebSocket pings; messages go straight to the session
+                // (a new one, or the polling session this WebSocket probes to upgrade).
+                let sink: any WebSocketMessageSink =
+                    if let sid {
+                        EngineIOProbeLink(server: server, sid: sid)
+                    } else {
+                        server.makeSession(service: service, webSocket: context.channel, on: context.eventLoop)
+                    }
                 try pipeline.addHandler(
-                    EngineIOChannelHandler(service: service, server: server, sid: sid),
-                    position: .after(decoder)
-                )
-                try pipeline.addHandler(
-                    WebSocketTransportHandler(service: service, pings: false, keepsKind: true),
+                    WebSocketTransportHandler(service: service, pings: false, sink: sink),
                     position: .after(decoder)
                 )
             } else if case .native = mode {

@@ -153,7 +153,6 @@ public final class HTTPService: Sendable {
 
     /// Records a newly accepted connection (for graceful shutdown).
     public func connectionOpened(_ channel: any Channel) {
-        counters.http.wrappingIncrement(ordering: .relaxed)
-        connections.add(channel) { self.counters.http.wrappingDecrement(ordering: .relaxed) }
+        connections.add(channel, counting: counters.http)
     }
 }

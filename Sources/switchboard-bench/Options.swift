@@ -3,12 +3,19 @@ import ArgumentParser
 /// The subscriber transports the load generator speaks.
 enum Transport: String, ExpressibleByArgument, Codable {
     case ws, sse, longpoll
+    /// Socket.IO (Engine.IO 4) on a WebSocket, and on HTTP long-polling: `--sub-url` is the endpoint
+    /// (`ws://HOST:PORT/socket.io/?EIO=4&transport=websocket`, `http://...&transport=polling`), the room
+    /// is the subscriber's channel, joined as `--sio-dialect` says.
+    case sio, siopoll
 }
 
 /// What the subscribers are and where they connect; shared by the coordinator and its workers.
 struct SubscriptionOptions: ParsableArguments {
-    @Option(help: "Subscriber transport: ws, sse or longpoll.")
+    @Option(help: "Subscriber transport: ws, sse, longpoll, sio (Socket.IO on WebSocket) or siopoll.")
     var transport: Transport = .ws
+
+    @Option(help: "Socket.IO server: switchboard (rooms are channels) or peer (the python-socketio reference).")
+    var sioDialect: SocketIODialect = .switchboard
 
     @Option(
         name: .customLong("sub-url"),
@@ -57,6 +64,7 @@ struct SubscriptionOptions: ParsableArguments {
         var result = [
             "--transport", transport.rawValue, "--subscribers", String(subscribers), "--layout", layout.rawValue,
             "--channels", String(channels), "--group-size", String(groupSize), "--connect-rate", String(connectRate),
+            "--sio-dialect", sioDialect.rawValue,
         ]
         for url in subURLs { result += ["--sub-url", url] }
         return result

@@ -11,11 +11,13 @@ public final class ConnectionRegistry: Sendable {
     /// Creates an empty registry.
     public init() {}
 
-    /// Records `channel` until it closes; `onClose` runs when it does.
-    public func add(_ channel: any Channel, onClose: (@Sendable () -> Void)? = nil) {
+    /// Records `channel` until it closes, counting it in `counter` meanwhile (a counter rather than a
+    /// closure: one allocation less per connection).
+    public func add(_ channel: any Channel, counting counter: ManagedAtomic<Int>? = nil) {
+        counter?.wrappingIncrement(ordering: .relaxed)
         open.withLock { $0[ObjectIdentifier(channel)] = channel }
         channel.closeFuture.whenComplete { _ in
-            onClose?()
+            counter?.wrappingDecrement(ordering: .relaxed)
             _ = self.open.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
         }
     }

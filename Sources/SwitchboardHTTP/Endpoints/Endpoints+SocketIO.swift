@@ -5,9 +5,19 @@ import SwitchboardCore
 extension Endpoints {
     /// `GET /api/socketio/sockets[?namespace=/&room=X]`: the connected Socket.IO sockets —
     /// `{"sockets": [{"sid", "namespace", "user", "transport", "rooms", "connected_at"}]}`.
-    func apiSocketIOSockets(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+    func apiSocketIOSockets(
+        _ request: HTTPHandler.Request,
+        on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<
+        HTTPResponse
+    > {
         let room = try request.target.parameter("room").map { try channelName($0) }
-        let infos = service.socketIO.infos(namespace: request.target.parameter("namespace"), room: room)
+        let allocator = self.allocator
+        return service.socketIO.infos(namespace: request.target.parameter("namespace"), room: room, on: eventLoop)
+            .map { Self.socketList($0, allocator: allocator) }
+    }
+
+    private static func socketList(_ infos: [SocketIORegistry.Info], allocator: ByteBufferAllocator) -> HTTPResponse {
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.beginArray("sockets")
@@ -18,7 +28,7 @@ extension Endpoints {
             json.string("user", info.user)
             json.string("transport", info.transport)
             json.beginArray("rooms")
-            for room in info.rooms.sorted() { json.string(nil, room.rawValue) }
+            for room in info.rooms { json.string(nil, room) }
             json.endArray()
             json.int64("connected_at", info.connectedAt)
             json.endObject()

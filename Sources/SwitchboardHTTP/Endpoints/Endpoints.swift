@@ -27,8 +27,8 @@ struct Endpoints {
             case .apiDisconnect: return try apiDisconnect(request)
             case .nativeSend: return try nativeSend(request)
             case .asset(let path): return asset(path, request: request)
-            case .apiSocketIOSockets: return try apiSocketIOSockets(request)
-            case .subscribe, .echo, .stomp, .native, .nativeSSE, .nativePoll, .apiCall, .engineIO, .apiSocketIOEmit:
+            case .subscribe, .echo, .stomp, .native, .nativeSSE, .nativePoll, .apiCall, .engineIO, .apiSocketIOEmit,
+                .apiSocketIOSockets:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }
         } catch let error as HTTPError {

@@ -6,11 +6,14 @@ struct EngineIOConfiguration: Sendable {
     var pingInterval: TimeAmount
     var pingTimeout: TimeAmount
     var maxPayload: Int
+    /// Socket.IO's: how long a new connection gets to join a namespace.
+    var connectTimeout: TimeAmount
 
     init(_ configuration: SocketIOConfiguration) {
         pingInterval = .milliseconds(Int64(configuration.pingInterval * 1000))
         pingTimeout = .milliseconds(Int64(configuration.pingTimeout * 1000))
         maxPayload = configuration.maxPayload
+        connectTimeout = .milliseconds(Int64(configuration.connectTimeout * 1000))
     }
 
     var pingIntervalMilliseconds: Int { Int(pingInterval.nanoseconds / 1_000_000) }

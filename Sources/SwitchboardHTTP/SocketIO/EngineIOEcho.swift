@@ -11,8 +11,8 @@ final class EngineIOEcho: EngineIOApplication {
         session.send(message)
     }
 
+    var isIdle: Bool? { nil }
     func pingSent() {}
     func pongReceived() {}
-    func transportUpgraded() {}
     func sessionClosed(_ reason: EngineIOSession.CloseReason) {}
 }

@@ -36,15 +36,14 @@ final class EngineIOServer: Sendable {
     /// A session as the registry keeps it: used only on its event loop.
     private struct Reference: @unchecked Sendable {
         let session: EngineIOSession
-        let eventLoop: any EventLoop
 
         func execute(_ body: @escaping @Sendable (EngineIOSession) -> Void) {
-            let session = self.session
+            // `eventLoop` is immutable, so reading it from any thread is safe.
+            let eventLoop = session.eventLoop
             if eventLoop.inEventLoop {
                 body(session)
             } else {
-                let bound = Reference(session: session, eventLoop: eventLoop)
-                eventLoop.execute { body(bound.session) }
+                eventLoop.execute { body(self.session) }
             }
         }
     }
@@ -52,6 +51,20 @@ final class EngineIOServer: Sendable {
     let application: Application
     let configuration: EngineIOConfiguration
     private let sessions = Mutex<[String: Reference]>([:])
+    private let heartbeats = Mutex<[ObjectIdentifier: NIOLoopBound<EngineIOHeartbeat>]>([:])
+
+    /// The heartbeat queues of `eventLoop` (created on first use). Call on that loop.
+    func heartbeat(on eventLoop: any EventLoop) -> EngineIOHeartbeat {
+        heartbeats.withLock { all in
+            if let heartbeat = all[ObjectIdentifier(eventLoop)] { return heartbeat }
+            let heartbeat = NIOLoopBound(
+                EngineIOHeartbeat(eventLoop: eventLoop, configuration: configuration),
+                eventLoop: eventLoop
+            )
+            all[ObjectIdentifier(eventLoop)] = heartbeat
+            return heartbeat
+        }.value
+    }
 
     init(application: Application, configuration: EngineIOConfiguration) {
         self.application = application
@@ -105,9 +118,9 @@ final class EngineIOServer: Sendable {
 
     // MARK: Sessions
 
-    /// Opens a session on `eventLoop` (HTTP long-polling; or a WebSocket `channel` opened without a sid).
-    @discardableResult
-    func openSession(service: HTTPService, webSocket: (any Channel)?, on eventLoop: any EventLoop) -> EngineIOSession {
+    /// A session on `eventLoop`: HTTP long-polling, or a WebSocket opened without a sid (which opens the
+    /// session when its transport is in place: ``EngineIOSession/attached(to:)``).
+    func makeSession(service: HTTPService, webSocket: (any Channel)?, on eventLoop: any EventLoop) -> EngineIOSession {
         let session = EngineIOSession(
             server: self,
             service: service,
@@ -115,18 +128,22 @@ final class EngineIOServer: Sendable {
             webSocket: webSocket,
             eventLoop: eventLoop
         )
-        sessions.withLock { $0[session.id] = Reference(session: session, eventLoop: eventLoop) }
+        if webSocket == nil {
+            // Only polling sessions are looked up by id (polls, posts, the upgrade); a session born on a
+            // WebSocket is reached through its channel.
+            sessions.withLock { $0[session.id] = Reference(session: session) }
+        }
         switch application {
         case .socketIO: session.application = SocketIOConnection(session: session)
         case .echo: session.application = EngineIOEcho(session: session)
         }
-        session.open()
         return session
     }
 
     /// The handshake of HTTP long-polling: the `open` packet is the answer.
     func handshake(service: HTTPService, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
-        let session = openSession(service: service, webSocket: nil, on: eventLoop)
+        let session = makeSession(service: service, webSocket: nil, on: eventLoop)
+        session.open()
         let promise = eventLoop.makePromise(of: HTTPResponse.self)
         session.poll(promise)
         return promise.futureResult

@@ -5,14 +5,15 @@ import SwitchboardCore
 /// What runs on top of an Engine.IO session: Socket.IO (``SocketIOConnection``), or the echo of the
 /// conformance configuration (``EngineIOEcho``). Called on the session's event loop.
 protocol EngineIOApplication: AnyObject {
+    /// Whether the client has not started anything yet (Socket.IO: no namespace joined); nil when the
+    /// application has no connect deadline.
+    var isIdle: Bool? { get }
     /// A `message` packet from the client (text or binary).
     func received(_ message: EngineIOPacket)
     /// A ping went out: everything written before it reaches the client before the ping does.
     func pingSent()
     /// The client answered the last ping: it has everything written before that ping.
     func pongReceived()
-    /// The session moved from HTTP long-polling to its WebSocket.
-    func transportUpgraded()
     /// The session ended (the application must not write to it any more).
     func sessionClosed(_ reason: EngineIOSession.CloseReason)
 }
@@ -59,18 +60,22 @@ final class EngineIOSession {
     private(set) var isClosed = false
     /// The WebSocket once the session uses one.
     private var webSocket: (any Channel)?
-    /// A WebSocket probing for the upgrade (`2probe` … `5`).
-    private var probe: (any Channel)?
-    private var probed = false
+    /// A WebSocket probing for the upgrade (`2probe` … `5`); boxed, as few sessions ever have one.
+    private final class Probe {
+        let channel: any Channel
+        var probed = false
+        var deadline: Scheduled<Void>?
+        init(_ channel: any Channel) { self.channel = channel }
+    }
+    private var upgrade: Probe?
     private var outbox: Deque<Output> = []
     private var outboxBytes = 0
     private var waitingPoll: EventLoopPromise<HTTPResponse>?
-    private var pingTask: Scheduled<Void>?
-    private var pongDeadline: Scheduled<Void>?
-    private var upgradeDeadline: Scheduled<Void>?
+    /// Bumped whenever the heartbeat's next step changes: queued deadlines of older generations are void.
+    private(set) var heartbeatGeneration: UInt32 = 0
     /// Set when the session ended but its last packets wait for one more poll, which ends with `farewell`.
     private var draining = false
-    private var farewell = EngineIOPacket(.close)
+    private var farewell = EngineIOPacket.Kind.close
 
     init(
         server: EngineIOServer,
@@ -79,7 +84,8 @@ final class EngineIOSession {
         webSocket: (any Channel)?,
         eventLoop: any EventLoop
     ) {
-        self.id = RandomID.make(length: 20)
+        // 15 characters (77 bits): a Swift string that short is stored inline, with no allocation.
+        self.id = RandomID.make(length: 15)
         self.server = server
         self.service = service
         self.transport = transport
@@ -105,6 +111,9 @@ final class EngineIOSession {
         send(EngineIOPacket(.open, payload: json.buffer))
         flush()
         schedulePing()
+        if application?.isIdle != nil {
+            server.heartbeat(on: eventLoop).schedule(.connectDeadline, for: self, generation: 0)
+        }
     }
 
     // MARK: Output
@@ -144,7 +153,7 @@ final class EngineIOSession {
     func flush() {
         if transport == .webSocket {
             webSocket?.flush()
-        } else if !outbox.isEmpty, probe == nil || !probed {
+        } else if !outbox.isEmpty, upgrade?.probed != true {
             answerPoll()
         }
     }
@@ -170,7 +179,7 @@ final class EngineIOSession {
             return
         }
         waitingPoll = promise
-        if probed {
+        if upgrade?.probed == true {
             // Upgrading: the poll is ended with a noop so that the client moves to the WebSocket.
             answerPoll(with: [.packet(EngineIOPacket(.noop))])
         } else if !outbox.isEmpty || draining {
@@ -236,7 +245,7 @@ final class EngineIOSession {
         }
         if draining, outputs == nil {
             if !first { body.writeInteger(EngineIOPacket.separator) }
-            farewell.writePolling(into: &body)
+            EngineIOPacket(farewell).writePolling(into: &body)
             draining = false
             server.remove(id)
         }
@@ -257,14 +266,15 @@ final class EngineIOSession {
 
     /// A WebSocket for this session (`transport=websocket&sid=...`): the upgrade probe.
     func attachProbe(_ channel: any Channel) {
-        guard !isClosed, transport == .polling, probe == nil else {
+        guard !isClosed, transport == .polling, upgrade == nil else {
             // Already upgraded, or another probe runs: refused as the reference server does.
             channel.close(promise: nil)
             return
         }
-        probe = channel
+        let probe = Probe(channel)
+        upgrade = probe
         let session = NIOLoopBound(self, eventLoop: eventLoop)
-        upgradeDeadline = eventLoop.scheduleTask(in: .seconds(10)) { session.value.probeEnded(channel) }
+        probe.deadline = eventLoop.scheduleTask(in: .seconds(10)) { session.value.probeEnded(channel) }
     }
 
     /// A message on the session's WebSocket, or on the probe.
@@ -280,7 +290,7 @@ final class EngineIOSession {
             }
             packet = decoded
         }
-        if let probe, channel === probe {
+        if let probe = upgrade?.channel, channel === probe {
             probeReceived(packet, on: probe)
         } else if channel === webSocket {
             received(packet, onProbe: false)
@@ -290,7 +300,7 @@ final class EngineIOSession {
 
     /// The session's WebSocket (or the probe) closed.
     func webSocketClosed(_ channel: any Channel) {
-        if let probe, channel === probe {
+        if let probe = upgrade?.channel, channel === probe {
             probeEnded(channel)
         } else if channel === webSocket, !isClosed {
             close(.transportClose)
@@ -300,18 +310,16 @@ final class EngineIOSession {
     private func probeReceived(_ packet: EngineIOPacket, on channel: any Channel) {
         switch packet.kind {
         case .ping where String(buffer: packet.payload) == "probe":
-            probed = true
+            upgrade?.probed = true
             channel.writeAndFlush(
                 EngineIOPacket(.pong, text: "probe").webSocketFrame(allocator: channel.allocator),
                 promise: nil
             )
             answerPoll(with: [.packet(EngineIOPacket(.noop))])
-        case .upgrade where probed:
-            upgradeDeadline?.cancel()
-            upgradeDeadline = nil
+        case .upgrade where upgrade?.probed == true:
+            upgrade?.deadline?.cancel()
             answerPoll(with: [.packet(EngineIOPacket(.noop))])
-            probe = nil
-            probed = false
+            upgrade = nil
             transport = .webSocket
             webSocket = channel
             for output in outbox {
@@ -324,7 +332,6 @@ final class EngineIOSession {
             outbox.removeAll()
             outboxBytes = 0
             channel.flush()
-            application?.transportUpgraded()
         default:
             // Anything else before the upgrade completes ends the probe.
             probeEnded(channel)
@@ -332,11 +339,9 @@ final class EngineIOSession {
     }
 
     private func probeEnded(_ channel: any Channel) {
-        guard let probe, probe === channel else { return }
-        self.probe = nil
-        probed = false
-        upgradeDeadline?.cancel()
-        upgradeDeadline = nil
+        guard let probe = upgrade, probe.channel === channel else { return }
+        upgrade = nil
+        probe.deadline?.cancel()
         channel.close(promise: nil)
         flush()
     }
@@ -348,13 +353,11 @@ final class EngineIOSession {
         case .message:
             application?.received(packet)
         case .pong:
-            pongDeadline?.cancel()
-            pongDeadline = nil
             application?.pongReceived()
             schedulePing()
         case .close:
             // A polling client's poll (waiting, or on its way) is ended with a noop.
-            close(.transportClose, drain: transport == .polling, farewell: EngineIOPacket(.noop))
+            close(.transportClose, drain: transport == .polling, farewell: .noop)
         case .open, .ping, .upgrade, .noop:
             break
         }
@@ -363,33 +366,42 @@ final class EngineIOSession {
     // MARK: Heartbeat
 
     private func schedulePing() {
-        pingTask?.cancel()
-        let session = NIOLoopBound(self, eventLoop: eventLoop)
-        pingTask = eventLoop.scheduleTask(in: configuration.pingInterval) { session.value.ping() }
+        heartbeatGeneration &+= 1
+        server.heartbeat(on: eventLoop).schedule(.ping, for: self, generation: heartbeatGeneration)
     }
 
-    private func ping() {
+    /// A deadline came (``EngineIOHeartbeat``): ping, give up on a client that did not answer the last
+    /// ping, or on one that joined no namespace in time.
+    func deadlinePassed(_ kind: EngineIOHeartbeat.Kind) {
         guard !isClosed else { return }
-        send(EngineIOPacket(.ping))
-        application?.pingSent()
-        flush()
-        let session = NIOLoopBound(self, eventLoop: eventLoop)
-        pongDeadline = eventLoop.scheduleTask(in: configuration.pingTimeout) { session.value.close(.pingTimeout) }
+        switch kind {
+        case .connectDeadline:
+            if application?.isIdle == true { close(.transportClose) }
+        case .ping:
+            send(EngineIOPacket(.ping))
+            application?.pingSent()
+            flush()
+            heartbeatGeneration &+= 1
+            server.heartbeat(on: eventLoop).schedule(.pongDeadline, for: self, generation: heartbeatGeneration)
+        case .pongDeadline:
+            close(.pingTimeout)
+        }
     }
 
     // MARK: Closing
 
     /// Ends the session. `drain`: a polling client still gets what was queued, with a close packet, on
     /// its next poll (the server ended the session, e.g. a Socket.IO disconnect).
-    func close(_ reason: CloseReason, drain: Bool = false, farewell: EngineIOPacket = EngineIOPacket(.close)) {
+    func close(_ reason: CloseReason, drain: Bool = false, farewell: EngineIOPacket.Kind = .close) {
         guard !isClosed else { return }
         isClosed = true
         self.farewell = farewell
-        pingTask?.cancel()
-        pongDeadline?.cancel()
-        upgradeDeadline?.cancel()
-        if let probe { probe.close(promise: nil) }
-        probe = nil
+        heartbeatGeneration &+= 1
+        if let probe = upgrade {
+            probe.deadline?.cancel()
+            probe.channel.close(promise: nil)
+        }
+        upgrade = nil
         let application = self.application
         self.application = nil
         application?.sessionClosed(reason)
@@ -434,5 +446,25 @@ enum EngineIOFrames {
             guard let payload = buffer.readSlice(length: length) else { return }
             body(first & 0x0F == 0x2, payload)
         }
+    }
+}
+
+/// A session born on a WebSocket receives that WebSocket's messages directly.
+extension EngineIOSession: WebSocketMessageSink {
+    func attached(to channel: any Channel) {
+        open()
+    }
+
+    func received(_ message: WebSocketMessage, on channel: any Channel) {
+        webSocketMessage(message, from: channel)
+    }
+
+    func detached(from channel: any Channel) {
+        webSocketClosed(channel)
+    }
+
+    func shutdown(_ channel: any Channel) {
+        (application as? SocketIOConnection)?.shutdown()
+        close(.serverShutdown)
     }
 }

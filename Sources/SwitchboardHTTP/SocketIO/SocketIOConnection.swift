@@ -9,20 +9,26 @@ import SwitchboardCore
 final class SocketIOConnection: EngineIOApplication {
     let session: EngineIOSession
     var service: HTTPService { session.service }
-    private var sockets: [String: SocketIOSocket] = [:]
+    /// The connected namespaces (an array: most connections have one).
+    private var sockets = CompactList<SocketIOSocket>()
     /// A binary packet waiting for its attachments.
-    private var pendingBinary: (packet: SocketIOPacket, attachments: [ByteBuffer])?
-    private var connectTimer: Scheduled<Void>?
+    private var pendingBinary: PendingBinary?
+
+    /// A binary packet and the attachments received so far (boxed: rare, and large inline).
+    private final class PendingBinary {
+        let packet: SocketIOPacket
+        var attachments: [ByteBuffer] = []
+        init(_ packet: SocketIOPacket) { self.packet = packet }
+    }
+    /// Set once a namespace was joined: the connect deadline then no longer applies.
+    private var joinedOnce = false
 
     init(session: EngineIOSession) {
         self.session = session
-        let seconds = session.service.socketIOConfiguration.connectTimeout
-        let bound = NIOLoopBound(self, eventLoop: session.eventLoop)
-        connectTimer = session.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
-            let connection = bound.value
-            if connection.sockets.isEmpty { connection.session.close(.transportClose) }
-        }
     }
+
+    /// Past `socketio.connect_timeout` without a namespace, the session is closed (EngineIOHeartbeat).
+    var isIdle: Bool? { !joinedOnce }
 
     var configuration: SocketIOConfiguration { service.socketIOConfiguration }
 
@@ -30,15 +36,12 @@ final class SocketIOConnection: EngineIOApplication {
 
     func received(_ message: EngineIOPacket) {
         if message.isBinary {
-            guard var pending = pendingBinary else {
+            guard let pending = pendingBinary else {
                 session.close(.parseError)  // an attachment nobody announced
                 return
             }
             pending.attachments.append(message.payload)
-            guard pending.attachments.count == pending.packet.attachments else {
-                pendingBinary = pending
-                return
-            }
+            guard pending.attachments.count == pending.packet.attachments else { return }
             pendingBinary = nil
             guard let data = pending.packet.data,
                 let rebuilt = SocketIOBinary.reconstruct(data, attachments: pending.attachments)
@@ -60,7 +63,7 @@ final class SocketIOConnection: EngineIOApplication {
             session.close(.parseError)
         case .success(let packet):
             if packet.kind.isBinary, packet.attachments > 0 {
-                pendingBinary = (packet, [])
+                pendingBinary = PendingBinary(packet)
             } else {
                 dispatch(packet)
             }
@@ -71,26 +74,21 @@ final class SocketIOConnection: EngineIOApplication {
         if packet.kind == .connect {
             connect(packet.namespace, auth: packet.data as? [String: Any] ?? [:])
         } else {
-            sockets[packet.namespace]?.received(packet)
+            socket(packet.namespace)?.received(packet)
         }
     }
 
     func pingSent() {
-        for socket in sockets.values { socket.pingSent() }
+        for socket in sockets { socket.pingSent() }
     }
 
     func pongReceived() {
-        for socket in sockets.values { socket.pongReceived() }
-    }
-
-    func transportUpgraded() {
-        for socket in sockets.values { socket.transportUpgraded() }
+        for socket in sockets { socket.pongReceived() }
     }
 
     func sessionClosed(_ reason: EngineIOSession.CloseReason) {
-        connectTimer?.cancel()
-        let all = sockets.values
-        sockets = [:]
+        let all = sockets
+        sockets.removeAll()
         for socket in all { socket.ended(reason: reason.rawValue, recoverable: Self.isRecoverable(reason)) }
     }
 
@@ -104,10 +102,11 @@ final class SocketIOConnection: EngineIOApplication {
 
     /// The server is going away: clients reconnect (no Socket.IO disconnect packet, which would stop them).
     func shutdown() {
-        for socket in sockets.values {
+        let all = sockets
+        sockets.removeAll()
+        for socket in all {
             socket.ended(reason: EngineIOSession.CloseReason.serverShutdown.rawValue, recoverable: false)
         }
-        sockets = [:]
     }
 
     // MARK: Namespaces
@@ -118,16 +117,20 @@ final class SocketIOConnection: EngineIOApplication {
             session.flush()
             return
         }
-        guard sockets[namespace] == nil else { return }
-        connectTimer?.cancel()
+        guard socket(namespace) == nil else { return }
+        joinedOnce = true
         let socket = SocketIOSocket(connection: self, namespace: namespace)
-        sockets[namespace] = socket
+        sockets.append(socket)
         socket.start(auth: auth)
     }
 
     /// A socket ended (namespace disconnect, or its connection was refused).
     func socketEnded(_ socket: SocketIOSocket) {
-        if sockets[socket.namespace] === socket { sockets[socket.namespace] = nil }
+        sockets.remove(socket)
+    }
+
+    private func socket(_ namespace: String) -> SocketIOSocket? {
+        sockets.first { $0.namespace == namespace }
     }
 
     // MARK: Output

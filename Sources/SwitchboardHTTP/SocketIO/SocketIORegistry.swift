@@ -5,25 +5,34 @@ import Synchronization
 /// The connected Socket.IO sockets (for `GET /api/socketio/sockets` and `POST /api/socketio/emit`), by
 /// socket id and user, and the state of recently disconnected ones for connection state recovery.
 final class SocketIORegistry: Sendable {
-    /// What `GET /api/socketio/sockets` shows of a socket.
+    /// What `GET /api/socketio/sockets` shows of a socket (read on its loop when asked: the registry keeps
+    /// no copy, to keep every connection small).
     struct Info: Sendable {
         var sid: String
         var namespace: String
         var user: String?
-        var rooms: Set<ChannelName>
+        var rooms: [String]
         var transport: String
         var connectedAt: Int64
     }
 
-    /// A socket as the registry keeps it: used only on its event loop.
+    /// A socket as the registry keeps it: the socket is used only on its event loop; its namespace and
+    /// user never change once it is registered.
     struct Reference: @unchecked Sendable {
         fileprivate let socket: SocketIOSocket
-        let eventLoop: any EventLoop
+        /// The user, fixed once the socket is registered.
+        let user: String?
 
         init(_ socket: SocketIOSocket) {
             self.socket = socket
-            self.eventLoop = socket.eventLoop
+            self.user = socket.user
         }
+
+        /// Immutable, so it may be read from any thread.
+        var namespace: String { socket.namespace }
+
+        /// The socket's loop (immutable all the way down, so it may be read from any thread).
+        var eventLoop: any EventLoop { socket.eventLoop }
 
         func execute(_ body: @escaping @Sendable (SocketIOSocket) -> Void) {
             if eventLoop.inEventLoop {
@@ -46,45 +55,49 @@ final class SocketIORegistry: Sendable {
         var unconfirmed: [Message]
     }
 
-    private let sockets = Mutex<[String: (reference: Reference, info: Info)]>([:])
+    private let sockets = Mutex<[String: Reference]>([:])
     private let recoverable = Mutex<[String: Recoverable]>([:])
-
-    func add(_ socket: SocketIOSocket, info: Info) {
+    func add(_ socket: SocketIOSocket) {
         let reference = Reference(socket)
-        sockets.withLock { $0[info.sid] = (reference, info) }
+        sockets.withLock { $0[socket.id] = reference }
     }
 
     func remove(sid: String) {
         _ = sockets.withLock { $0.removeValue(forKey: sid) }
     }
 
-    func update(sid: String, _ change: (inout Info) -> Void) {
-        sockets.withLock { all in
-            guard var entry = all[sid] else { return }
-            change(&entry.info)
-            all[sid] = entry
-        }
-    }
-
     func socket(sid: String) -> Reference? {
-        sockets.withLock { $0[sid]?.reference }
+        sockets.withLock { $0[sid] }
     }
 
     /// The sockets of `user` (in `namespace`, when given).
     func sockets(ofUser user: String, namespace: String?) -> [Reference] {
         sockets.withLock { all in
-            all.values.filter { $0.info.user == user && (namespace == nil || $0.info.namespace == namespace) }
-                .map(\.reference)
+            all.values.filter { $0.user == user && (namespace == nil || $0.namespace == namespace) }
         }
     }
 
-    /// Every socket's info, filtered by namespace and room when given, ordered by connection time.
-    func infos(namespace: String?, room: ChannelName?) -> [Info] {
-        sockets.withLock { all in
-            all.values.map(\.info).filter { info in
-                (namespace == nil || info.namespace == namespace) && (room.map { info.rooms.contains($0) } ?? true)
+    /// Every socket's info, filtered by namespace and room when given, ordered by connection time: each
+    /// event loop is asked once for its sockets.
+    func infos(namespace: String?, room: ChannelName?, on eventLoop: any EventLoop) -> EventLoopFuture<[Info]> {
+        let references = sockets.withLock { all in
+            all.values.filter { namespace == nil || $0.namespace == namespace }
+        }
+        var byLoop: [ObjectIdentifier: [Reference]] = [:]
+        for reference in references { byLoop[ObjectIdentifier(reference.eventLoop), default: []].append(reference) }
+        let parts = byLoop.values.map { group -> EventLoopFuture<[Info]> in
+            let loop = group[0].eventLoop
+            return loop.submit {
+                group.compactMap { reference -> Info? in
+                    let info = reference.socket.info
+                    if let room, !info.rooms.contains(room.rawValue) { return nil }
+                    return info
+                }
             }
-        }.sorted { ($0.connectedAt, $0.sid) < ($1.connectedAt, $1.sid) }
+        }
+        return EventLoopFuture.whenAllSucceed(parts, on: eventLoop).map { lists in
+            lists.flatMap { $0 }.sorted { ($0.connectedAt, $0.sid) < ($1.connectedAt, $1.sid) }
+        }
     }
 
     var count: Int { sockets.withLock { $0.count } }

@@ -21,19 +21,17 @@ final class SocketIOSocket: ChannelSubscriber {
     private(set) var state = State.connecting
     private(set) var user: String?
     /// The private id of connection state recovery (nil when it is off).
-    private var pid: String?
-    private var subscriptions: [ChannelName: Subscription] = [:]
+    /// Connection state recovery's bookkeeping, when it is on (boxed: most servers run without it).
+    private var recovery: Recovery?
+    /// The rooms (an array: sockets are in a room or two, and a dictionary costs more per connection).
+    private var subscriptions = CompactList<Subscription>()
     private let format: WireFormat
-    /// With recovery on: messages written since the last ping the client answered, and how many of them
-    /// were written before the ping now in flight.
-    private var unconfirmed: Deque<Message> = []
-    private var writtenBeforePing = 0
     private let connectedAt = WallClock.milliseconds()
 
     init(connection: SocketIOConnection, namespace: String) {
         self.connection = connection
         self.namespace = namespace
-        self.id = RandomID.make(length: 20)
+        self.id = RandomID.make(length: 15)  // stored inline (see EngineIOSession.id)
         self.format = connection.service.formats.socketIO(namespace: namespace)
     }
 
@@ -55,7 +53,7 @@ final class SocketIOSocket: ChannelSubscriber {
         {
             return
         }
-        if recovers { pid = RandomID.make(length: 20) }
+        if recovers { recovery = Recovery(pid: RandomID.make(length: 24)) }
         guard let url = configuration.hookURL, configuration.hooks.contains("connect"), let backend = service.backend
         else {
             connected(auth: auth, rooms: [])
@@ -132,22 +130,28 @@ final class SocketIOSocket: ChannelSubscriber {
 
     private func sendConnect() {
         var handshake: [String: Any] = ["sid": id]
-        if let pid { handshake["pid"] = pid }
+        if let pid = recovery?.pid { handshake["pid"] = pid }
         connection.send(SocketIOPacket(.connect, namespace: namespace, data: handshake))
     }
 
     private func register() {
-        service.socketIO.add(
-            self,
-            info: SocketIORegistry.Info(
-                sid: id,
-                namespace: namespace,
-                user: user,
-                rooms: Set(subscriptions.keys),
-                transport: connection.session.transport.rawValue,
-                connectedAt: connectedAt
-            )
+        service.socketIO.add(self)
+    }
+
+    /// What `GET /api/socketio/sockets` shows of this socket.
+    var info: SocketIORegistry.Info {
+        SocketIORegistry.Info(
+            sid: id,
+            namespace: namespace,
+            user: user,
+            rooms: subscriptions.map(\.channel.rawValue).sorted(),
+            transport: connection.session.transport.rawValue,
+            connectedAt: connectedAt
         )
+    }
+
+    private func subscription(of channel: ChannelName) -> Subscription? {
+        subscriptions.first { $0.channel == channel }
     }
 
     /// Connection state recovery: the same socket id, its rooms, and what the client missed. False when
@@ -174,16 +178,16 @@ final class SocketIOSocket: ChannelSubscriber {
                 format: format,
                 on: eventLoop
             )
-            subscriptions[channel] = subscription
+            subscriptions.append(subscription)
             guard resume.gap == nil else {
-                for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: eventLoop) }
-                subscriptions = [:]
+                for subscription in subscriptions { service.hub.unsubscribe(subscription, on: eventLoop) }
+                subscriptions.removeAll()
                 return false
             }
             backlog += resume.messages
         }
         id = kept.sid
-        pid = kept.pid
+        recovery = Recovery(pid: kept.pid)
         user = kept.user
         state = .connected
         register()
@@ -281,7 +285,7 @@ final class SocketIOSocket: ChannelSubscriber {
             }
             since = position
         }
-        if subscriptions[channel] == nil, subscriptions.count >= service.configuration.maxChannelsPerSubscription {
+        if subscription(of: channel) == nil, subscriptions.count >= service.configuration.maxChannelsPerSubscription {
             let limit = service.configuration.maxChannelsPerSubscription
             return (Self.failure("a socket may be in \(limit) rooms (limits.max_channels_per_subscription)"), [])
         }
@@ -298,7 +302,7 @@ final class SocketIOSocket: ChannelSubscriber {
 
     /// Joins a room; nil when the socket is in it already.
     private func join(_ channel: ChannelName, since: StreamPosition?) -> (StreamPosition, GapReason?, [Message])? {
-        guard subscriptions[channel] == nil else { return nil }
+        guard subscription(of: channel) == nil else { return nil }
         let (subscription, resume) = service.hub.subscribe(
             self,
             to: channel,
@@ -306,8 +310,7 @@ final class SocketIOSocket: ChannelSubscriber {
             format: format,
             on: eventLoop
         )
-        subscriptions[channel] = subscription
-        service.socketIO.update(sid: id) { $0.rooms.insert(channel) }
+        subscriptions.append(subscription)
         return (resume.position, resume.gap, resume.messages)
     }
 
@@ -316,10 +319,10 @@ final class SocketIOSocket: ChannelSubscriber {
         case .failure(let failure):
             return Self.failure(failure.message)
         case .success(let channel):
-            let subscription = subscriptions.removeValue(forKey: channel)
+            let subscription = subscription(of: channel)
             if let subscription {
+                subscriptions.remove(subscription)
                 service.hub.unsubscribe(subscription, on: eventLoop)
-                service.socketIO.update(sid: id) { $0.rooms.remove(channel) }
             }
             return ["ok": true, "channel": channel.rawValue, "was_subscribed": subscription != nil]
         }
@@ -419,26 +422,26 @@ final class SocketIOSocket: ChannelSubscriber {
         guard wasConnected else { return }
         service.socketIO.remove(sid: id)
         var rooms: [ChannelName: StreamPosition] = [:]
-        for (channel, subscription) in subscriptions {
-            rooms[channel] = subscription.position
+        for subscription in subscriptions {
+            rooms[subscription.channel] = subscription.position
             service.hub.unsubscribe(subscription, on: eventLoop)
         }
-        subscriptions = [:]
-        if recoverable, let pid {
+        subscriptions.removeAll()
+        if recoverable, let recovery {
             service.socketIO.keep(
                 SocketIORegistry.Recoverable(
                     sid: id,
-                    pid: pid,
+                    pid: recovery.pid,
                     namespace: namespace,
                     user: user,
                     rooms: rooms,
-                    unconfirmed: Array(unconfirmed)
+                    unconfirmed: Array(recovery.unconfirmed)
                 ),
                 seconds: configuration.recoveryWindow,
                 on: eventLoop
             )
         }
-        unconfirmed = []
+        recovery = nil
         if let url = configuration.hookURL, configuration.hooks.contains("disconnect"), let backend = service.backend {
             var body = hookBody("disconnect")
             body["reason"] = reason
@@ -457,16 +460,13 @@ final class SocketIOSocket: ChannelSubscriber {
     // MARK: Heartbeat (recovery bookkeeping)
 
     func pingSent() {
-        writtenBeforePing = unconfirmed.count
+        recovery?.writtenBeforePing = recovery?.unconfirmed.count ?? 0
     }
 
     func pongReceived() {
-        unconfirmed.removeFirst(min(writtenBeforePing, unconfirmed.count))
-        writtenBeforePing = 0
-    }
-
-    func transportUpgraded() {
-        service.socketIO.update(sid: id) { $0.transport = EngineIOSession.Transport.webSocket.rawValue }
+        guard let recovery else { return }
+        recovery.unconfirmed.removeFirst(min(recovery.writtenBeforePing, recovery.unconfirmed.count))
+        recovery.writtenBeforePing = 0
     }
 
     // MARK: ChannelSubscriber
@@ -474,7 +474,7 @@ final class SocketIOSocket: ChannelSubscriber {
     private func write(_ message: Message) {
         let encoder = SocketIOEventEncoder(namespace: namespace, includesOffset: recovers)
         connection.session.send(frames: encoder.encode(message, allocator: service.allocator))
-        if recovers { unconfirmed.append(message) }
+        recovery?.unconfirmed.append(message)
     }
 
     func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
@@ -486,13 +486,12 @@ final class SocketIOSocket: ChannelSubscriber {
             return
         }
         session.send(frames: delivery.encoded(format, allocator: service.allocator))
-        if recovers { unconfirmed.append(delivery.message) }
+        recovery?.unconfirmed.append(delivery.message)
         if flush { session.flush() }
     }
 
     func channelDeleted(_ subscription: Subscription) {
-        subscriptions[subscription.channel] = nil
-        service.socketIO.update(sid: id) { $0.rooms.remove(subscription.channel) }
+        subscriptions.remove(subscription)
         connection.send(
             SocketIOPacket(
                 .event,
@@ -508,4 +507,14 @@ final class SocketIOSocket: ChannelSubscriber {
 struct SocketIOFailure: Error {
     let message: String
     init(_ message: String) { self.message = message }
+}
+
+/// A socket's connection state recovery bookkeeping: its private id, the messages written since the last
+/// ping the client answered (it may not have them), and how many were written before the ping in flight.
+private final class Recovery {
+    let pid: String
+    var unconfirmed: Deque<Message> = []
+    var writtenBeforePing = 0
+
+    init(pid: String) { self.pid = pid }
 }

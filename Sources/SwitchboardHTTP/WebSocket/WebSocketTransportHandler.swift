@@ -10,11 +10,23 @@ struct WebSocketCloseRequest: Sendable {
     var reason: String
 }
 
-/// A complete WebSocket message with its kind, for protocol handlers that tell text from binary
-/// (Engine.IO); the others get the payload alone.
+/// A complete WebSocket message with its kind, for protocols that tell text from binary (Engine.IO).
 struct WebSocketMessage: Sendable {
     var isBinary: Bool
     var payload: ByteBuffer
+}
+
+/// Where a ``WebSocketTransportHandler`` hands messages when no handler sits behind it: a protocol object
+/// that is not a channel handler (an Engine.IO session), which saves a handler and its pipeline context
+/// per connection. Called on the channel's event loop.
+protocol WebSocketMessageSink: AnyObject {
+    /// The transport is in the pipeline: the sink may write.
+    func attached(to channel: any Channel)
+    func received(_ message: WebSocketMessage, on channel: any Channel)
+    /// The connection ended.
+    func detached(from channel: any Channel)
+    /// The server is shutting down.
+    func shutdown(_ channel: any Channel)
 }
 
 /// WebSocket as a message transport for a protocol handler behind it (STOMP over WebSocket, the native
@@ -37,17 +49,17 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     private var heardFromPeer = true
     private var lastKeepAlive = NIODeadline.now()
     private let pings: Bool
-    /// Whether messages go on as ``WebSocketMessage`` (with their kind) rather than as bare payloads.
-    private let keepsKind: Bool
+    /// Where messages go, with their kind, instead of down the pipeline.
+    private let sink: (any WebSocketMessageSink)?
     /// Set once the connection failed (a bad frame): what the peer still sends is discarded.
     private var failed = false
 
     /// `pings`: whether to ping the peer every `channels.ping_interval` and close it when it stays silent
     /// (protocols with heart-beats of their own, like STOMP, need not).
-    init(service: HTTPService, pings: Bool, keepsKind: Bool = false) {
+    init(service: HTTPService, pings: Bool, sink: (any WebSocketMessageSink)? = nil) {
         self.service = service
         self.pings = pings
-        self.keepsKind = keepsKind
+        self.sink = sink
         self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
         self.parser = WebSocketFrameParser(maxFrameSize: service.configuration.maxMessageSize)
     }
@@ -55,6 +67,15 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if pings { service.keepAliveTimer(on: context.eventLoop).add(self) }
+        sink?.attached(to: context.channel)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let sink, event is GracefulShutdownEvent {
+            sink.shutdown(context.channel)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -70,6 +91,7 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         guard self.context != nil else { return }
         self.context = nil
         if pings { service.keepAliveTimer(on: context.eventLoop).remove(self) }
+        sink?.detached(from: context.channel)
     }
 
     // MARK: Inbound
@@ -98,8 +120,8 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         case .none, .pongReceived:
             return true
         case .message(let opcode, let payload):
-            if keepsKind {
-                context.fireChannelRead(NIOAny(WebSocketMessage(isBinary: opcode == .binary, payload: payload)))
+            if let sink {
+                sink.received(WebSocketMessage(isBinary: opcode == .binary, payload: payload), on: context.channel)
             } else {
                 context.fireChannelRead(wrapInboundOut(payload))
             }

@@ -68,8 +68,7 @@ public final class STOMPService: Sendable {
     /// Records a new connection; counted by transport until it closes.
     public func connectionOpened(_ channel: any Channel, webSocket: Bool) {
         let counter = webSocket ? counters.webSocketConnections : counters.tcpConnections
-        counter.wrappingIncrement(ordering: .relaxed)
-        connections.add(channel) { counter.wrappingDecrement(ordering: .relaxed) }
+        connections.add(channel, counting: counter)
     }
 
     /// Upkeep: forgets idle queues (call once a second).

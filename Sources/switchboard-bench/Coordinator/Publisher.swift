@@ -9,7 +9,8 @@ final class Publisher {
     private let pattern: URLPattern
     private let layout: Layout
     private let size: Int
-    private var connections: [PublishConnection] = []
+    private let dialect: SocketIODialect
+    private var connections: [any PublishingConnection] = []
     private var sequences: [Int]
     /// Messages published per channel in the current step.
     private(set) var publishedInStep: [Int]
@@ -21,8 +22,9 @@ final class Publisher {
     private var stepSent = 0
     private var rate = 0.0
 
-    init(eventLoop: any EventLoop, pattern: URLPattern, layout: Layout, size: Int) {
+    init(eventLoop: any EventLoop, pattern: URLPattern, layout: Layout, size: Int, dialect: SocketIODialect) {
         self.eventLoop = eventLoop
+        self.dialect = dialect
         self.pattern = pattern
         self.layout = layout
         self.size = size
@@ -30,8 +32,10 @@ final class Publisher {
         self.publishedInStep = [Int](repeating: 0, count: layout.channelCount)
     }
 
-    /// Opens `count` connections, each allowing `depth` requests in flight.
+    /// Opens `count` connections, each allowing `depth` requests in flight: HTTP `POST`s, or — for a
+    /// `ws://` URL — Socket.IO events with acknowledgements.
     func connect(count: Int, depth: Int) -> EventLoopFuture<Void> {
+        if pattern.scheme == .ws { return connectSocketIO(count: count, depth: depth) }
         let futures = (0..<count).map { _ in
             let connection = PublishConnection(depth: depth, host: "\(pattern.host):\(pattern.port)")
             connection.onResponse = { [unowned self] ok in self.responded(ok: ok) }
@@ -47,6 +51,33 @@ final class Publisher {
                 }
                 .connect(host: pattern.host, port: pattern.port)
                 .map { _ in () }
+        }
+        return EventLoopFuture.andAllSucceed(futures, on: eventLoop)
+    }
+
+    private func connectSocketIO(count: Int, depth: Int) -> EventLoopFuture<Void> {
+        let futures = (0..<count).map { _ in
+            let ready = eventLoop.makePromise(of: Void.self)
+            let connection = SocketIOPublishConnection(
+                depth: depth,
+                dialect: dialect,
+                host: pattern.host,
+                port: pattern.port,
+                path: pattern.pathTemplate,
+                ready: ready
+            )
+            connection.onResponse = { [unowned self] ok in self.responded(ok: ok) }
+            connections.append(connection)
+            let bound = NIOLoopBound(connection, eventLoop: eventLoop)
+            return ClientBootstrap(group: eventLoop)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(bound.value)
+                    }
+                }
+                .connect(host: pattern.host, port: pattern.port)
+                .flatMap { _ in ready.futureResult }
         }
         return EventLoopFuture.andAllSucceed(futures, on: eventLoop)
     }
@@ -117,13 +148,23 @@ final class Publisher {
             size: size,
             allocator: connection.allocator
         )
-        connection.post(path: pattern.path(channel: layout.channelName(channel), group: nil), body: payload)
+        let name = layout.channelName(channel)
+        connection.publish(channel: name, path: pattern.path(channel: name, group: nil), body: payload)
         return true
     }
 }
 
-/// One publishing connection.
-final class PublishConnection: ChannelInboundHandler {
+/// A connection the publisher sends messages through.
+protocol PublishingConnection: AnyObject {
+    var depth: Int { get }
+    var outstanding: Int { get }
+    var allocator: ByteBufferAllocator { get }
+    var onResponse: ((Bool) -> Void)? { get set }
+    func publish(channel: String, path: String, body: ByteBuffer)
+}
+
+/// One publishing HTTP connection.
+final class PublishConnection: ChannelInboundHandler, PublishingConnection {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
 
@@ -142,7 +183,7 @@ final class PublishConnection: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func post(path: String, body: ByteBuffer) {
+    func publish(channel: String, path: String, body: ByteBuffer) {
         guard let context else { return }
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
         head.headers.add(name: "Host", value: host)

@@ -14,7 +14,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var subscription: SubscriptionOptions
 
-    @Option(name: .customLong("pub-url"), help: "Publisher URL with {ch}, e.g. http://127.0.0.1:8000/pub/{ch}.")
+    @Option(
+        name: .customLong("pub-url"),
+        help: "Publisher URL with {ch}, e.g. http://127.0.0.1:8000/pub/{ch}; or a Socket.IO WebSocket URL (events)."
+    )
     var pubURL: String?
 
     @Option(help: "Publish rates (publishes/s in total), run one after the other; 0 = as fast as possible.")
@@ -139,8 +142,12 @@ struct RunCommand: ParsableCommand {
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
         let (size, publishers, depth) = (self.size, self.publishers, self.depth)
+        let dialect = subscription.sioDialect
         let publisher = try loop.submit {
-            NIOLoopBound(Publisher(eventLoop: loop, pattern: pattern, layout: layout, size: size), eventLoop: loop)
+            NIOLoopBound(
+                Publisher(eventLoop: loop, pattern: pattern, layout: layout, size: size, dialect: dialect),
+                eventLoop: loop
+            )
         }.wait()
         try loop.flatSubmit { publisher.value.connect(count: publishers, depth: depth) }.wait()
         var steps: [StepResult] = []

@@ -121,6 +121,7 @@ final class Worker {
         let worker = NIOLoopBound(self, eventLoop: eventLoop)
         let host = pattern.host
         let port = pattern.port
+        let (dialect, room) = (options.sioDialect, layout.channelName(channel))
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.maxMessagesPerRead, value: 16)
@@ -149,6 +150,32 @@ final class Worker {
                                 host: host,
                                 port: port,
                                 path: path,
+                                state: state,
+                                stats: stats,
+                                events: events
+                            )
+                        )
+                    case .sio:
+                        try pipeline.addHandler(
+                            StreamSubscriberHandler(
+                                parser: SocketIOStreamParser(dialect: dialect, room: room),
+                                host: host,
+                                port: port,
+                                path: path,
+                                state: state,
+                                stats: stats,
+                                events: events
+                            )
+                        )
+                    case .siopoll:
+                        try pipeline.addHTTPClientHandlers()
+                        try pipeline.addHandler(
+                            SocketIOPollingClientHandler(
+                                host: host,
+                                port: port,
+                                path: path,
+                                dialect: dialect,
+                                room: room,
                                 state: state,
                                 stats: stats,
                                 events: events
