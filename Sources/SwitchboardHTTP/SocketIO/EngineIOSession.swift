@@ -22,10 +22,7 @@ protocol EngineIOApplication: AnyObject {
 /// WebSocket is being probed for the upgrade), its heartbeat, and the queue of packets that wait for the
 /// next poll. Confined to its event loop; requests and WebSocket messages from other loops hop to it.
 final class EngineIOSession {
-    enum Transport: String {
-        case polling
-        case webSocket = "websocket"
-    }
+    typealias Transport = EngineIOSessionState.Transport
 
     /// Why a session ended (the names are those of the reference server, which Socket.IO passes on as the
     /// disconnect reason).
@@ -56,25 +53,25 @@ final class EngineIOSession {
     let server: EngineIOServer
     let service: HTTPService
     var application: (any EngineIOApplication)?
-    private(set) var transport: Transport
-    private(set) var isClosed = false
+    /// The transport's state machine (a value: see its tests); this object carries out its decisions.
+    private var state: EngineIOSessionState
+    var transport: Transport { state.transport }
+    var isClosed: Bool { state.isClosed }
     /// The WebSocket once the session uses one.
     private var webSocket: (any Channel)?
     /// A WebSocket probing for the upgrade (`2probe` … `5`); boxed, as few sessions ever have one.
     private final class Probe {
         let channel: any Channel
-        var probed = false
         var deadline: Scheduled<Void>?
         init(_ channel: any Channel) { self.channel = channel }
     }
-    private var upgrade: Probe?
+    private var probe: Probe?
     private var outbox: Deque<Output> = []
     private var outboxBytes = 0
     private var waitingPoll: EventLoopPromise<HTTPResponse>?
     /// Bumped whenever the heartbeat's next step changes: queued deadlines of older generations are void.
     private(set) var heartbeatGeneration: UInt32 = 0
-    /// Set when the session ended but its last packets wait for one more poll, which ends with `farewell`.
-    private var draining = false
+    /// The packet that ends a draining session's last poll answer.
     private var farewell = EngineIOPacket.Kind.close
 
     init(
@@ -88,7 +85,7 @@ final class EngineIOSession {
         self.id = RandomID.make(length: 15)
         self.server = server
         self.service = service
-        self.transport = transport
+        self.state = EngineIOSessionState(transport: transport)
         self.webSocket = webSocket
         self.eventLoop = eventLoop
     }
@@ -153,7 +150,7 @@ final class EngineIOSession {
     func flush() {
         if transport == .webSocket {
             webSocket?.flush()
-        } else if !outbox.isEmpty, upgrade?.probed != true {
+        } else if !outbox.isEmpty, !state.holdsOutput {
             answerPoll()
         }
     }
@@ -162,35 +159,28 @@ final class EngineIOSession {
 
     /// `GET` with the session id: the queued packets now, or when there are some.
     func poll(_ promise: EventLoopPromise<HTTPResponse>) {
-        guard !isClosed || draining else {
-            promise.succeed(EngineIOServer.errorResponse(.unknownSession))
-            return
-        }
-        guard transport == .polling else {
-            promise.succeed(EngineIOServer.errorResponse(.badRequest))
-            return
-        }
-        if waitingPoll != nil {
-            // Two polls at once: the reference server ends the session ("overlap from client").
+        switch state.pollArrived(hasOutput: !outbox.isEmpty) {
+        case .refuse(let failure):
+            promise.succeed(EngineIOServer.errorResponse(failure))
+        case .overlap:
             promise.succeed(EngineIOServer.errorResponse(.badRequest))
             enqueue(.packet(EngineIOPacket(.close)))
             answerPoll()
             close(.transportError)
-            return
-        }
-        waitingPoll = promise
-        if upgrade?.probed == true {
-            // Upgrading: the poll is ended with a noop so that the client moves to the WebSocket.
+        case .answerNoop:
+            waitingPoll = promise
             answerPoll(with: [.packet(EngineIOPacket(.noop))])
-        } else if !outbox.isEmpty || draining {
+        case .answer:
+            waitingPoll = promise
             answerPoll()
+        case .wait:
+            waitingPoll = promise
         }
     }
 
     /// `POST` with the session id: packets from the client.
     func post(_ body: ByteBuffer) -> HTTPResponse {
-        guard !isClosed else { return EngineIOServer.errorResponse(.unknownSession) }
-        guard transport == .polling else { return EngineIOServer.errorResponse(.badRequest) }
+        if let refusal = state.postRefusal { return EngineIOServer.errorResponse(refusal) }
         guard body.readableBytes <= configuration.maxPayload else {
             close(.transportError)
             return .error(
@@ -243,12 +233,13 @@ final class EngineIOSession {
             outbox.removeAll()
             outboxBytes = 0
         }
-        if draining, outputs == nil {
+        let final = state.life == .draining && outputs == nil
+        if final {
             if !first { body.writeInteger(EngineIOPacket.separator) }
             EngineIOPacket(farewell).writePolling(into: &body)
-            draining = false
             server.remove(id)
         }
+        state.pollAnswered(final: final)
         promise.succeed(
             HTTPResponse(
                 status: .ok,
@@ -266,13 +257,12 @@ final class EngineIOSession {
 
     /// A WebSocket for this session (`transport=websocket&sid=...`): the upgrade probe.
     func attachProbe(_ channel: any Channel) {
-        guard !isClosed, transport == .polling, upgrade == nil else {
-            // Already upgraded, or another probe runs: refused as the reference server does.
+        guard state.probeOpened() else {
             channel.close(promise: nil)
             return
         }
         let probe = Probe(channel)
-        upgrade = probe
+        self.probe = probe
         let session = NIOLoopBound(self, eventLoop: eventLoop)
         probe.deadline = eventLoop.scheduleTask(in: .seconds(10)) { session.value.probeEnded(channel) }
     }
@@ -290,7 +280,7 @@ final class EngineIOSession {
             }
             packet = decoded
         }
-        if let probe = upgrade?.channel, channel === probe {
+        if let probe = probe?.channel, channel === probe {
             probeReceived(packet, on: probe)
         } else if channel === webSocket {
             received(packet, onProbe: false)
@@ -300,7 +290,7 @@ final class EngineIOSession {
 
     /// The session's WebSocket (or the probe) closed.
     func webSocketClosed(_ channel: any Channel) {
-        if let probe = upgrade?.channel, channel === probe {
+        if let probe = probe?.channel, channel === probe {
             probeEnded(channel)
         } else if channel === webSocket, !isClosed {
             close(.transportClose)
@@ -308,19 +298,18 @@ final class EngineIOSession {
     }
 
     private func probeReceived(_ packet: EngineIOPacket, on channel: any Channel) {
-        switch packet.kind {
-        case .ping where String(buffer: packet.payload) == "probe":
-            upgrade?.probed = true
+        let isProbe = packet.kind == .ping && String(buffer: packet.payload) == "probe"
+        switch state.probeReceived(packet.kind, isProbe: isProbe) {
+        case .answerProbe:
             channel.writeAndFlush(
                 EngineIOPacket(.pong, text: "probe").webSocketFrame(allocator: channel.allocator),
                 promise: nil
             )
             answerPoll(with: [.packet(EngineIOPacket(.noop))])
-        case .upgrade where upgrade?.probed == true:
-            upgrade?.deadline?.cancel()
+        case .completeUpgrade:
+            probe?.deadline?.cancel()
+            probe = nil
             answerPoll(with: [.packet(EngineIOPacket(.noop))])
-            upgrade = nil
-            transport = .webSocket
             webSocket = channel
             for output in outbox {
                 switch output {
@@ -332,15 +321,15 @@ final class EngineIOSession {
             outbox.removeAll()
             outboxBytes = 0
             channel.flush()
-        default:
-            // Anything else before the upgrade completes ends the probe.
+        case .abandon:
             probeEnded(channel)
         }
     }
 
     private func probeEnded(_ channel: any Channel) {
-        guard let probe = upgrade, probe.channel === channel else { return }
-        upgrade = nil
+        guard let probe, probe.channel === channel else { return }
+        self.probe = nil
+        state.probeEnded()
         probe.deadline?.cancel()
         channel.close(promise: nil)
         flush()
@@ -393,41 +382,39 @@ final class EngineIOSession {
     /// Ends the session. `drain`: a polling client still gets what was queued, with a close packet, on
     /// its next poll (the server ended the session, e.g. a Socket.IO disconnect).
     func close(_ reason: CloseReason, drain: Bool = false, farewell: EngineIOPacket.Kind = .close) {
-        guard !isClosed else { return }
-        isClosed = true
+        let action = state.close(drain: drain)
+        guard action != .alreadyClosed else { return }
         self.farewell = farewell
         heartbeatGeneration &+= 1
-        if let probe = upgrade {
+        if let probe {
             probe.deadline?.cancel()
             probe.channel.close(promise: nil)
         }
-        upgrade = nil
+        probe = nil
         let application = self.application
         self.application = nil
         application?.sessionClosed(reason)
-        switch transport {
-        case .webSocket:
+        switch action {
+        case .alreadyClosed:
+            break
+        case .closeWebSocket:
             if let webSocket {
                 webSocket.flush()
                 webSocket.close(promise: nil)
             }
             webSocket = nil
             server.remove(id)
-        case .polling:
-            if drain || waitingPoll != nil {
-                draining = true
-                answerPoll()
-                if draining {
-                    // No poll waiting: the last packets wait for the next one, for a heartbeat's time.
-                    let server = self.server
-                    let id = self.id
-                    eventLoop.scheduleTask(in: configuration.pingInterval + configuration.pingTimeout) {
-                        server.remove(id)
-                    }
-                }
-            } else {
-                server.remove(id)
+        case .answerWaitingPoll:
+            answerPoll()
+        case .awaitLastPoll:
+            // The last packets wait for the next poll, for a heartbeat's time.
+            let session = NIOLoopBound(self, eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: configuration.pingInterval + configuration.pingTimeout) {
+                session.value.state.drainExpired()
+                session.value.server.remove(session.value.id)
             }
+        case .forget:
+            server.remove(id)
         }
     }
 }

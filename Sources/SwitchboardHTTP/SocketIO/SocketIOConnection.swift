@@ -11,15 +11,8 @@ final class SocketIOConnection: EngineIOApplication {
     var service: HTTPService { session.service }
     /// The connected namespaces (an array: most connections have one).
     private var sockets = CompactList<SocketIOSocket>()
-    /// A binary packet waiting for its attachments.
-    private var pendingBinary: PendingBinary?
-
-    /// A binary packet and the attachments received so far (boxed: rare, and large inline).
-    private final class PendingBinary {
-        let packet: SocketIOPacket
-        var attachments: [ByteBuffer] = []
-        init(_ packet: SocketIOPacket) { self.packet = packet }
-    }
+    /// Reassembles packets and their binary attachments.
+    private var assembler = SocketIOPacketAssembler()
     /// Set once a namespace was joined: the connect deadline then no longer applies.
     private var joinedOnce = false
 
@@ -35,38 +28,13 @@ final class SocketIOConnection: EngineIOApplication {
     // MARK: EngineIOApplication
 
     func received(_ message: EngineIOPacket) {
-        if message.isBinary {
-            guard let pending = pendingBinary else {
-                session.close(.parseError)  // an attachment nobody announced
-                return
-            }
-            pending.attachments.append(message.payload)
-            guard pending.attachments.count == pending.packet.attachments else { return }
-            pendingBinary = nil
-            guard let data = pending.packet.data,
-                let rebuilt = SocketIOBinary.reconstruct(data, attachments: pending.attachments)
-            else {
-                session.close(.parseError)
-                return
-            }
-            var packet = pending.packet
-            packet.data = rebuilt
-            dispatch(packet)
-            return
-        }
-        guard pendingBinary == nil else {
-            session.close(.parseError)  // text while attachments were expected
-            return
-        }
-        switch SocketIOPacket.decode(String(buffer: message.payload), maxAttachments: configuration.maxAttachments) {
+        switch assembler.receive(message, maxAttachments: configuration.maxAttachments) {
         case .failure:
             session.close(.parseError)
-        case .success(let packet):
-            if packet.kind.isBinary, packet.attachments > 0 {
-                pendingBinary = PendingBinary(packet)
-            } else {
-                dispatch(packet)
-            }
+        case .success(let packet?):
+            dispatch(packet)
+        case .success(nil):
+            break
         }
     }
 
