@@ -198,4 +198,20 @@ struct RoutingTests {
         #expect(PercentDecoding.decode("%zz") == nil)
         #expect(RequestTarget("/sub/a?x=1&last_event_id=e%3A3").parameter("last_event_id") == "e:3")
     }
+
+    @Test("query parameters are found by a scan of the raw query")
+    func queryParameters() {
+        let target = RequestTarget("/socket.io/?EIO=4&transport=polling&flag&empty=&a%20b=c+d&EIO=3&t=x=y")
+        #expect(target.path == "/socket.io/")
+        #expect(target.parameter("EIO") == "4")  // the first one
+        #expect(target.parameter("transport") == "polling")
+        #expect(target.parameter("flag") == "")
+        #expect(target.parameter("empty") == "")
+        #expect(target.parameter("a b") == "c d")
+        #expect(target.parameter("t") == "x=y")
+        #expect(target.parameter("sid") == nil)
+        #expect(RequestTarget("/x").parameter("a") == nil)
+        #expect(RequestTarget("/x?").parameter("a") == nil)
+        #expect(RequestTarget("/x?&&a=1&").parameter("a") == "1")
+    }
 }

@@ -243,28 +243,52 @@ enum PercentDecoding {
     }
 }
 
-/// A parsed request target: path and query parameters.
+/// A request target: its path, and its query parameters read on demand. The query is scanned when a
+/// parameter is asked for, not split up front: most requests ask for one or two parameters, and a poll
+/// arrives many times a second per client.
 struct RequestTarget {
     var path: Substring
-    var query: [(String, String)]
+    /// The query, without the `?`.
+    private let queryText: Substring
 
     init(_ uri: String) {
         let full = Substring(uri)
-        if let mark = full.firstIndex(of: "?") {
+        if let mark = full.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = full[..<mark]
-            query = full[full.index(after: mark)...].split(separator: "&").map { pair in
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = PercentDecoding.decode(kv[0], plusAsSpace: true) ?? String(kv[0])
-                let value = kv.count > 1 ? (PercentDecoding.decode(kv[1], plusAsSpace: true) ?? String(kv[1])) : ""
-                return (key, value)
-            }
+            queryText = full[full.utf8.index(after: mark)...]
         } else {
             path = full
-            query = []
+            queryText = ""
         }
     }
 
+    /// The first parameter called `name` (`+` and `%XX` decoded in names and values). A byte scan over
+    /// the query, with no intermediate arrays or strings.
     func parameter(_ name: String) -> String? {
-        query.first { $0.0 == name }?.1
+        let utf8 = queryText.utf8
+        var start = utf8.startIndex
+        while start < utf8.endIndex {
+            var end = start
+            var equals: String.Index?
+            while end < utf8.endIndex, utf8[end] != UInt8(ascii: "&") {
+                if equals == nil, utf8[end] == UInt8(ascii: "=") { equals = end }
+                utf8.formIndex(after: &end)
+            }
+            if Self.matches(queryText[start..<(equals ?? end)], name) {
+                guard let equals else { return "" }
+                let value = queryText[utf8.index(after: equals)..<end]
+                return PercentDecoding.decode(value, plusAsSpace: true) ?? String(value)
+            }
+            start = end < utf8.endIndex ? utf8.index(after: end) : end
+        }
+        return nil
+    }
+
+    /// Whether a raw query key is `name` once decoded (without decoding when it has no escapes).
+    private static func matches(_ key: Substring, _ name: String) -> Bool {
+        if !key.utf8.contains(UInt8(ascii: "%")) && !key.utf8.contains(UInt8(ascii: "+")) {
+            return key.utf8.elementsEqual(name.utf8)
+        }
+        return PercentDecoding.decode(key, plusAsSpace: true) == name
     }
 }

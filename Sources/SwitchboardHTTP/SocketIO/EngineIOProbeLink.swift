@@ -12,7 +12,7 @@ final class EngineIOProbeLink: WebSocketMessageSink {
         self.sid = sid
     }
 
-    func attached(to channel: any Channel) {
+    func attached(to channel: any Channel, context: ChannelHandlerContext) {
         let found = server.withSession(sid) { $0.attachProbe(channel) }
         if !found { channel.close(promise: nil) }
     }

@@ -59,6 +59,9 @@ final class EngineIOSession {
     var isClosed: Bool { state.isClosed }
     /// The WebSocket once the session uses one.
     private var webSocket: (any Channel)?
+    /// The WebSocket transport handler's context, when the WebSocket lives on this session's loop: writes
+    /// through it skip the pipeline walk of `Channel.write` (every delivery takes this path).
+    private var webSocketContext: ChannelHandlerContext?
     /// A WebSocket probing for the upgrade (`2probe` … `5`); boxed, as few sessions ever have one.
     private final class Probe {
         let channel: any Channel
@@ -125,7 +128,12 @@ final class EngineIOSession {
 
     func send(_ packet: EngineIOPacket) {
         guard !isClosed else { return }
-        if transport == .webSocket, let webSocket {
+        if transport == .webSocket, let webSocketContext {
+            webSocketContext.write(
+                NIOAny(packet.webSocketFrame(allocator: webSocketContext.channel.allocator)),
+                promise: nil
+            )
+        } else if transport == .webSocket, let webSocket {
             webSocket.write(packet.webSocketFrame(allocator: webSocket.allocator), promise: nil)
         } else {
             enqueue(.packet(packet))
@@ -135,7 +143,9 @@ final class EngineIOSession {
     /// Engine.IO `message` packets already encoded as WebSocket frames (shared by every receiver).
     func send(frames: ByteBuffer) {
         guard !isClosed else { return }
-        if transport == .webSocket, let webSocket {
+        if transport == .webSocket, let webSocketContext {
+            webSocketContext.write(NIOAny(frames), promise: nil)
+        } else if transport == .webSocket, let webSocket {
             webSocket.write(frames, promise: nil)
         } else {
             enqueue(.frames(frames))
@@ -149,7 +159,7 @@ final class EngineIOSession {
 
     func flush() {
         if transport == .webSocket {
-            webSocket?.flush()
+            if let webSocketContext { webSocketContext.flush() } else { webSocket?.flush() }
         } else if !outbox.isEmpty, !state.holdsOutput {
             answerPoll()
         }
@@ -403,6 +413,7 @@ final class EngineIOSession {
                 webSocket.close(promise: nil)
             }
             webSocket = nil
+            webSocketContext = nil
             server.remove(id)
         case .answerWaitingPoll:
             answerPoll()
@@ -438,7 +449,8 @@ enum EngineIOFrames {
 
 /// A session born on a WebSocket receives that WebSocket's messages directly.
 extension EngineIOSession: WebSocketMessageSink {
-    func attached(to channel: any Channel) {
+    func attached(to channel: any Channel, context: ChannelHandlerContext) {
+        webSocketContext = context
         open()
     }
 
@@ -447,6 +459,7 @@ extension EngineIOSession: WebSocketMessageSink {
     }
 
     func detached(from channel: any Channel) {
+        webSocketContext = nil
         webSocketClosed(channel)
     }
 

@@ -20,8 +20,9 @@ struct WebSocketMessage: Sendable {
 /// that is not a channel handler (an Engine.IO session), which saves a handler and its pipeline context
 /// per connection. Called on the channel's event loop.
 protocol WebSocketMessageSink: AnyObject {
-    /// The transport is in the pipeline: the sink may write.
-    func attached(to channel: any Channel)
+    /// The transport is in the pipeline: the sink may write (through `context`, the transport's, when it
+    /// is on the channel's loop; through the channel otherwise).
+    func attached(to channel: any Channel, context: ChannelHandlerContext)
     func received(_ message: WebSocketMessage, on channel: any Channel)
     /// The connection ended.
     func detached(from channel: any Channel)
@@ -67,7 +68,7 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if pings { service.keepAliveTimer(on: context.eventLoop).add(self) }
-        sink?.attached(to: context.channel)
+        sink?.attached(to: context.channel, context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
