@@ -38,19 +38,7 @@ final class Publisher {
         if pattern.scheme == .ws { return connectSocketIO(count: count, depth: depth) }
         let futures = (0..<count).map { _ in
             let connection = PublishConnection(depth: depth, host: "\(pattern.host):\(pattern.port)")
-            connection.onResponse = { [unowned self] ok in self.responded(ok: ok) }
-            connections.append(connection)
-            let bound = NIOLoopBound(connection, eventLoop: eventLoop)
-            return ClientBootstrap(group: eventLoop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(bound.value)
-                    }
-                }
-                .connect(host: pattern.host, port: pattern.port)
-                .map { _ in () }
+            return open(connection, http: true)
         }
         return EventLoopFuture.andAllSucceed(futures, on: eventLoop)
     }
@@ -66,20 +54,29 @@ final class Publisher {
                 path: pattern.pathTemplate,
                 ready: ready
             )
-            connection.onResponse = { [unowned self] ok in self.responded(ok: ok) }
-            connections.append(connection)
-            let bound = NIOLoopBound(connection, eventLoop: eventLoop)
-            return ClientBootstrap(group: eventLoop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(bound.value)
-                    }
-                }
-                .connect(host: pattern.host, port: pattern.port)
-                .flatMap { _ in ready.futureResult }
+            return open(connection, http: false).flatMap { ready.futureResult }
         }
         return EventLoopFuture.andAllSucceed(futures, on: eventLoop)
+    }
+
+    /// Connects one publishing connection (behind NIO's HTTP client handlers when `http`).
+    private func open<Connection: PublishingConnection & ChannelHandler>(
+        _ connection: Connection,
+        http: Bool
+    ) -> EventLoopFuture<Void> {
+        connection.onResponse = { [unowned self] ok in self.responded(ok: ok) }
+        connections.append(connection)
+        let bound = NIOLoopBound(connection, eventLoop: eventLoop)
+        return ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if http { try channel.pipeline.syncOperations.addHTTPClientHandlers() }
+                    try channel.pipeline.syncOperations.addHandler(bound.value)
+                }
+            }
+            .connect(host: pattern.host, port: pattern.port)
+            .map { _ in () }
     }
 
     /// Starts publishing at `rate` per second (0: keep every connection's pipeline full).

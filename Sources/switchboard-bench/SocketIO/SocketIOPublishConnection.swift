@@ -14,8 +14,7 @@ final class SocketIOPublishConnection: ChannelInboundHandler, PublishingConnecti
     private let request: String
     private let ready: EventLoopPromise<Void>
     private var context: ChannelHandlerContext?
-    private var pending: ByteBuffer?
-    private var upgraded = false
+    private var head = ResponseHeadReader()
     private var nextAck = 2
 
     init(depth: Int, dialect: SocketIODialect, host: String, port: Int, path: String, ready: EventLoopPromise<Void>) {
@@ -47,21 +46,11 @@ final class SocketIOPublishConnection: ChannelInboundHandler, PublishingConnecti
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if var previous = pending {
-            pending = nil
-            previous.writeBuffer(&buffer)
-            buffer = previous
+        guard var buffer = head.read(unwrapInboundIn(data), expecting: 101) else {
+            if head.failed { context.close(promise: nil) }
+            return
         }
-        if !upgraded {
-            guard let end = HTTPHead.end(in: buffer) else {
-                pending = buffer
-                return
-            }
-            buffer.moveReaderIndex(forwardBy: end)
-            upgraded = true
-        }
-        _ = SocketIOWire.forEachFrame(in: &buffer) { opcode, payload in
+        _ = WebSocketStreamParser.forEachFrame(in: &buffer) { opcode, payload in
             guard opcode == 0x1, let first = payload.readableBytesView.first else { return true }
             switch first {
             case UInt8(ascii: "0"):
@@ -81,6 +70,6 @@ final class SocketIOPublishConnection: ChannelInboundHandler, PublishingConnecti
             }
             return true
         }
-        if buffer.readableBytes > 0 { pending = buffer }
+        head.keep(buffer)
     }
 }

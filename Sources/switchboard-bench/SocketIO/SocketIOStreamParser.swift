@@ -26,7 +26,7 @@ final class SocketIOStreamParser: SubscriberStreamParser {
         state: inout SubscriptionState,
         reply: (ByteBuffer) -> Void
     ) -> Bool {
-        SocketIOWire.forEachFrame(in: &buffer) { opcode, payload in
+        WebSocketStreamParser.forEachFrame(in: &buffer) { opcode, payload in
             switch opcode {
             case 0x1:
                 let view = payload.readableBytesView

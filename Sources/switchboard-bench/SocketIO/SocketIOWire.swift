@@ -74,30 +74,4 @@ enum SocketIOWire {
         }
         stats.unexpected += 1
     }
-
-    /// Calls `body` with each complete server frame (opcode and payload) at the start of `buffer`,
-    /// consuming them; stops early when `body` returns false (and then returns false).
-    static func forEachFrame(in buffer: inout ByteBuffer, _ body: (UInt8, ByteBuffer) -> Bool) -> Bool {
-        while buffer.readableBytes >= 2 {
-            let start = buffer.readerIndex
-            let second = buffer.getInteger(at: start + 1, as: UInt8.self)!
-            var headerLength = 2
-            var length = Int(second & 0x7F)
-            if length == 126 {
-                guard let extended = buffer.getInteger(at: start + 2, as: UInt16.self) else { return true }
-                length = Int(extended)
-                headerLength = 4
-            } else if length == 127 {
-                guard let extended = buffer.getInteger(at: start + 2, as: UInt64.self) else { return true }
-                length = Int(extended)
-                headerLength = 10
-            }
-            guard buffer.readableBytes >= headerLength + length else { return true }
-            let opcode = buffer.getInteger(at: start, as: UInt8.self)! & 0x0F
-            let payload = buffer.getSlice(at: start + headerLength, length: length)!
-            buffer.moveReaderIndex(forwardBy: headerLength + length)
-            guard body(opcode, payload) else { return false }
-        }
-        return true
-    }
 }

@@ -29,8 +29,7 @@ final class StreamSubscriberHandler<Parser: SubscriberStreamParser>: ChannelInbo
     private let stats: DeliveryStats
     private let events: ConnectionEvents
     private var state: SubscriptionState
-    private var pending: ByteBuffer?
-    private var streaming = false
+    private var head = ResponseHeadReader()
 
     init(
         parser: Parser,
@@ -53,7 +52,7 @@ final class StreamSubscriberHandler<Parser: SubscriberStreamParser>: ChannelInbo
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if streaming { events.closed += 1 } else { events.connectionFailed() }
+        if head.isStreaming { events.closed += 1 } else { events.connectionFailed() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -61,25 +60,12 @@ final class StreamSubscriberHandler<Parser: SubscriberStreamParser>: ChannelInbo
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = unwrapInboundIn(data)
-        if var previous = pending {
-            pending = nil
-            previous.writeBuffer(&buffer)
-            buffer = previous
+        let wasStreaming = head.isStreaming
+        guard var buffer = head.read(unwrapInboundIn(data), expecting: Parser.expectedStatus) else {
+            if head.failed { context.close(promise: nil) }
+            return
         }
-        if !streaming {
-            guard let end = HTTPHead.end(in: buffer) else {
-                pending = buffer
-                return
-            }
-            guard HTTPHead.status(in: buffer) == Parser.expectedStatus else {
-                context.close(promise: nil)
-                return
-            }
-            buffer.moveReaderIndex(forwardBy: end)
-            streaming = true
-            events.connectionSucceeded()
-        }
+        if !wasStreaming { events.connectionSucceeded() }
         let keepOpen = parser.parse(&buffer, now: Clock.nanos(), stats: stats, state: &state) { bytes in
             context.writeAndFlush(self.wrapOutboundOut(bytes), promise: nil)
         }
@@ -87,6 +73,43 @@ final class StreamSubscriberHandler<Parser: SubscriberStreamParser>: ChannelInbo
             context.close(promise: nil)
             return
         }
+        head.keep(buffer)
+    }
+}
+
+/// The start of a hand-made client's stream: collects the response head, checks its status, and hands
+/// back what follows it — plus whatever a previous read left unconsumed (``keep(_:)``).
+struct ResponseHeadReader {
+    private var pending: ByteBuffer?
+    private(set) var isStreaming = false
+    /// Set when the head had another status than expected: close the connection.
+    private(set) var failed = false
+
+    /// The bytes to parse now, or nil while the head is incomplete (or was refused: see ``failed``).
+    mutating func read(_ data: ByteBuffer, expecting status: Int) -> ByteBuffer? {
+        var buffer = data
+        if var previous = pending {
+            pending = nil
+            previous.writeBuffer(&buffer)
+            buffer = previous
+        }
+        if !isStreaming {
+            guard let end = HTTPHead.end(in: buffer) else {
+                pending = buffer
+                return nil
+            }
+            guard HTTPHead.status(in: buffer) == status else {
+                failed = true
+                return nil
+            }
+            buffer.moveReaderIndex(forwardBy: end)
+            isStreaming = true
+        }
+        return buffer
+    }
+
+    /// Keeps an incomplete frame for the next read.
+    mutating func keep(_ buffer: ByteBuffer) {
         if buffer.readableBytes > 0 { pending = buffer }
     }
 }
@@ -107,9 +130,22 @@ struct WebSocketStreamParser: SubscriberStreamParser {
         state: inout SubscriptionState,
         reply: (ByteBuffer) -> Void
     ) -> Bool {
+        Self.forEachFrame(in: &buffer) { opcode, payload in
+            switch opcode {
+            case 0x1, 0x2: stats.record(payload.readableBytesView, now: now, state: &state)
+            case 0x9: reply(Self.pong(payload))
+            case 0x8: return false
+            default: break
+            }
+            return true
+        }
+    }
+
+    /// Calls `body` with each complete server frame (opcode and payload) at the start of `buffer`,
+    /// consuming them; stops early when `body` returns false (and then returns false).
+    static func forEachFrame(in buffer: inout ByteBuffer, _ body: (UInt8, ByteBuffer) -> Bool) -> Bool {
         while buffer.readableBytes >= 2 {
             let start = buffer.readerIndex
-            let first = buffer.getInteger(at: start, as: UInt8.self)!
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)!
             var headerLength = 2
             var length = Int(second & 0x7F)
@@ -123,14 +159,10 @@ struct WebSocketStreamParser: SubscriberStreamParser {
                 headerLength = 10
             }
             guard buffer.readableBytes >= headerLength + length else { return true }
+            let opcode = buffer.getInteger(at: start, as: UInt8.self)! & 0x0F
             let payload = buffer.getSlice(at: start + headerLength, length: length)!
             buffer.moveReaderIndex(forwardBy: headerLength + length)
-            switch first & 0x0F {
-            case 0x1, 0x2: stats.record(payload.readableBytesView, now: now, state: &state)
-            case 0x9: reply(Self.pong(payload))
-            case 0x8: return false
-            default: break
-            }
+            guard body(opcode, payload) else { return false }
         }
         return true
     }
