@@ -223,6 +223,19 @@ def test_call_a_page_and_get_its_answer(srv):
         page.close()
 
 
+def test_only_a_page_that_was_called_can_answer(srv):
+    called, other = connect(srv, "lee"), connect(srv, "mo")
+    try:
+        result = call_async(srv, {"client": called.client, "method": "confirm", "timeout": 0.5})
+        call = called.push()
+        # Call ids are sequential: a connection that was not called cannot answer in its place.
+        assert other.call("answer", call=call["call"], result="spoofed")["error"]["name"] == "unknown_call"
+        assert result().status_code == 504
+    finally:
+        called.close()
+        other.close()
+
+
 def test_call_first_answer_wins_and_timeouts(srv):
     a = connect(srv, "kim")
     b = connect(srv, "kim")

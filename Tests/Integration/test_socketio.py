@@ -13,7 +13,7 @@ import requests
 import socketio
 
 from helpers import JSONBackendHandler, publish, wait_until
-from sio_raw import WS, SocketIO
+from sio_raw import WS, SocketIO, handshake
 
 TRANSPORTS = {"polling": ["polling"], "websocket": ["websocket"], "upgrade": ["polling", "websocket"]}
 
@@ -275,6 +275,33 @@ def test_api_emit_ack_timeout(srv):
         silent.close()
 
 
+def test_only_the_asked_socket_can_acknowledge(srv):
+    asked, other = SocketIO(srv), SocketIO(srv)
+    try:
+        results = {}
+
+        def emit(timeout):
+            results["r"] = requests.post(f"{srv.url}/api/socketio/emit", json={
+                "sid": asked.sid, "event": "confirm", "ack": True, "timeout": timeout}, timeout=10)
+
+        caller = threading.Thread(target=emit, args=(0.5,))
+        caller.start()
+        message = asked.recv(skip_pings=True)
+        ack_id = message[2:message.index("[")]
+        other.send(f"43{ack_id}" + json.dumps(["spoofed"]))  # another client's answer is ignored
+        caller.join(5)
+        assert results["r"].status_code == 504
+        caller = threading.Thread(target=emit, args=(5,))
+        caller.start()
+        message = asked.recv(skip_pings=True)
+        asked.send(f"43{message[2:message.index('[')]}" + json.dumps(["yes"]))
+        caller.join(5)
+        assert results["r"].json() == {"sockets": 1, "acks": [["yes"]]}
+    finally:
+        asked.close()
+        other.close()
+
+
 def test_api_emit_to_a_user_and_a_room(srv, client, chan):
     one, two = client(auth={"user": "carol"}), client(auth={"user": "carol"}, transport="polling")
     r = requests.post(f"{srv.url}/api/socketio/emit", json={"user": "carol", "event": "hello", "data": "hi"},
@@ -305,6 +332,18 @@ def test_api_needs_loopback_or_a_key(make_server):
     assert requests.get(f"{srv.url}/api/socketio/sockets", timeout=5).status_code == 403
     r = requests.get(f"{srv.url}/api/socketio/sockets", headers={"Authorization": "Bearer k"}, timeout=5)
     assert r.status_code == 200 and r.json() == {"sockets": []}
+
+
+def test_payloads_over_max_payload_end_the_session(make_server):
+    srv = make_server(socketio={"max_payload": 1000})
+    ws = SocketIO(srv)
+    ws.send("42" + json.dumps(["x", "y" * 2000]))
+    ws.expect_close()
+    sid, data = handshake(srv)
+    assert data["maxPayload"] == 1000
+    r = requests.post(f"{srv.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data="4" + "z" * 2000, timeout=5)
+    assert r.status_code == 413
+    assert requests.get(f"{srv.url}/socket.io/?EIO=4&transport=polling&sid={sid}", timeout=5).status_code == 400
 
 
 def test_socketio_can_be_turned_off(make_server):

@@ -38,6 +38,9 @@ final class NativeConnection: ChannelSubscriber {
     /// While the back end's hook is asked about a command, later commands wait here, to run in order.
     private var held: [NativeCommand] = []
     private var awaitingHook = false
+    /// The calls (`POST /api/call`) pushed to this connection and not answered yet: only they may be
+    /// answered from here (call ids are sequential, not secrets).
+    private var awaitedCalls: Set<UInt64> = []
     /// The hub format of pushes for this transport.
     private let pushFormat: WireFormat
 
@@ -111,6 +114,7 @@ final class NativeConnection: ChannelSubscriber {
     /// `POST /api/call`: the call goes to the page as a `call` push.
     func push(_ call: CallRegistry.CallRequest) {
         guard !closing else { return }
+        awaitedCalls.insert(call.id)
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("push", "call")
@@ -213,7 +217,7 @@ final class NativeConnection: ChannelSubscriber {
         case .rpc(let id, let method, let data):
             rpc(id: id, method: method, data: data)
         case .answer(let id, let call, let answer):
-            if service.calls.answer(call, answer) {
+            if awaitedCalls.remove(call) != nil, service.calls.answer(call, answer) {
                 writeReply(id) { _ in }
             } else {
                 writeError(NativeError(.unknownCall, "call \(call) is unknown, already answered or timed out", id: id))

@@ -280,6 +280,10 @@ final class EngineIOSession {
     /// A message on the session's WebSocket, or on the probe.
     func webSocketMessage(_ message: WebSocketMessage, from channel: any Channel) {
         guard !isClosed else { return }
+        guard message.payload.readableBytes <= configuration.maxPayload else {
+            close(.transportError)  // over maxPayload: the reference server drops the connection too
+            return
+        }
         let packet: EngineIOPacket
         if message.isBinary {
             packet = EngineIOPacket(.message, payload: message.payload, isBinary: true)

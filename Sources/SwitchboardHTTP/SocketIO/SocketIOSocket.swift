@@ -21,6 +21,9 @@ final class SocketIOSocket: ChannelSubscriber {
     private(set) var state = State.connecting
     private(set) var user: String?
     /// The private id of connection state recovery (nil when it is off).
+    /// The acknowledgements `POST /api/socketio/emit` waits for from this socket (an empty set costs no
+    /// allocation).
+    private var awaitedAcks: Set<UInt64> = []
     /// Connection state recovery's bookkeeping, when it is on (boxed: most servers run without it).
     private var recovery: Recovery?
     /// The rooms (an array: sockets are in a room or two, and a dictionary costs more per connection).
@@ -207,7 +210,9 @@ final class SocketIOSocket: ChannelSubscriber {
             let name = (first as? String) ?? "\(first)"
             event(name, Array(arguments.dropFirst()), ack: packet.id)
         case .ack, .binaryAck:
-            guard let id = packet.id else { return }
+            // Only the acknowledgements this socket was asked for: call ids are not secrets, and another
+            // client must not answer a call meant for this one.
+            guard let id = packet.id, awaitedAcks.remove(id) != nil else { return }
             let arguments = SocketIOBinary.base64Encoded(packet.data ?? [Any]())
             let json = JSONText.encode(arguments).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
             _ = service.calls.answer(id, .result(json))
@@ -398,6 +403,10 @@ final class SocketIOSocket: ChannelSubscriber {
         guard state == .connected else {
             if let ack { service.calls.cancel(ack) }
             return
+        }
+        if let ack {
+            // Forgotten when answered; an unanswered one stays until the socket ends (the call times out).
+            awaitedAcks.insert(ack)
         }
         connection.send(SocketIOPacket(.event, namespace: namespace, id: ack, data: [event] + arguments))
         connection.session.flush()
