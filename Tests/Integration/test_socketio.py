@@ -414,3 +414,16 @@ def test_recovery_fails_after_the_window_or_a_voluntary_disconnect(recovering, c
         assert late.handshake["pid"] != fresh_pid
     finally:
         late.close()
+
+
+def test_shutdown_ends_websocket_and_polling_sessions_and_exits_0(make_server):
+    srv = make_server()
+    clients = [Client(srv, transport="websocket"), Client(srv, transport="polling")]
+    gone = [threading.Event(), threading.Event()]
+    for client, event in zip(clients, gone):
+        client.sio.on("disconnect", lambda *args, e=event: e.set())
+    started = time.monotonic()
+    assert srv.stop() == 0
+    assert time.monotonic() - started < 5
+    for event in gone:
+        assert event.wait(5)
