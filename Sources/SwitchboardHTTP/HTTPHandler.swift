@@ -44,7 +44,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             stompWebSocket: service.stomp?.configuration.webSocket ?? false,
             servesChat: configuration.servesChat,
             socketIO: service.engineIO != nil,
-            engineIOEcho: service.engineIOEcho != nil
+            engineIOEcho: service.engineIOEcho != nil,
+            bridgePaths: service.bridge?.paths ?? []
         )
     }
 
@@ -182,6 +183,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .native:
             upgradeToWebSocket(head: request.head, mode: .native, context: context)
+        case .bridge(let path):
+            bridge(request, path: path, context: context)
         case .engineIO(let application):
             let server = application == .socketIO ? service.engineIO : service.engineIOEcho
             if let server { engineIO(request, server: server, context: context) }
@@ -247,6 +250,38 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             awaitResponse(to: request, context: context) { _ in server.post(sid, body: body, on: eventLoop) }
         case .success(.webSocket(let sid)):
             upgradeToWebSocket(head: request.head, mode: .engineIO(server, sid: sid), context: context)
+        }
+    }
+
+    /// A bridged WebSocket: where it goes is decided, and the connection limits checked, before the
+    /// upgrade and before any TCP connection is made.
+    private func bridge(_ request: Request, path: String, context: ChannelHandlerContext) {
+        guard let bridge = service.bridge else { return }
+        let target: BridgeService.Target
+        switch bridge.resolve(path: path, target: request.target) {
+        case .failure(let error):
+            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            return
+        case .success(let resolved):
+            target = resolved
+        }
+        let offered = request.head.headers[canonicalForm: "sec-websocket-protocol"].map { $0.lowercased() }
+        guard offered.isEmpty || offered.contains("binary") else {
+            let error = HTTPError.badRequest(
+                "unsupported_subprotocol",
+                "the bridge speaks the binary subprotocol (or none)"
+            )
+            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            return
+        }
+        let client = context.channel.remoteAddress?.ipAddress ?? "?"
+        if let error = bridge.admit(target, client: client) {
+            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            return
+        }
+        let session = BridgeSession(bridge: bridge, target: target, client: client)
+        if !upgradeToWebSocket(head: request.head, mode: .bridge(session), context: context) {
+            bridge.release(target, client: client)
         }
     }
 
@@ -355,8 +390,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         respond(response, to: head, context: context)
     }
 
-    private func upgradeToWebSocket(head: HTTPRequestHead, mode: WebSocketHandler.Mode, context: ChannelHandlerContext)
-    {
+    /// Answers the WebSocket handshake and installs the handlers of `mode`; false when the request was
+    /// refused instead.
+    @discardableResult
+    private func upgradeToWebSocket(
+        head: HTTPRequestHead,
+        mode: WebSocketHandler.Mode,
+        context: ChannelHandlerContext
+    ) -> Bool {
         let headers = head.headers
         guard headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }),
             headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "upgrade" })
@@ -373,7 +414,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ),
                 context: context
             )
-            return
+            return false
         }
         guard headers.first(name: "sec-websocket-version") == "13" else {
             respondAndClose(
@@ -388,7 +429,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ),
                 context: context
             )
-            return
+            return false
         }
         guard let key = headers.first(name: "sec-websocket-key"), WebSocketHandshake.isValidKey(key) else {
             respondAndClose(
@@ -398,7 +439,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ),
                 context: context
             )
-            return
+            return false
         }
         var responseHeaders: HTTPHeaders = [
             "Upgrade": "websocket",
@@ -411,6 +452,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if case .stomp = mode, let chosen = STOMPWebSocket.chooseSubprotocol(offered: headers) {
             responseHeaders.add(name: "Sec-WebSocket-Protocol", value: chosen)
         }
+        if case .bridge = mode,
+            headers[canonicalForm: "sec-websocket-protocol"].contains(where: { $0.lowercased() == "binary" })
+        {
+            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: "binary")
+        }
         state = .handedOff
         let switchingProtocols = HTTPResponseHead(
             version: .http1_1,
@@ -419,10 +465,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         )
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let modeBox = NIOLoopBound(mode, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols))).whenComplete { result in
-            guard case .success = result else { return }
-            handler.value.installWebSocket(mode: mode, context: contextBox.value)
+            guard case .success = result else {
+                // The client left before the handshake's answer: a bridge admission is given back.
+                if case .bridge(let session) = modeBox.value { session.abandoned() }
+                return
+            }
+            handler.value.installWebSocket(mode: modeBox.value, context: contextBox.value)
         }
+        return true
     }
 
     /// Replaces the HTTP handlers by the WebSocket ones, as NIO's upgrader does: the request decoder goes
@@ -443,6 +495,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     position: .after(decoder)
                 )
                 stomp.connectionOpened(context.channel, webSocket: true)
+            } else if case .bridge(let session) = mode {
+                // The bridge: no WebSocket pings (the idle timeout watches the connection), messages straight
+                // to the session, which glues them to the target's TCP connection.
+                try pipeline.addHandler(
+                    WebSocketTransportHandler(service: service, pings: false, sink: session),
+                    position: .after(decoder)
+                )
             } else if case .engineIO(let server, let sid) = mode {
                 // Engine.IO: its own heartbeat, so no WebSocket pings; messages go straight to the session
                 // (a new one, or the polling session this WebSocket probes to upgrade).
@@ -472,6 +531,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(decoder, promise: nil)
         } catch {
+            if case .bridge(let session) = mode { session.abandoned() }
             context.close(promise: nil)
         }
     }

@@ -69,6 +69,8 @@ public final class HTTPService: Sendable {
     /// Engine.IO echo at `/engine.io/`.
     let engineIO: EngineIOServer?
     let engineIOEcho: EngineIOServer?
+    /// The WebSocket-to-TCP bridge, when any route is configured.
+    let bridge: BridgeService?
     /// The connected Socket.IO sockets, and the state kept for their recovery.
     let socketIO = SocketIORegistry()
     var socketIOConfiguration: SocketIOConfiguration { configuration.socketIO }
@@ -125,6 +127,7 @@ public final class HTTPService: Sendable {
         self.stomp = stomp
         self.configuration = configuration
         self.formats = formats
+        self.bridge = configuration.bridge.isEnabled ? BridgeService(configuration: configuration.bridge) : nil
         let engineConfiguration = EngineIOConfiguration(configuration.socketIO)
         self.engineIO =
             configuration.socketIO.enabled

@@ -43,11 +43,14 @@ SECTIONS = {
     "native": ["rpc_url", "backend_timeout", "hook_url", "hooks"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],
+    "bridge": ["route", "token_file", "allow", "connect_timeout", "idle_timeout", "max_connections_per_route",
+               "max_connections_per_address"],
     "socketio": ["enabled", "namespaces", "ping_interval", "ping_timeout", "max_payload", "connect_timeout",
                  "max_attachments", "recovery_window", "hook_url", "hooks"],
 }
-# Socket.IO's keys share names with other sections': only accepted per section, make_server(socketio={...}).
-KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s != "socketio" for k in keys}
+# Socket.IO's and the bridge's keys share names with other sections': only accepted per section,
+# make_server(socketio={...}), make_server(bridge={..., "route": [{"path", "target", "text"}]}).
+KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge") for k in keys}
 # Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
 for _key in ("listen", "websocket", "users", "heartbeat"):
     KEY_SECTION.pop(_key, None)
@@ -77,9 +80,16 @@ def to_toml(cfg: dict) -> str:
     out = []
     for section, kv in cfg.items():
         out.append(f"[{section}]")
+        tables = {k: v for k, v in kv.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
         for k, v in kv.items():
-            out.append(f"{k} = {toml_value(v)}")
+            if k not in tables:
+                out.append(f"{k} = {toml_value(v)}")
         out.append("")
+        for k, items in tables.items():  # arrays of tables: [[section.k]]
+            for item in items:
+                out.append(f"[[{section}.{k}]]")
+                out.extend(f"{ik} = {toml_value(iv)}" for ik, iv in item.items())
+                out.append("")
     return "\n".join(out)
 
 

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardHTTP
 import Testing
 
 @testable import SwitchboardServer
@@ -113,5 +114,51 @@ struct ConfigurationLoaderTests {
         for option in ConfigurationOption.all {
             #expect(committed.contains(option.environmentVariable))
         }
+    }
+
+    @Test("bridge routes are tables; their mistakes are reported with their lines")
+    func bridgeRoutes() throws {
+        let good = try write(
+            """
+            [bridge]
+            allow = ["127.0.0.1:6667", "localhost:7000-7010"]
+            [[bridge.route]]
+            path = "/irc"
+            target = "127.0.0.1:6667"
+            text = true
+            [[bridge.route]]
+            path = "/vnc"
+            target = "[::1]:5900"
+            """
+        )
+        let configuration = try ConfigurationLoader().load(file: good, environment: [:]).get()
+        #expect(
+            configuration.httpFrontEnd.bridge.routes == [
+                .init(path: "/irc", target: BridgeAddress(host: "127.0.0.1", port: 6667), text: true),
+                .init(path: "/vnc", target: BridgeAddress(host: "::1", port: 5900)),
+            ]
+        )
+        let bad = try write(
+            """
+            [bridge]
+            allow = ["nohost"]
+            [[bridge.route]]
+            path = "/pub/x"
+            target = "127.0.0.1:1"
+            [[bridge.route]]
+            path = "/ok"
+            target = "no-port"
+            [[bridge.route]]
+            path = "/fine"
+            target = "127.0.0.1:2"
+            color = "blue"
+            """
+        )
+        let errors = ConfigurationLoader().check(file: bad).map(\.description)
+        #expect(errors.count == 4)
+        #expect(errors.contains { $0.contains(":2: error:") && $0.contains("HOST:LOW-HIGH") })
+        #expect(errors.contains { $0.contains(":3: error: bridge.route: /pub/x is one of the server's own paths") })
+        #expect(errors.contains { $0.contains(":6: error: bridge.route: target must be") })
+        #expect(errors.contains { $0.contains(":9: error: bridge.route: unknown key color") })
     }
 }

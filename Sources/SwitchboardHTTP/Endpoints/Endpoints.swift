@@ -28,7 +28,7 @@ struct Endpoints {
             case .nativeSend: return try nativeSend(request)
             case .asset(let path): return asset(path, request: request)
             case .subscribe, .echo, .stomp, .native, .nativeSSE, .nativePoll, .apiCall, .engineIO, .apiSocketIOEmit,
-                .apiSocketIOSockets:
+                .apiSocketIOSockets, .bridge:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }
         } catch let error as HTTPError {
@@ -184,6 +184,7 @@ struct Endpoints {
         json.integer("delivered", statistics.delivered)
         json.endObject()
         if let stomp = service.stomp { Self.writeSTOMPStatistics(stomp, into: &json) }
+        if let bridge = service.bridge { Self.writeBridgeStatistics(bridge, into: &json) }
         json.beginObject("memory")
         json.integer("rss_bytes", ProcessMemory.residentBytes())
         json.endObject()

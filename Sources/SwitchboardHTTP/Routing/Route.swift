@@ -34,6 +34,8 @@ enum Route: Equatable {
     /// An Engine.IO endpoint: Socket.IO at `/socket.io/`, or the conformance echo at `/engine.io/`. Every
     /// method reaches it: it answers bad ones as the reference server does.
     case engineIO(EngineIOServer.Application)
+    /// A bridged WebSocket (``BridgeService``): a named route, `/websockify` or `/tcp`.
+    case bridge(String)
     /// A file served from the binary (``WebAssets``): switchboard.js, the chat pages.
     case asset(String)
 
@@ -43,7 +45,8 @@ enum Route: Equatable {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
             .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall, .apiSocketIOEmit, .apiSocketIOSockets:
             return true
-        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .asset, .engineIO:
+        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .asset, .engineIO,
+            .bridge:
             return false
         }
     }
@@ -64,6 +67,8 @@ struct Router {
     var socketIO = false
     /// Whether the Engine.IO conformance echo is served at `/engine.io/`.
     var engineIOEcho = false
+    /// The bridge's paths (exact matches, before every other route).
+    var bridgePaths: Set<String> = []
 
     /// The paths of the chat application (the other assets are always served).
     static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
@@ -77,6 +82,10 @@ struct Router {
         let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         // `path` starts with "/", so segments[0] is empty.
         guard segments.count >= 2, segments[0].isEmpty else { return .failure(.notFound) }
+        if !bridgePaths.isEmpty, bridgePaths.contains(String(path)) {
+            if method != .GET { return .failure(.methodNotAllowed(allowed: [.GET])) }
+            return .success(.bridge(String(path)))
+        }
         let rest: Substring? = segments.count == 3 ? segments[2] : nil
         do {
             switch (segments[1], rest) {

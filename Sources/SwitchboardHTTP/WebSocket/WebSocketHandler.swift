@@ -20,6 +20,8 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
         /// Handled by ``EngineIOChannelHandler``, not by this handler: a new Engine.IO session, or the
         /// upgrade of session `sid`.
         case engineIO(EngineIOServer, sid: String?)
+        /// Handled by ``BridgeSession``: a WebSocket glued to a TCP connection.
+        case bridge(BridgeSession)
     }
 
     private let service: HTTPService
@@ -186,7 +188,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
 
     private func messageReceived(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
         switch mode {
-        case .echo, .stomp, .native, .engineIO:
+        case .echo, .stomp, .native, .engineIO, .bridge:
             context.writeAndFlush(
                 wrapOutboundOut(
                     WebSocketFrameWriter.frame(opcode: opcode, payload: payload, allocator: context.channel.allocator)

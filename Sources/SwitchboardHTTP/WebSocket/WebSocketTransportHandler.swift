@@ -28,6 +28,12 @@ protocol WebSocketMessageSink: AnyObject {
     func detached(from channel: any Channel)
     /// The server is shutting down.
     func shutdown(_ channel: any Channel)
+    /// The connection can take more (or no more) output.
+    func writabilityChanged(_ channel: any Channel, isWritable: Bool)
+}
+
+extension WebSocketMessageSink {
+    func writabilityChanged(_ channel: any Channel, isWritable: Bool) {}
 }
 
 /// WebSocket as a message transport for a protocol handler behind it (STOMP over WebSocket, the native
@@ -69,6 +75,11 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         self.context = context
         if pings { service.keepAliveTimer(on: context.eventLoop).add(self) }
         sink?.attached(to: context.channel, context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        sink?.writabilityChanged(context.channel, isWritable: context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -85,7 +85,9 @@ public struct ConfigurationLoader: Sendable {
         }
         var errors: [ConfigurationError] = []
         let sections = Set(ConfigurationOption.all.map { String($0.key.split(separator: ".")[0]) })
-        for header in document.tableHeaders where !sections.contains(header.path.joined(separator: ".")) {
+        let routePath = ["bridge", "route"]
+        for header in document.tableHeaders
+        where !sections.contains(header.path.joined(separator: ".")) && header.path != routePath {
             errors.append(
                 ConfigurationError(
                     source: path,
@@ -94,7 +96,8 @@ public struct ConfigurationLoader: Sendable {
                 )
             )
         }
-        for entry in document.entries {
+        errors += BridgeRoutes.apply(document, source: path, to: &configuration)
+        for entry in document.entries where !entry.keyPath.starts(with: routePath) {
             let key = entry.keyPath.joined(separator: ".")
             guard let option = ConfigurationOption.named(key) else {
                 // An unknown key inside an unknown section was already reported with the section.

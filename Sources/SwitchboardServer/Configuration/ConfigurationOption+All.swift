@@ -337,6 +337,49 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.socketIO.hooks = Set($1)
         },
+        .string(
+            "bridge.token_file",
+            "websockify token file (name: host:port lines) for /websockify?token=NAME; empty = none",
+            default: ""
+        ) {
+            $0.httpFrontEnd.bridge.tokenFile = $1.isEmpty ? nil : $1
+        },
+        .stringList(
+            "bridge.allow",
+            "HOST:PORT or HOST:LOW-HIGH targets that /tcp?host=H&port=P may reach; empty = no /tcp",
+            default: [],
+            validate: OptionValidation.bridgeAllow
+        ) {
+            $0.httpFrontEnd.bridge.allow = $1
+        },
+        .number("bridge.connect_timeout", "seconds the TCP connect to a target may take", default: 5, range: 0.05...300)
+        {
+            $0.httpFrontEnd.bridge.connectTimeout = $1
+        },
+        .number(
+            "bridge.idle_timeout",
+            "seconds without a byte either way before a bridged connection is closed; 0 = never",
+            default: 300,
+            range: 0...86400
+        ) {
+            $0.httpFrontEnd.bridge.idleTimeout = $1
+        },
+        .integer(
+            "bridge.max_connections_per_route",
+            "most open bridged connections per route",
+            default: 1000,
+            range: 1...1_000_000
+        ) {
+            $0.httpFrontEnd.bridge.maxConnectionsPerRoute = $1
+        },
+        .integer(
+            "bridge.max_connections_per_address",
+            "most open bridged connections per client address",
+            default: 100,
+            range: 1...1_000_000
+        ) {
+            $0.httpFrontEnd.bridge.maxConnectionsPerAddress = $1
+        },
         .boolean(
             "testing.websocket_echo",
             "serve a WebSocket echo endpoint at /echo (for the Autobahn suite); keep off in production",
@@ -384,6 +427,10 @@ enum OptionValidation {
     @Sendable static func hookEvent(_ text: String) -> String? {
         ["connect", "subscribe", "publish", "disconnect"].contains(text)
             ? nil : "hook events are connect, subscribe, publish and disconnect"
+    }
+
+    @Sendable static func bridgeAllow(_ text: String) -> String? {
+        BridgeConfiguration.problem(withAllowPattern: text)
     }
 
     @Sendable static func socketIOHook(_ text: String) -> String? {

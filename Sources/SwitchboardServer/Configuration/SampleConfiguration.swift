@@ -19,7 +19,18 @@ public enum SampleConfiguration {
             }
             lines.append("# \(option.summary) (env: \(option.environmentVariable))")
             lines.append("\(parts[1]) = \(option.defaultText)")
+            if option.key == "bridge.max_connections_per_address" { lines += bridgeRouteExample }
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Named bridge routes are tables, one per route (none by default).
+    private static let bridgeRouteExample = [
+        "# Named routes: a WebSocket at path, bridged to target; text = true accepts text frames (sent as",
+        "# UTF-8 bytes) for line protocols like IRC. None by default. For example:",
+        "# [[bridge.route]]",
+        "# path = \"/irc\"",
+        "# target = \"127.0.0.1:6667\"",
+        "# text = true",
+    ]
 }

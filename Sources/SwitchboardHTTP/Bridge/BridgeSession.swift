@@ -1,0 +1,249 @@
+import NIOCore
+import NIOPosix
+
+/// One bridged connection: a browser's WebSocket (this object is its transport's sink) glued to a TCP
+/// connection to the target, on the same event loop. Bytes go both ways as they come, each side read only
+/// as fast as the other side takes them (the reading side pauses while the writing side is not
+/// writable, as swift-nio-ssh's glue handler does). The TCP connect is bounded by
+/// `bridge.connect_timeout`, silence by `bridge.idle_timeout`; the close code says why it ended.
+final class BridgeSession: WebSocketMessageSink {
+    /// Close codes and what they mean (also in docs/bridge.md).
+    enum CloseCode {
+        static let targetClosed: UInt16 = 1000
+        static let shutdown: UInt16 = 1001
+        static let textRefused: UInt16 = 1003
+        static let targetRefused: UInt16 = 4100
+        static let targetTimeout: UInt16 = 4101
+        static let idle: UInt16 = 4102
+        static let targetFailed: UInt16 = 4103
+    }
+
+    private let bridge: BridgeService
+    private let target: BridgeService.Target
+    private let client: String
+    private let counters: BridgeService.RouteCounters?
+    private var webSocket: (any Channel)?
+    private var context: ChannelHandlerContext?
+    private var tcp: (any Channel)?
+    /// What the browser sent before the target was connected.
+    private var early: [ByteBuffer] = []
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
+    private var ended = false
+
+    init(bridge: BridgeService, target: BridgeService.Target, client: String) {
+        self.bridge = bridge
+        self.target = target
+        self.client = client
+        self.counters = bridge.counters(of: target.route)
+    }
+
+    // MARK: The browser's side
+
+    func attached(to channel: any Channel, context: ChannelHandlerContext) {
+        webSocket = channel
+        self.context = context
+        // Nothing more from the browser until the target is there.
+        channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        let session = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timeout = TimeAmount.milliseconds(Int64(bridge.configuration.connectTimeout * 1000))
+        ClientBootstrap(group: context.eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(BridgeTargetHandler(session: session.value))
+                }
+            }
+            .connect(host: target.address.host, port: target.address.port)
+            .whenComplete { result in session.value.connected(result) }
+    }
+
+    private func connected(_ result: Result<any Channel, any Error>) {
+        switch result {
+        case .failure(let error):
+            counters?.failed.wrappingIncrement(ordering: .relaxed)
+            if case ChannelError.connectTimeout = error {
+                closeWebSocket(CloseCode.targetTimeout, "the target did not accept within the connect timeout")
+            } else {
+                closeWebSocket(CloseCode.targetRefused, "the target refused the connection")
+            }
+        case .success(let channel):
+            guard !ended else {
+                channel.close(promise: nil)
+                return
+            }
+            tcp = channel
+            for data in early { channel.write(data, promise: nil) }
+            early = []
+            channel.flush()
+            webSocket?.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            scheduleIdleCheck()
+        }
+    }
+
+    func received(_ message: WebSocketMessage, on channel: any Channel) {
+        guard !ended else { return }
+        if !message.isBinary && !target.text {
+            closeWebSocket(CloseCode.textRefused, "text frames are not accepted on this route (binary only)")
+            return
+        }
+        lastActivity = .now()
+        counters?.bytesToTarget.wrappingIncrement(by: message.payload.readableBytes, ordering: .relaxed)
+        guard let tcp else {
+            early.append(message.payload)
+            return
+        }
+        tcp.writeAndFlush(message.payload, promise: nil)
+        if !tcp.isWritable { pause(channel) }
+    }
+
+    func writabilityChanged(_ channel: any Channel, isWritable: Bool) {
+        // The browser reads again (or not): so does the target.
+        if let tcp { setReading(tcp, isWritable) }
+    }
+
+    func detached(from channel: any Channel) {
+        context = nil
+        webSocket = nil
+        guard !ended else { return }
+        end()
+        // The browser left: the target gets what was sent, then the end of the stream (a half-close);
+        // a target that never closes its side is cut after a while.
+        if let tcp {
+            tcp.close(mode: .output, promise: nil)
+            let channel = tcp
+            tcp.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        }
+    }
+
+    /// The WebSocket never came to be (the client left during the handshake).
+    func abandoned() {
+        guard !ended else { return }
+        end()
+    }
+
+    func shutdown(_ channel: any Channel) {
+        closeWebSocket(CloseCode.shutdown, "server shutting down")
+    }
+
+    // MARK: The target's side
+
+    func fromTarget(_ data: ByteBuffer) {
+        guard let context, !ended else { return }
+        lastActivity = .now()
+        counters?.bytesFromTarget.wrappingIncrement(by: data.readableBytes, ordering: .relaxed)
+        context.write(
+            NIOAny(WebSocketFrameWriter.frame(opcode: .binary, payload: data, allocator: context.channel.allocator)),
+            promise: nil
+        )
+    }
+
+    func fromTargetComplete() {
+        context?.flush()
+        if let webSocket, !webSocket.isWritable, let tcp { pause(tcp) }
+    }
+
+    func targetWritabilityChanged(isWritable: Bool) {
+        if let webSocket { setReading(webSocket, isWritable) }
+    }
+
+    /// The target closed its side (or the connection failed).
+    func targetClosed(failed: Bool) {
+        tcp = nil
+        guard !ended else { return }
+        closeWebSocket(
+            failed ? CloseCode.targetFailed : CloseCode.targetClosed,
+            failed ? "the connection to the target failed" : "the target closed the connection"
+        )
+    }
+
+    // MARK: Flow
+
+    private func pause(_ channel: any Channel) {
+        setReading(channel, false)
+    }
+
+    private func setReading(_ channel: any Channel, _ reading: Bool) {
+        channel.setOption(ChannelOptions.autoRead, value: reading).whenFailure { _ in }
+        if reading { channel.read() }
+    }
+
+    private func scheduleIdleCheck() {
+        let seconds = bridge.configuration.idleTimeout
+        guard seconds > 0, let eventLoop = context?.eventLoop else { return }
+        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
+        let session = NIOLoopBound(self, eventLoop: eventLoop)
+        idleCheck = eventLoop.scheduleTask(deadline: lastActivity + timeout) { session.value.checkIdle(timeout) }
+    }
+
+    private func checkIdle(_ timeout: TimeAmount) {
+        guard !ended else { return }
+        if NIODeadline.now() - lastActivity >= timeout {
+            closeWebSocket(CloseCode.idle, "idle for \(bridge.configuration.idleTimeout) s (bridge.idle_timeout)")
+        } else {
+            scheduleIdleCheck()
+        }
+    }
+
+    // MARK: Ending
+
+    /// Says why, the WebSocket way; the target's connection closes with it.
+    private func closeWebSocket(_ code: UInt16, _ reason: String) {
+        guard !ended else { return }
+        end()
+        context?.flush()
+        webSocket?.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason), promise: nil)
+        tcp?.close(promise: nil)
+        tcp = nil
+    }
+
+    private func end() {
+        ended = true
+        idleCheck?.cancel()
+        idleCheck = nil
+        early = []
+        bridge.release(target, client: client)
+    }
+}
+
+/// The target's TCP connection: hands its bytes to the session, and tells it when the target stops
+/// taking more or closes.
+final class BridgeTargetHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let session: BridgeSession
+
+    init(session: BridgeSession) {
+        self.session = session
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        session.fromTarget(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        session.fromTargetComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        session.targetWritabilityChanged(isWritable: context.channel.isWritable)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            session.targetClosed(failed: false)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        session.targetClosed(failed: false)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        session.targetClosed(failed: true)
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,251 @@
+"""The WebSocket-to-TCP bridge against the real binary: named routes, websockify tokens, the /tcp
+allow-list, data both ways through a TCP echo server, refusals before any TCP connection, close codes,
+timeouts, limits and counters."""
+import hashlib
+import os
+import socket
+import threading
+import time
+
+import pytest
+import requests
+import websocket
+
+from conftest import free_port
+from helpers import ws_expect_close
+
+
+class EchoServer:
+    """A TCP server on 127.0.0.1: echoes (or, with `greet_and_close`, says hello and hangs up);
+    counts the connections it accepted."""
+
+    def __init__(self, greet_and_close=False):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.greet_and_close = greet_and_close
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        with conn:
+            if self.greet_and_close:
+                conn.sendall(b"hello\n")
+                return
+            while True:
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                conn.sendall(data)
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def echo():
+    server = EchoServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def closer():
+    server = EchoServer(greet_and_close=True)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def tokens(tmp_path_factory, echo):
+    path = tmp_path_factory.mktemp("bridge") / "tokens.cfg"
+    path.write_text(f"# websockify format\nalpha: 127.0.0.1:{echo.port}\n\nbad line\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def srv(make_module_server, echo, closer, tokens):
+    down = free_port()  # nothing listens there
+    return make_module_server(bridge={
+        "token_file": str(tokens),
+        "allow": [f"127.0.0.1:{echo.port}", f"localhost:{echo.port}-{echo.port + 1}"],
+        "route": [
+            {"path": "/tcp-echo", "target": f"127.0.0.1:{echo.port}"},
+            {"path": "/tcp-echo-text", "target": f"127.0.0.1:{echo.port}", "text": True},
+            {"path": "/down", "target": f"127.0.0.1:{down}"},
+            {"path": "/closer", "target": f"127.0.0.1:{closer.port}"},
+        ],
+    })
+
+
+def connect(srv, path, subprotocols=("binary",)):
+    return websocket.create_connection(f"{srv.ws_url}{path}", timeout=10,
+                                       subprotocols=list(subprotocols) if subprotocols else None)
+
+
+def read_exactly(ws, size):
+    data = bytearray()
+    while len(data) < size:
+        opcode, chunk = ws.recv_data()
+        assert opcode == websocket.ABNF.OPCODE_BINARY
+        data += chunk
+    return bytes(data)
+
+
+def test_megabytes_both_ways_arrive_intact(srv):
+    ws = connect(srv, "/tcp-echo")
+    try:
+        assert ws.getsubprotocol() == "binary"
+        payload = os.urandom(4 << 20)
+        received = bytearray()
+
+        def reader():
+            received.extend(read_exactly(ws, len(payload)))
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        for offset in range(0, len(payload), 60_000):
+            ws.send_binary(payload[offset:offset + 60_000])
+        thread.join(60)
+        assert hashlib.sha256(received).hexdigest() == hashlib.sha256(payload).hexdigest()
+    finally:
+        ws.close()
+
+
+def test_many_connections_at_once(srv):
+    def one(results, index):
+        ws = connect(srv, "/tcp-echo")
+        try:
+            data = os.urandom(64 << 10)
+            ws.send_binary(data)
+            results[index] = read_exactly(ws, len(data)) == data
+        finally:
+            ws.close()
+
+    results = [False] * 40
+    threads = [threading.Thread(target=one, args=(results, i)) for i in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert all(results)
+
+
+def test_no_subprotocol_works_and_other_subprotocols_are_refused(srv):
+    ws = connect(srv, "/tcp-echo", subprotocols=None)
+    try:
+        ws.send_binary(b"plain")
+        assert read_exactly(ws, 5) == b"plain"
+    finally:
+        ws.close()
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        connect(srv, "/tcp-echo", subprotocols=("base64",))
+    assert refused.value.status_code == 400
+
+
+def test_text_frames_refused_unless_the_route_allows_them(srv):
+    ws = connect(srv, "/tcp-echo")
+    ws.send("NICK alice\r\n")
+    code, reason, _ = ws_expect_close(ws)
+    assert code == 1003 and "text" in reason
+    ws = connect(srv, "/tcp-echo-text")
+    try:
+        ws.send("PING :é\r\n")
+        assert read_exactly(ws, len("PING :é\r\n".encode())) == "PING :é\r\n".encode()
+    finally:
+        ws.close()
+
+
+def test_allow_list_refuses_before_connecting(srv, echo):
+    ws = connect(srv, f"/tcp?host=127.0.0.1&port={echo.port}")
+    try:
+        ws.send_binary(b"ok")
+        assert read_exactly(ws, 2) == b"ok"
+    finally:
+        ws.close()
+    before = echo.accepted
+    for query in [f"host=127.0.0.1&port={echo.port + 7}", f"host=10.0.0.1&port={echo.port}",
+                  f"host=LOCALHOST&port={echo.port + 2}"]:
+        r = requests.get(f"{srv.url}/tcp?{query}", headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+                         timeout=5)
+        assert r.status_code == 403 and r.json()["code"] == "target_not_allowed", query
+    assert requests.get(f"{srv.url}/tcp?host=127.0.0.1", timeout=5).status_code == 400
+    time.sleep(0.2)
+    assert echo.accepted == before
+
+
+def test_websockify_tokens_and_a_changed_token_file(srv, tokens, echo):
+    ws = connect(srv, "/websockify?token=alpha")
+    try:
+        ws.send_binary(b"via token")
+        assert read_exactly(ws, 9) == b"via token"
+    finally:
+        ws.close()
+    assert requests.get(f"{srv.url}/websockify?token=nope", timeout=5).status_code == 403
+    assert requests.get(f"{srv.url}/websockify", timeout=5).status_code == 400
+    time.sleep(0.01)
+    tokens.write_text(f"beta: 127.0.0.1:{echo.port}\n")
+    os.utime(tokens, (time.time() + 5, time.time() + 5))  # a new modification time, whatever the clock
+    assert requests.get(f"{srv.url}/websockify?token=alpha", timeout=5).status_code == 403
+    ws = connect(srv, "/websockify?token=beta")
+    try:
+        ws.send_binary(b"b")
+        assert read_exactly(ws, 1) == b"b"
+    finally:
+        ws.close()
+
+
+def test_target_down_and_target_closing_say_so(srv):
+    ws = connect(srv, "/down")
+    code, reason, _ = ws_expect_close(ws)
+    assert code == 4100 and "refused" in reason
+    ws = connect(srv, "/closer")
+    code, reason, messages = ws_expect_close(ws)
+    assert code == 1000 and "target closed" in reason
+    assert b"".join(data for _, data in messages) == b"hello\n"
+
+
+def test_counters_in_stats(srv):
+    stats = requests.get(f"{srv.url}/stats", timeout=5).json()["bridge"]
+    assert stats["/tcp-echo"]["total"] >= 40 and stats["/tcp-echo"]["bytes_to_target"] >= 4 << 20
+    assert stats["/tcp-echo"]["bytes_from_target"] >= 4 << 20
+    assert stats["/tcp"]["refused"] >= 3 and stats["/down"]["failed"] >= 1
+    assert stats["/websockify"]["refused"] >= 2
+
+
+def test_idle_timeout_and_limits(make_server, echo):
+    srv = make_server(bridge={"idle_timeout": 0.5, "max_connections_per_address": 2,
+                              "route": [{"path": "/tcp-echo", "target": f"127.0.0.1:{echo.port}"}]})
+    first, second = connect(srv, "/tcp-echo"), connect(srv, "/tcp-echo")
+    try:
+        r = requests.get(f"{srv.url}/tcp-echo", headers={"Upgrade": "websocket", "Connection": "Upgrade",
+                                                     "Sec-WebSocket-Version": "13",
+                                                     "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}, timeout=5)
+        assert r.status_code == 503 and r.json()["code"] == "limit_reached"
+        code, reason, _ = ws_expect_close(first, timeout=5)
+        assert code == 4102 and "idle" in reason
+    finally:
+        first.close()
+        second.close()
+    time.sleep(0.6)
+    third = connect(srv, "/tcp-echo")  # the closed ones were given back
+    third.close()
+
+
+def test_nothing_is_bridged_by_default(server):
+    assert requests.get(f"{server.url}/websockify?token=x", timeout=5).status_code == 404
+    assert requests.get(f"{server.url}/tcp?host=127.0.0.1&port=22", timeout=5).status_code == 404
