@@ -249,3 +249,97 @@ def test_idle_timeout_and_limits(make_server, echo):
 def test_nothing_is_bridged_by_default(server):
     assert requests.get(f"{server.url}/websockify?token=x", timeout=5).status_code == 404
     assert requests.get(f"{server.url}/tcp?host=127.0.0.1&port=22", timeout=5).status_code == 404
+
+
+class Target:
+    """A TCP target for flow tests: `mode` "flood" sends as fast as it can, "deaf" never reads,
+    "record" keeps what it reads until the end of the stream."""
+
+    def __init__(self, mode):
+        self.mode, self.sent, self.received, self.eof = mode, 0, bytearray(), threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        conn, _ = self.sock.accept()
+        self.conns.append(conn)
+        if self.mode == "flood":
+            chunk = b"x" * 65536
+            try:
+                while self.sent < (100 << 20):
+                    conn.sendall(chunk)
+                    self.sent += len(chunk)
+            except OSError:
+                pass
+        elif self.mode == "record":
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    self.eof.set()
+                    return
+                self.received += data
+        # "deaf": accept and never read
+
+    def close(self):
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+def rss(srv):
+    return requests.get(f"{srv.url}/stats", timeout=5).json()["memory"]["rss_bytes"]
+
+
+def test_a_slow_reader_on_either_side_does_not_fill_memory(make_server):
+    flood, deaf = Target("flood"), Target("deaf")
+    srv = make_server(bridge={"route": [{"path": "/flood", "target": f"127.0.0.1:{flood.port}"},
+                                        {"path": "/deaf", "target": f"127.0.0.1:{deaf.port}"}]})
+    try:
+        before = rss(srv)
+        browser = connect(srv, "/flood")  # a browser that does not read
+        time.sleep(2)
+        assert flood.sent < 40 << 20  # the bridge stopped reading the target
+        assert rss(srv) - before < 32 << 20
+        got = 0
+        while got < 4 << 20:  # reading again lets the target go on
+            got += len(browser.recv_data()[1])
+        time.sleep(0.5)
+        assert flood.sent > 4 << 20
+        browser.close()
+
+        browser = connect(srv, "/deaf")  # a target that does not read
+        sent = [0]
+
+        def push():
+            try:
+                while sent[0] < 100 << 20:
+                    browser.send_binary(b"y" * 65536)
+                    sent[0] += 65536
+            except Exception:
+                pass
+
+        threading.Thread(target=push, daemon=True).start()
+        time.sleep(2)
+        assert sent[0] < 40 << 20  # the bridge stopped reading the browser
+        assert rss(srv) - before < 32 << 20
+        browser.sock.close()
+    finally:
+        flood.close()
+        deaf.close()
+
+
+def test_the_browser_leaving_half_closes_the_target(make_server):
+    target = Target("record")
+    srv = make_server(bridge={"route": [{"path": "/rec", "target": f"127.0.0.1:{target.port}"}]})
+    try:
+        ws = connect(srv, "/rec")
+        ws.send_binary(b"last words")
+        ws.close()
+        assert target.eof.wait(5)
+        assert bytes(target.received) == b"last words"
+    finally:
+        target.close()
