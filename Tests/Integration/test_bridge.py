@@ -2,6 +2,8 @@
 allow-list, data both ways through a TCP echo server, refusals before any TCP connection, close codes,
 timeouts, limits and counters."""
 import hashlib
+import shutil
+import subprocess
 import os
 import socket
 import threading
@@ -343,3 +345,81 @@ def test_the_browser_leaving_half_closes_the_target(make_server):
         assert bytes(target.received) == b"last words"
     finally:
         target.close()
+
+
+NGIRCD = shutil.which("ngircd") or "/usr/sbin/ngircd"
+
+
+@pytest.fixture
+def ircd(tmp_path):
+    if not os.path.exists(NGIRCD):
+        pytest.fail("ngircd is not installed (scripts/test-deps installs it)")
+    port = free_port()
+    conf = tmp_path / "ngircd.conf"
+    conf.write_text(
+        "[Global]\nName = irc.switchboard.test\nInfo = Switchboard bridge test\nListen = 127.0.0.1\n"
+        f"Ports = {port}\nPidFile = {tmp_path}/ngircd.pid\n"
+        "[Limits]\nPingTimeout = 120\n[Options]\nPAM = no\nIdent = no\nDNS = no\n")
+    os.chmod(tmp_path, 0o755)
+    conf.chmod(0o644)
+    proc = subprocess.Popen([NGIRCD, "-n", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "ngircd did not start"
+            time.sleep(0.1)
+    yield port
+    proc.terminate()
+    proc.wait(5)
+
+
+class IRCClient:
+    """An IRC client in a browser's shoes: lines out as text frames, bytes back in binary frames."""
+
+    def __init__(self, srv, nick):
+        self.ws = connect(srv, "/irc")
+        self.buffer = b""
+        self.nick = nick
+        self.send(f"NICK {nick}")
+        self.send(f"USER {nick} 0 * :{nick}")
+        self.wait_for(" 001 ")
+
+    def send(self, line):
+        self.ws.send(line + "\r\n")
+
+    def wait_for(self, fragment, timeout=10):
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\r\n" in self.buffer:
+                line, self.buffer = self.buffer.split(b"\r\n", 1)
+                text = line.decode("utf-8", "replace")
+                if text.startswith("PING "):
+                    self.send("PONG " + text[5:])
+                if fragment in text:
+                    return text
+            assert time.monotonic() < deadline, f"{self.nick}: no line with {fragment!r}"
+            self.ws.settimeout(max(0.1, deadline - time.monotonic()))
+            opcode, data = self.ws.recv_data()
+            assert opcode == websocket.ABNF.OPCODE_BINARY
+            self.buffer += data
+
+
+def test_a_real_irc_session_through_the_bridge(make_server, ircd):
+    srv = make_server(bridge={"route": [{"path": "/irc", "target": f"127.0.0.1:{ircd}", "text": True}]})
+    alice, bob = IRCClient(srv, "alice"), IRCClient(srv, "bob")
+    try:
+        for client in (alice, bob):
+            client.send("JOIN #switchboard")
+            client.wait_for(" 366 ")  # end of the names list: joined
+        alice.send("PRIVMSG #switchboard :hello bob, from a web page")
+        assert bob.wait_for("PRIVMSG #switchboard").endswith(":hello bob, from a web page")
+        bob.send("PRIVMSG alice :hi alice")
+        assert alice.wait_for("PRIVMSG alice").startswith(":bob!")
+        alice.send("QUIT :bye")
+        assert "alice" in bob.wait_for("QUIT")
+    finally:
+        alice.ws.close()
+        bob.ws.close()
