@@ -258,7 +258,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func bridge(_ request: Request, path: String, context: ChannelHandlerContext) {
         guard let bridge = service.bridge else { return }
         let target: BridgeService.Target
-        switch bridge.resolve(path: path, target: request.target) {
+        let configuration = service.configuration
+        let verifier = configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
+        let resolved = bridge.resolve(
+            path: path,
+            target: request.target,
+            origin: request.head.headers.first(name: "origin")
+        ) { credential in
+            if configuration.apiKeys.contains(where: { ConstantTime.equals($0, credential) }) { return true }
+            guard let verifier, case .success = verifier.verify(credential, now: WallClock.milliseconds())
+            else { return false }
+            return true
+        }
+        switch resolved {
         case .failure(let error):
             respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             return

@@ -43,7 +43,7 @@ SECTIONS = {
     "native": ["rpc_url", "backend_timeout", "hook_url", "hooks"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],
-    "bridge": ["route", "token_file", "allow", "connect_timeout", "idle_timeout", "max_connections_per_route",
+    "bridge": ["route", "token_file", "allow", "origins", "connect_timeout", "idle_timeout", "max_connections_per_route",
                "max_connections_per_address"],
     "socketio": ["enabled", "namespaces", "ping_interval", "ping_timeout", "max_payload", "connect_timeout",
                  "max_attachments", "recovery_window", "hook_url", "hooks"],

@@ -423,3 +423,70 @@ def test_a_real_irc_session_through_the_bridge(make_server, ircd):
     finally:
         alice.ws.close()
         bob.ws.close()
+
+
+UPGRADE = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+def test_origins_credentials_and_the_proxy_header(make_server, echo):
+    recorder = Target("record")
+    srv = make_server(security={"api_keys": ["k3y"]}, bridge={
+        "origins": ["https://app.example"],
+        "route": [
+            {"path": "/guarded", "target": f"127.0.0.1:{echo.port}", "auth": True, "origins": []},
+            {"path": "/origin", "target": f"127.0.0.1:{echo.port}"},
+            {"path": "/proxied", "target": f"127.0.0.1:{recorder.port}", "proxy_protocol": True, "origins": []},
+        ]})
+    try:
+        r = requests.get(f"{srv.url}/origin", headers={**UPGRADE, "Origin": "https://evil.example"}, timeout=5)
+        assert r.status_code == 403 and r.json()["code"] == "origin_not_allowed"
+        ws = websocket.create_connection(f"{srv.ws_url}/origin", origin="https://app.example", timeout=5)
+        ws.send_binary(b"o")
+        assert read_exactly(ws, 1) == b"o"
+        ws.close()
+
+        r = requests.get(f"{srv.url}/guarded", headers=UPGRADE, timeout=5)
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+        assert requests.get(f"{srv.url}/guarded?access_token=wrong", headers=UPGRADE, timeout=5).status_code == 401
+        ws = connect(srv, "/guarded?access_token=k3y")
+        ws.send_binary(b"a")
+        assert read_exactly(ws, 1) == b"a"
+        ws.close()
+
+        ws = connect(srv, "/proxied")
+        ws.send_binary(b"payload")
+        ws.close()
+        assert recorder.eof.wait(5)
+        data = bytes(recorder.received)
+        assert data[:12] == b"\r\n\r\n\x00\r\nQUIT\n" and data[12:14] == b"\x21\x11"
+        length = int.from_bytes(data[14:16], "big")
+        source_ip, destination_ip = socket.inet_ntoa(data[16:20]), socket.inet_ntoa(data[20:24])
+        source_port = int.from_bytes(data[24:26], "big")
+        destination_port = int.from_bytes(data[26:28], "big")
+        assert length == 12 and source_ip == destination_ip == "127.0.0.1" and destination_port == srv.port
+        assert source_port > 0 and data[28:] == b"payload"
+    finally:
+        recorder.close()
+
+
+def test_a_target_slow_to_accept_times_out(make_server):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)  # never accepts: once its queue is full, connects hang
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        fillers.append(s)
+    srv = make_server(bridge={"connect_timeout": 0.5, "route": [{"path": "/slow", "target": f"127.0.0.1:{port}"}]})
+    try:
+        ws = connect(srv, "/slow")
+        code, reason, _ = ws_expect_close(ws, timeout=5)
+        assert code == 4101 and "connect timeout" in reason
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()

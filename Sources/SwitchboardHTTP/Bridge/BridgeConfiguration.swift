@@ -8,11 +8,28 @@ public struct BridgeConfiguration: Sendable {
         /// Whether text frames are accepted (sent to the target as their UTF-8 bytes), for line protocols
         /// like IRC; otherwise a text frame closes the connection with 1003, as websockify does.
         public var text: Bool
+        /// The `Origin`s allowed to open it (empty = any; `bridge.origins` applies when nil).
+        public var origins: [String]?
+        /// Whether a credential is required: `?access_token=` an API key or a token signed with
+        /// `security.token_secret` (browsers cannot set headers on a WebSocket).
+        public var requiresAuthentication: Bool
+        /// Whether the target gets a PROXY protocol v2 header first, with the browser's address.
+        public var proxyProtocol: Bool
 
-        public init(path: String, target: BridgeAddress, text: Bool = false) {
+        public init(
+            path: String,
+            target: BridgeAddress,
+            text: Bool = false,
+            origins: [String]? = nil,
+            requiresAuthentication: Bool = false,
+            proxyProtocol: Bool = false
+        ) {
             self.path = path
             self.target = target
             self.text = text
+            self.origins = origins
+            self.requiresAuthentication = requiresAuthentication
+            self.proxyProtocol = proxyProtocol
         }
     }
 
@@ -22,6 +39,8 @@ public struct BridgeConfiguration: Sendable {
     public var tokenFile: String?
     /// `HOST:PORT` or `HOST:LOW-HIGH` patterns that `/tcp?host=H&port=P` may reach; empty = no `/tcp`.
     public var allow: [String] = []
+    /// The `Origin`s allowed on every bridged path (empty = any); a route's own list replaces it.
+    public var origins: [String] = []
     /// Seconds the TCP connect may take.
     public var connectTimeout: Double = 5
     /// Seconds without a byte either way before a bridged connection is closed (0 = never).

@@ -11,6 +11,7 @@ final class BridgeService: Sendable {
         let route: String
         let address: BridgeAddress
         let text: Bool
+        var proxyProtocol = false
     }
 
     /// One route's counters.
@@ -53,16 +54,47 @@ final class BridgeService: Sendable {
     }
 
     /// Where a request for `path` goes, or why it may not go anywhere (no TCP connection is attempted
-    /// for a refused one).
-    func resolve(path: String, target: RequestTarget) -> Result<Target, HTTPError> {
-        let result = decide(path: path, target: target)
+    /// for a refused one): the route's Origin list and credential requirement are checked first.
+    /// `credentialIsValid` says whether an `access_token` is an API key or a valid signed token.
+    func resolve(
+        path: String,
+        target: RequestTarget,
+        origin: String?,
+        credentialIsValid: (String) -> Bool
+    ) -> Result<Target, HTTPError> {
+        let route = routes[path]
+        let origins = route?.origins ?? configuration.origins
+        var result: Result<Target, HTTPError>
+        if !origins.isEmpty, !origins.contains(where: { $0.lowercased() == origin?.lowercased() }) {
+            result = .failure(
+                HTTPError(
+                    status: .forbidden,
+                    code: "origin_not_allowed",
+                    message: "origin \(origin ?? "(none)") may not use \(path)"
+                )
+            )
+        } else if route?.requiresAuthentication == true,
+            !(target.parameter("access_token").map(credentialIsValid) ?? false)
+        {
+            result = .failure(
+                HTTPError(
+                    status: .unauthorized,
+                    code: "unauthorized",
+                    message: "\(path) needs ?access_token= (an API key or a token signed with security.token_secret)"
+                )
+            )
+        } else {
+            result = decide(path: path, target: target)
+        }
         if case .failure = result { counters(of: path)?.refused.wrappingIncrement(ordering: .relaxed) }
         return result
     }
 
     private func decide(path: String, target: RequestTarget) -> Result<Target, HTTPError> {
         if let route = routes[path] {
-            return .success(Target(route: path, address: route.target, text: route.text))
+            return .success(
+                Target(route: path, address: route.target, text: route.text, proxyProtocol: route.proxyProtocol)
+            )
         }
         if path == Self.tokenPath, let tokens {
             guard let token = target.parameter("token"), !token.isEmpty else {

@@ -75,6 +75,12 @@ final class BridgeSession: WebSocketMessageSink {
                 return
             }
             tcp = channel
+            if target.proxyProtocol {
+                channel.write(
+                    ProxyProtocolHeader.make(source: webSocket?.remoteAddress, destination: webSocket?.localAddress),
+                    promise: nil
+                )
+            }
             for data in early { channel.write(data, promise: nil) }
             early = []
             channel.flush()

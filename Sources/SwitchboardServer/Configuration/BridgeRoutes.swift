@@ -6,7 +6,10 @@ import SwitchboardHTTP
 /// [[bridge.route]]
 /// path = "/irc"
 /// target = "127.0.0.1:6667"
-/// text = true          # optional
+/// text = true          # optional: text frames allowed
+/// origins = ["https://app.example"]   # optional: the Origins allowed (instead of bridge.origins)
+/// auth = true          # optional: ?access_token= an API key or a signed token required
+/// proxy_protocol = true   # optional: a PROXY v2 header tells the target the browser's address
 /// ```
 enum BridgeRoutes {
     /// Paths the server answers itself, which a route may not take.
@@ -42,8 +45,9 @@ enum BridgeRoutes {
                 problem("each route is a table with path and target")
                 continue
             }
-            for key in table.keys where !["path", "target", "text"].contains(key) {
-                problem("unknown key \(key) (a route has path, target and text)")
+            let keys = ["path", "target", "text", "origins", "auth", "proxy_protocol"]
+            for key in table.keys.sorted() where !keys.contains(key) {
+                problem("unknown key \(key) (a route has \(keys.joined(separator: ", ")))")
             }
             guard case .string(let path)? = table["path"], path.hasPrefix("/"), !path.contains("?"),
                 !path.contains(" ")
@@ -64,16 +68,37 @@ enum BridgeRoutes {
                 problem("target must be \"HOST:PORT\", e.g. \"127.0.0.1:6667\"")
                 continue
             }
-            var text = false
-            if let value = table["text"] {
-                guard case .boolean(let flag) = value else {
-                    problem("text must be true or false")
-                    continue
+            var flags: [String: Bool] = [:]
+            for key in ["text", "auth", "proxy_protocol"] {
+                guard let value = table[key] else { continue }
+                if case .boolean(let flag) = value {
+                    flags[key] = flag
+                } else {
+                    problem("\(key) must be true or false")
                 }
-                text = flag
+            }
+            var origins: [String]?
+            if let value = table["origins"] {
+                if case .array(let items) = value,
+                    case let strings = items.compactMap({ item -> String? in
+                        if case .string(let text) = item { return text }
+                        return nil
+                    }), strings.count == items.count
+                {
+                    origins = strings
+                } else {
+                    problem("origins must be an array of strings")
+                }
             }
             configuration.httpFrontEnd.bridge.routes.append(
-                BridgeConfiguration.Route(path: path, target: target, text: text)
+                BridgeConfiguration.Route(
+                    path: path,
+                    target: target,
+                    text: flags["text"] ?? false,
+                    origins: origins,
+                    requiresAuthentication: flags["auth"] ?? false,
+                    proxyProtocol: flags["proxy_protocol"] ?? false
+                )
             )
         }
         return errors

@@ -352,6 +352,13 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.bridge.allow = $1
         },
+        .stringList(
+            "bridge.origins",
+            "Origin header values allowed on every bridged path (a route's origins replace it); empty = any",
+            default: []
+        ) {
+            $0.httpFrontEnd.bridge.origins = $1
+        },
         .number("bridge.connect_timeout", "seconds the TCP connect to a target may take", default: 5, range: 0.05...300)
         {
             $0.httpFrontEnd.bridge.connectTimeout = $1

@@ -32,5 +32,8 @@ public enum SampleConfiguration {
         "# path = \"/irc\"",
         "# target = \"127.0.0.1:6667\"",
         "# text = true",
+        "# origins = [\"https://app.example\"]   # optional: the Origins allowed here",
+        "# auth = false                          # optional: require ?access_token= (API key or signed token)",
+        "# proxy_protocol = false                # optional: PROXY v2 header with the browser's address",
     ]
 }
