@@ -140,10 +140,11 @@ final class BridgeSession: WebSocketMessageSink {
         guard let context, !ended else { return }
         lastActivity = .now()
         counters?.bytesFromTarget.wrappingIncrement(by: data.readableBytes, ordering: .relaxed)
-        context.write(
-            NIOAny(WebSocketFrameWriter.frame(opcode: .binary, payload: data, allocator: context.channel.allocator)),
-            promise: nil
-        )
+        // The frame header, then the bytes as they were read: no copy of the payload.
+        var header = context.channel.allocator.buffer(capacity: 10)
+        WebSocketFrameWriter.writeHeader(opcode: .binary, length: data.readableBytes, into: &header)
+        context.write(NIOAny(header), promise: nil)
+        context.write(NIOAny(data), promise: nil)
     }
 
     func fromTargetComplete() {

@@ -15,7 +15,9 @@ struct BridgeCommand: ParsableCommand {
     )
 
     enum Scenario: String, ExpressibleByArgument {
-        case throughput, latency, concurrent
+        /// Bulk both ways (an echo target), to the target (a sink), from the target (a source).
+        case throughput, upload, download
+        case latency, concurrent
     }
 
     @Option(help: "The bridge's WebSocket URL, e.g. ws://127.0.0.1:8000/tcp-echo.")
@@ -24,7 +26,7 @@ struct BridgeCommand: ParsableCommand {
     @Option(help: "The echo server itself, HOST:PORT (for the latency baseline).")
     var direct: String?
 
-    @Option(help: "throughput, latency or concurrent.")
+    @Option(help: "throughput (echo target), upload (sink target), download (source target), latency or concurrent.")
     var scenario: Scenario = .throughput
 
     @Option(help: "Megabytes echoed (throughput).")
@@ -64,10 +66,13 @@ struct BridgeCommand: ParsableCommand {
         var result = BridgeResult(label: label, scenario: scenario.rawValue)
         let before = probe?.sample()
         switch scenario {
-        case .throughput:
+        case .throughput, .upload, .download:
+            let direction: ThroughputRun.Direction =
+                scenario == .upload ? .upload : scenario == .download ? .download : .echo
             let seconds = try BridgeRuns.throughput(
                 pattern: pattern,
                 bytes: megabytes << 20,
+                direction: direction,
                 on: group.next()
             )
             result.megabytesPerSecond = round2(Double(megabytes) / seconds)
@@ -108,9 +113,10 @@ struct BridgeCommand: ParsableCommand {
             let cpu = after.cpuSeconds - before.cpuSeconds
             result.serverCPUSeconds = round2(cpu)
             result.serverCPUPercent = round2(cpu / max(after.time - before.time, 0.001) * 100)
-            if scenario == .throughput {
-                // Bytes cross the bridge twice (to the echo server and back).
-                result.serverCPUSecondsPerGB = round2(cpu / (Double(megabytes * 2) / 1024))
+            if scenario == .throughput || scenario == .upload || scenario == .download {
+                // An echo's bytes cross the bridge twice (to the echo server and back).
+                let crossings = scenario == .throughput ? 2 : 1
+                result.serverCPUSecondsPerGB = round2(cpu / (Double(megabytes * crossings) / 1024))
             }
             result.serverRSSBytes = after.rssBytes
         }

@@ -44,11 +44,19 @@ enum BridgeRuns {
         }
     }
 
-    /// Echoes `bytes` through one connection, at most 4 MB in flight; returns the seconds it took.
-    static func throughput(pattern: URLPattern, bytes: Int, on eventLoop: any EventLoop) throws -> Double {
+    /// Moves `bytes` through one connection, at most 4 MB in flight, and returns the seconds it took:
+    /// echoed (`echo` target), sent (`sink` target: it answers one byte per MiB) or received (`source`).
+    static func throughput(
+        pattern: URLPattern,
+        bytes: Int,
+        direction: ThroughputRun.Direction,
+        on eventLoop: any EventLoop
+    ) throws -> Double {
         let client = try open(pattern, direct: nil, on: eventLoop).wait()
         let done = eventLoop.makePromise(of: Double.self)
-        try eventLoop.submit { ThroughputRun(client: client.value, bytes: bytes, done: done).start() }.wait()
+        try eventLoop.submit {
+            ThroughputRun(client: client.value, bytes: bytes, direction: direction, done: done).start()
+        }.wait()
         return try done.futureResult.wait()
     }
 
@@ -97,30 +105,47 @@ enum BridgeRuns {
     }
 }
 
-/// Bulk echo on one connection.
+/// Bulk transfer on one connection.
 final class ThroughputRun {
+    enum Direction {
+        /// Both ways: what is sent comes back.
+        case echo
+        /// To the target, which answers one byte per MiB.
+        case upload
+        /// From the target, which sends without end.
+        case download
+    }
+
     private let client: EchoClientHandler
     private let bytes: Int
+    private let direction: Direction
     private let done: EventLoopPromise<Double>
     private let chunk = ByteBuffer(repeating: 0x61, count: 64 << 10)
     private var sent = 0
     private var received = 0
     private var startedAt = 0.0
 
-    init(client: EchoClientHandler, bytes: Int, done: EventLoopPromise<Double>) {
+    init(client: EchoClientHandler, bytes: Int, direction: Direction, done: EventLoopPromise<Double>) {
         self.client = client
         self.bytes = bytes
+        self.direction = direction
         self.done = done
     }
 
     func start() {
         startedAt = Clock.seconds()
         client.onBytes = { [self] data in
-            received += data.readableBytes
-            if received >= bytes { done.succeed(Clock.seconds() - startedAt) } else { pump() }
+            // An upload's target acknowledges a MiB with one byte.
+            received += direction == .upload ? data.readableBytes << 20 : data.readableBytes
+            if received >= bytes {
+                done.succeed(Clock.seconds() - startedAt)
+                client.close()
+            } else if direction != .download {
+                pump()
+            }
         }
         client.onClose = { [done] in done.fail(ChannelError.ioOnClosedChannel) }
-        pump()
+        if direction != .download { pump() }
     }
 
     private func pump() {

@@ -71,6 +71,10 @@ final class EchoClientHandler: ChannelInboundHandler {
         context?.flush()
     }
 
+    func close() {
+        context?.close(promise: nil)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let data = unwrapInboundIn(data)
         guard request != nil else {

@@ -13,6 +13,13 @@ struct EchoServerCommand: ParsableCommand {
     @Option(help: "HOST:PORT to listen on.")
     var listen = "127.0.0.1:7001"
 
+    @Option(help: "echo (write back what comes), sink (read, and write one byte per MiB read), source (send forever).")
+    var mode: Mode = .echo
+
+    enum Mode: String, ExpressibleByArgument {
+        case echo, sink, source
+    }
+
     func run() throws {
         guard let address = BridgeTarget(listen) else { throw ValidationError("--listen: expected HOST:PORT") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -20,8 +27,14 @@ struct EchoServerCommand: ParsableCommand {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Echo()) }
+            .childChannelInitializer { [mode] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    switch mode {
+                    case .echo: try channel.pipeline.syncOperations.addHandler(Echo())
+                    case .sink: try channel.pipeline.syncOperations.addHandler(Sink())
+                    case .source: try channel.pipeline.syncOperations.addHandler(Source())
+                    }
+                }
             }
             .bind(host: address.host, port: address.port)
             .wait()
@@ -47,6 +60,43 @@ struct EchoServerCommand: ParsableCommand {
             if context.channel.isWritable {
                 context.channel.setOption(.autoRead, value: true).whenFailure { _ in }
                 context.read()
+            }
+        }
+    }
+
+    /// Reads everything; one byte back per MiB, so that the sender knows how much arrived.
+    final class Sink: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private var count = 0
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            count += unwrapInboundIn(data).readableBytes
+            while count >= 1 << 20 {
+                count -= 1 << 20
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: [0x2E])), promise: nil)
+            }
+        }
+    }
+
+    /// Sends as fast as the peer takes it, until it closes.
+    final class Source: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        private let chunk = ByteBuffer(repeating: 0x73, count: 64 << 10)
+
+        func channelActive(context: ChannelHandlerContext) {
+            fill(context)
+        }
+
+        func channelWritabilityChanged(context: ChannelHandlerContext) {
+            fill(context)
+        }
+
+        private func fill(_ context: ChannelHandlerContext) {
+            while context.channel.isWritable && context.channel.isActive {
+                context.write(wrapOutboundOut(chunk), promise: nil)
+                context.flush()
             }
         }
     }
