@@ -85,7 +85,7 @@ struct BridgeCommand: ParsableCommand {
                 size: size,
                 on: group.next()
             )
-            result.latencyMicroseconds = .init(bridged)
+            result.latencyMicroseconds = .init(bridged, divisor: 1)
             if let direct, let address = BridgeTarget(direct) {
                 let straight = try BridgeRuns.latency(
                     pattern: pattern,
@@ -94,7 +94,7 @@ struct BridgeCommand: ParsableCommand {
                     size: size,
                     on: group.next()
                 )
-                result.directLatencyMicroseconds = .init(straight)
+                result.directLatencyMicroseconds = .init(straight, divisor: 1)
             }
         case .concurrent:
             let (histogram, count) = try BridgeRuns.concurrent(
@@ -105,7 +105,7 @@ struct BridgeCommand: ParsableCommand {
                 size: size,
                 on: group.next()
             )
-            result.latencyMicroseconds = .init(histogram)
+            result.latencyMicroseconds = .init(histogram, divisor: 1)
             result.messagesPerSecond = round2(Double(count) / seconds)
             result.seconds = seconds
         }
@@ -144,21 +144,8 @@ struct BridgeTarget {
 
 /// What one run measured (JSON, for bench/report_bridge.py).
 struct BridgeResult: Codable {
-    struct Latency: Codable {
-        var p50: Double
-        var p90: Double
-        var p99: Double
-        var p999: Double
-        var max: Double
-
-        init(_ histogram: Histogram<UInt64>) {
-            p50 = Double(histogram.valueAtPercentile(50))
-            p90 = Double(histogram.valueAtPercentile(90))
-            p99 = Double(histogram.valueAtPercentile(99))
-            p999 = Double(histogram.valueAtPercentile(99.9))
-            max = Double(histogram.max)
-        }
-    }
+    /// Round-trip percentiles in microseconds.
+    typealias Latency = StepResult.Percentiles
 
     var label: String
     var scenario: String

@@ -31,7 +31,7 @@ enum BridgeRuns {
                 eventLoop: eventLoop
             )
         }.flatMap { bound in
-            ClientBootstrap(group: eventLoop)
+            let connected = ClientBootstrap(group: eventLoop)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -39,8 +39,8 @@ enum BridgeRuns {
                     }
                 }
                 .connect(host: host, port: port)
-                .flatMap { _ in ready.futureResult }
-                .map { bound }
+            connected.whenFailure { ready.fail($0) }  // the handshake never starts: nobody else fails it
+            return connected.flatMap { _ in ready.futureResult }.map { bound }
         }
     }
 

@@ -25,8 +25,9 @@ struct StepResult: Codable {
         var p999: Double
         var max: Double
 
-        init(_ histogram: Histogram<UInt64>) {
-            func ms(_ value: UInt64) -> Double { (Double(value) / 1000 * 100).rounded() / 100 }
+        /// The percentiles of a histogram of microseconds, in milliseconds (`divisor` 1000) or as they are (1).
+        init(_ histogram: Histogram<UInt64>, divisor: Double = 1000) {
+            func ms(_ value: UInt64) -> Double { (Double(value) / divisor * 100).rounded() / 100 }
             p50 = ms(histogram.valueAtPercentile(50))
             p90 = ms(histogram.valueAtPercentile(90))
             p99 = ms(histogram.valueAtPercentile(99))
