@@ -53,4 +53,20 @@ struct WebSocketFrameParserTests {
         let frame = try #require(try parser.nextFrame(from: &buffer))
         #expect(frame.rsv1 && frame.maskKey == nil)
     }
+
+    @Test(
+        "unmasking eight bytes at a time gives what NIO's byte-wise unmasking gives",
+        arguments: [0, 1, 7, 8, 9, 63, 1000, 65_537]
+    )
+    func wordUnmasking(_ size: Int) {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let key = WebSocketMaskingKey([0x37, 0xFA, 0x21, 0x3D])
+        let frame = WebSocketFrame(fin: true, opcode: .binary, maskKey: key, data: ByteBuffer(bytes: bytes))
+        #expect(frame.payload == frame.unmaskedData)
+        #expect(
+            WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: bytes)).payload
+                == ByteBuffer(bytes: bytes)
+        )
+    }
 }

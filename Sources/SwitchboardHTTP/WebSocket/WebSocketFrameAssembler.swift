@@ -83,12 +83,12 @@ struct WebSocketFrameAssembler {
         // RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes.
         guard frame.fin, frame.length <= 125 else { return fail(CloseCode.protocolError, "invalid control frame") }
         if case .closeSent = state { return .none }
-        return frame.opcode == .ping ? .sendPong(frame.unmaskedData) : .pongReceived
+        return frame.opcode == .ping ? .sendPong(frame.payload) : .pongReceived
     }
 
     private mutating func closeReceived(_ frame: WebSocketFrame) -> Action {
         guard frame.fin, frame.length <= 125 else { return fail(CloseCode.protocolError, "invalid control frame") }
-        var payload = frame.unmaskedData
+        var payload = frame.payload
         var code: UInt16?
         if payload.readableBytes == 1 { return fail(CloseCode.protocolError, "close payload of one byte") }
         if let received = payload.readInteger(as: UInt16.self) {
@@ -117,7 +117,7 @@ struct WebSocketFrameAssembler {
                 return fail(CloseCode.protocolError, "continuation without a message")
             }
             var validator: UTF8Validation.Validator? = frame.opcode == .text ? UTF8Validation.Validator() : nil
-            let data = frame.unmaskedData
+            let data = frame.payload
             if let failure = check(data, total: data.readableBytes, validator: &validator, final: frame.fin) {
                 return failure
             }
@@ -128,7 +128,7 @@ struct WebSocketFrameAssembler {
             guard frame.opcode == .continuation else {
                 return fail(CloseCode.protocolError, "new message inside a fragmented one")
             }
-            let data = frame.unmaskedData
+            let data = frame.payload
             state = .closed  // Drop our reference to `buffer` so appending below does not copy it.
             if let failure = check(
                 data,
