@@ -427,3 +427,48 @@ def test_shutdown_ends_websocket_and_polling_sessions_and_exits_0(make_server):
     assert time.monotonic() - started < 5
     for event in gone:
         assert event.wait(5)
+
+
+def test_a_client_cannot_make_a_polling_session_queue_without_bound(make_server, chan):
+    srv = make_server(client_publish=["chat*"], max_outbound_bytes=65536)
+    room = chan("chat-")
+    for i in range(40):
+        publish(srv, room, "x" * 2000 + str(i))
+    sid, _ = handshake(srv)
+    base = f"{srv.url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert requests.post(base, data="40", timeout=5).text == "ok"
+    # Each subscribe from an old epoch sends the whole history again.
+    pairs = "\x1e".join(
+        f'42["subscribe",{{"channel":"{room}","since":"old:0"}}]\x1e42["unsubscribe",{{"channel":"{room}"}}]'
+        for _ in range(50))
+    requests.post(base, data=pairs, timeout=10)
+    assert requests.get(base, timeout=5).status_code == 400  # ended as a slow consumer
+
+
+def test_a_refused_client_is_closed_at_the_connect_timeout(make_server, backend):
+    srv = make_server(socketio={"hook_url": backend, "connect_timeout": 1})
+    ws = WS(srv)
+    ws.send('40{"token":"bad"}')
+    assert ws.recv().startswith("44")
+    ws.expect_close(timeout=4)
+
+
+def test_recovery_twice_in_a_row(make_server, chan):
+    srv = make_server(socketio={"recovery_window": 3, "ping_interval": 0.5, "ping_timeout": 2})
+    room = chan("room")
+    first = SocketIO(srv)
+    pid, sid = first.handshake["pid"], first.sid
+    first.call("subscribe", {"channel": room})
+    first.ws.sock.close()
+    time.sleep(1)
+    second = SocketIO(srv, auth={"pid": pid})
+    assert second.sid == sid
+    time.sleep(1)
+    second.ws.sock.close()
+    time.sleep(1.5)  # past the first keeping's window, within the second's
+    publish(srv, room, "while away")
+    third = SocketIO(srv, auth={"pid": pid})
+    try:
+        assert third.sid == sid and third.event()[1]["data"] == "while away"
+    finally:
+        third.close()

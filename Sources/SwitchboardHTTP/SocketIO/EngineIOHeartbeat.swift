@@ -56,6 +56,7 @@ final class EngineIOHeartbeat {
             guard kind == .connectDeadline || head.session.heartbeatGeneration == head.generation else { continue }
             head.session.deadlinePassed(kind)
         }
-        arm(kind)
+        // A deadline handled above may have scheduled (and armed) another already.
+        if tasks[index] == nil { arm(kind) }
     }
 }

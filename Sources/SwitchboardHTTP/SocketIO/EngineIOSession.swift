@@ -72,6 +72,8 @@ final class EngineIOSession {
     private var outbox: Deque<Output> = []
     private var outboxBytes = 0
     private var waitingPoll: EventLoopPromise<HTTPResponse>?
+    /// Set while a ping waits for its pong.
+    private var awaitingPong = false
     /// Bumped whenever the heartbeat's next step changes: queued deadlines of older generations are void.
     private(set) var heartbeatGeneration: UInt32 = 0
     /// The packet that ends a draining session's last poll answer.
@@ -204,6 +206,10 @@ final class EngineIOSession {
         }
         for packet in packets where !isClosed {
             received(packet, onProbe: false)
+            if outboxBytes > service.configuration.maxOutboundBytes {
+                // The client asks for more than it takes (a slow consumer): the session ends.
+                close(.transportError)
+            }
         }
         flush()
         return HTTPResponse(
@@ -356,6 +362,10 @@ final class EngineIOSession {
         case .message:
             application?.received(packet)
         case .pong:
+            // Only the answer to a ping counts: unasked pongs would keep a silent client alive and queue a
+            // heartbeat entry each.
+            guard awaitingPong else { break }
+            awaitingPong = false
             application?.pongReceived()
             schedulePing()
         case .close:
@@ -381,6 +391,7 @@ final class EngineIOSession {
         case .connectDeadline:
             if application?.isIdle == true { close(.transportClose) }
         case .ping:
+            awaitingPong = true
             send(EngineIOPacket(.ping))
             application?.pingSent()
             flush()
@@ -412,6 +423,8 @@ final class EngineIOSession {
         case .alreadyClosed:
             break
         case .closeWebSocket:
+            outbox.removeAll()
+            outboxBytes = 0
             if let webSocket {
                 webSocket.flush()
                 webSocket.close(promise: nil)
@@ -429,6 +442,8 @@ final class EngineIOSession {
                 session.value.server.remove(session.value.id)
             }
         case .forget:
+            outbox.removeAll()
+            outboxBytes = 0
             server.remove(id)
         }
     }
@@ -460,6 +475,15 @@ extension EngineIOSession: WebSocketMessageSink {
 
     func received(_ message: WebSocketMessage, on channel: any Channel) {
         webSocketMessage(message, from: channel)
+        // What the client asked for is not taken yet: no more requests from it until it is (a client must
+        // not make the server queue without bound).
+        if !channel.isWritable { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
+    }
+
+    func writabilityChanged(_ channel: any Channel, isWritable: Bool) {
+        guard isWritable else { return }
+        channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        channel.read()
     }
 
     func detached(from channel: any Channel) {

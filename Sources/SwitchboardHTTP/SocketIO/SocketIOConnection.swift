@@ -86,7 +86,6 @@ final class SocketIOConnection: EngineIOApplication {
             return
         }
         guard socket(namespace) == nil else { return }
-        joinedOnce = true
         let socket = SocketIOSocket(connection: self, namespace: namespace)
         sockets.append(socket)
         socket.start(auth: auth)
@@ -95,6 +94,11 @@ final class SocketIOConnection: EngineIOApplication {
     /// A socket ended (namespace disconnect, or its connection was refused).
     func socketEnded(_ socket: SocketIOSocket) {
         sockets.remove(socket)
+    }
+
+    /// A socket was accepted (not merely asked for: the connect hook may still refuse it).
+    func socketConnected() {
+        joinedOnce = true
     }
 
     private func socket(_ namespace: String) -> SocketIOSocket? {

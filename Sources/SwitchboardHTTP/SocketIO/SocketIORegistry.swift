@@ -53,6 +53,8 @@ final class SocketIORegistry: Sendable {
         var rooms: [ChannelName: StreamPosition]
         /// Messages written since the last ping the client answered, oldest first: it may not have them.
         var unconfirmed: [Message]
+        /// Which keeping this is (set by ``keep(_:seconds:on:)``).
+        var token = ""
     }
 
     private let sockets = Mutex<[String: Reference]>([:])
@@ -106,10 +108,16 @@ final class SocketIORegistry: Sendable {
 
     /// Keeps a disconnected socket's state for `seconds`.
     func keep(_ state: Recoverable, seconds: Double, on eventLoop: any EventLoop) {
+        var state = state
+        let token = RandomID.make(length: 12)
+        state.token = token
         recoverable.withLock { $0[state.pid] = state }
         let pid = state.pid
         eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
-            _ = self.recoverable.withLock { $0.removeValue(forKey: pid) }
+            // Only this state: the socket may have recovered and been kept again since (same pid).
+            self.recoverable.withLock { all in
+                if all[pid]?.token == token { all[pid] = nil }
+            }
         }
     }
 

@@ -116,6 +116,7 @@ final class SocketIOSocket: ChannelSubscriber {
     private func connected(auth: [String: Any], rooms: [ChannelName]) {
         state = .connected
         register()
+        connection.socketConnected()
         sendConnect()
         for room in rooms { _ = join(room, since: nil) }
         connection.session.flush()
@@ -194,6 +195,7 @@ final class SocketIOSocket: ChannelSubscriber {
         user = kept.user
         state = .connected
         register()
+        connection.socketConnected()
         sendConnect()
         for message in backlog.sorted(by: { $0.timestamp < $1.timestamp }) { write(message) }
         connection.session.flush()
@@ -490,7 +492,9 @@ final class SocketIOSocket: ChannelSubscriber {
         guard state == .connected else { return }
         let session = connection.session
         guard session.isWritable else {
-            // A slow consumer: it is disconnected (and may recover what it missed when it comes back).
+            // A slow consumer: it is disconnected (and may recover what it missed when it comes back —
+            // this message included: the hub counts it as delivered).
+            recovery?.unconfirmed.append(delivery.message)
             session.close(.transportError)
             return
         }

@@ -210,6 +210,9 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
             bound.value.close(mode: mode, promise: promise)
         }
+        // A peer that stops reading would keep the close frame (and the channel) queued for ever.
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
     }
 
     // MARK: Keep-alive
