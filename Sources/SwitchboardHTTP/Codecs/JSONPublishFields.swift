@@ -44,19 +44,24 @@ enum JSONPublishFields {
     /// Writes a message's payload the same way back: `"data"` as JSON when it is a JSON document, as a
     /// string when it is other text, `"b64data"` when it is binary.
     static func writePayload(of message: Message, into json: inout JSONWriter) {
-        if let contentType = message.contentType, contentType.lowercased().hasPrefix("application/json"),
-            message.isText,
-            (try? JSONSerialization.jsonObject(
-                with: Data(message.payload.readableBytesView),
-                options: [.fragmentsAllowed]
-            ))
-                != nil
-        {
+        if isJSONDocument(message) {
             json.raw("data", message.payload)
         } else if let text = message.text {
             json.string("data", text)
         } else {
             json.string("b64data", Base64.encode(message.payload.readableBytesView))
         }
+    }
+
+    /// Whether a message's payload goes out as a JSON value: published as JSON, and valid JSON.
+    static func isJSONDocument(_ message: Message) -> Bool {
+        guard message.isText, let contentType = message.contentType,
+            contentType.lowercased().hasPrefix("application/json")
+        else { return false }
+        return
+            (try? JSONSerialization.jsonObject(
+                with: Data(message.payload.readableBytesView),
+                options: [.fragmentsAllowed]
+            )) != nil
     }
 }

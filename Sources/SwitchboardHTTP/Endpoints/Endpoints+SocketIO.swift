@@ -11,7 +11,7 @@ extension Endpoints {
     ) throws -> EventLoopFuture<
         HTTPResponse
     > {
-        let room = try request.target.parameter("room").map { try channelName($0) }
+        let room = try request.target.parameter("room").map { try channelField($0) }
         let allocator = self.allocator
         return service.socketIO.infos(namespace: request.target.parameter("namespace"), room: room, on: eventLoop)
             .map { Self.socketList($0, allocator: allocator) }
@@ -120,7 +120,7 @@ extension Endpoints {
     }
 
     private func emitToRoom(_ room: String, event: String, object: [String: Any]) throws -> HTTPResponse {
-        let channel = try channelName(room)
+        let channel = try channelField(room)
         var fields = object
         fields["event"] = event
         let publish: PublishRequest
@@ -150,15 +150,5 @@ extension Endpoints {
         }
         json.endObject()
         return .json(.ok, json)
-    }
-}
-
-extension Endpoints {
-    fileprivate func channelName(_ text: String) throws -> ChannelName {
-        do {
-            return try ChannelName(validating: text, maxLength: service.configuration.maxChannelNameLength)
-        } catch {
-            throw HTTPError.badRequest("invalid_channel", error.description)
-        }
     }
 }

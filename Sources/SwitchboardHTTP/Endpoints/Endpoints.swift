@@ -215,7 +215,7 @@ struct Endpoints {
         return object
     }
 
-    private func channelField(_ value: Any?) throws -> ChannelName {
+    func channelField(_ value: Any?) throws -> ChannelName {
         guard let name = value as? String else {
             throw HTTPError.badRequest("invalid_channel", "\"channel\" must be a string")
         }

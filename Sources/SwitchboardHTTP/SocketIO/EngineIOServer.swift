@@ -180,14 +180,11 @@ final class EngineIOServer: Sendable {
         _ = sessions.withLock { $0.removeValue(forKey: sid) }
     }
 
-    var count: Int { sessions.withLock { $0.count } }
-
     /// Ends every session (server shutdown).
     func shutdown() {
         let all = sessions.withLock { Array($0.values) }
         for reference in all {
             reference.execute { session in
-                (session.application as? SocketIOConnection)?.shutdown()
                 session.close(.serverShutdown, drain: true)
             }
         }

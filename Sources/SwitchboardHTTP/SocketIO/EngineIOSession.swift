@@ -205,7 +205,7 @@ final class EngineIOSession {
             return EngineIOServer.errorResponse(.badRequest)
         }
         for packet in packets where !isClosed {
-            received(packet, onProbe: false)
+            received(packet)
             if outboxBytes > service.configuration.maxOutboundBytes {
                 // The client asks for more than it takes (a slow consumer): the session ends.
                 close(.transportError)
@@ -303,7 +303,7 @@ final class EngineIOSession {
         if let probe = probe?.channel, channel === probe {
             probeReceived(packet, on: probe)
         } else if channel === webSocket {
-            received(packet, onProbe: false)
+            received(packet)
             flush()
         }
     }
@@ -357,7 +357,7 @@ final class EngineIOSession {
 
     // MARK: Packets
 
-    private func received(_ packet: EngineIOPacket, onProbe: Bool) {
+    private func received(_ packet: EngineIOPacket) {
         switch packet.kind {
         case .message:
             application?.received(packet)
@@ -492,7 +492,6 @@ extension EngineIOSession: WebSocketMessageSink {
     }
 
     func shutdown(_ channel: any Channel) {
-        (application as? SocketIOConnection)?.shutdown()
         close(.serverShutdown)
     }
 }

@@ -60,20 +60,12 @@ final class SocketIOConnection: EngineIOApplication {
         for socket in all { socket.ended(reason: reason.rawValue, recoverable: Self.isRecoverable(reason)) }
     }
 
-    /// Disconnects that the client did not ask for: its state is kept for recovery.
+    /// Disconnects that the client did not ask for: its state is kept for recovery. (A server shutdown is
+    /// not one; its clients reconnect anyway, as no Socket.IO disconnect packet is sent to stop them.)
     private static func isRecoverable(_ reason: EngineIOSession.CloseReason) -> Bool {
         switch reason {
         case .transportClose, .transportError, .pingTimeout: true
         case .forcedClose, .parseError, .serverShutdown: false
-        }
-    }
-
-    /// The server is going away: clients reconnect (no Socket.IO disconnect packet, which would stop them).
-    func shutdown() {
-        let all = sockets
-        sockets.removeAll()
-        for socket in all {
-            socket.ended(reason: EngineIOSession.CloseReason.serverShutdown.rawValue, recoverable: false)
         }
     }
 

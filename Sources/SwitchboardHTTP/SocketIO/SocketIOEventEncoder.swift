@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import SwitchboardCore
 
@@ -29,7 +28,7 @@ struct SocketIOEventEncoder: MessageEncoder {
         text.writeStaticString(",\"data\":")
         if binary {
             text.writeStaticString("{\"_placeholder\":true,\"num\":0}")
-        } else if Self.isJSON(message) {
+        } else if JSONPublishFields.isJSONDocument(message) {
             text.writeImmutableBuffer(message.payload)
         } else {
             JSONWriter.writeString(String(buffer: message.payload), into: &text)
@@ -62,17 +61,5 @@ struct SocketIOEventEncoder: MessageEncoder {
     /// The recovery offset of a message: `"<channel> <epoch>:<offset>"` (a space is in no channel name).
     static func offset(of message: Message) -> String {
         message.channel.rawValue + " " + message.position.description
-    }
-
-    /// Whether the payload is sent as a JSON value (published as JSON, and valid).
-    static func isJSON(_ message: Message) -> Bool {
-        guard message.isText, let contentType = message.contentType,
-            contentType.lowercased().hasPrefix("application/json")
-        else { return false }
-        return
-            (try? JSONSerialization.jsonObject(
-                with: Data(message.payload.readableBytesView),
-                options: [.fragmentsAllowed]
-            )) != nil
     }
 }

@@ -102,8 +102,6 @@ final class SocketIORegistry: Sendable {
         }
     }
 
-    var count: Int { sockets.withLock { $0.count } }
-
     // MARK: Recovery
 
     /// Keeps a disconnected socket's state for `seconds`.

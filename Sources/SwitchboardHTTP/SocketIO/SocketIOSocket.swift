@@ -414,14 +414,6 @@ final class SocketIOSocket: ChannelSubscriber {
         connection.session.flush()
     }
 
-    /// Disconnects the socket from its namespace (the client does not reconnect by itself).
-    func disconnect() {
-        guard state == .connected else { return }
-        connection.send(SocketIOPacket(.disconnect, namespace: namespace))
-        connection.session.flush()
-        ended(reason: "server namespace disconnect", recoverable: false)
-    }
-
     // MARK: Ending
 
     /// The socket is gone: leave its rooms, tell the back end, and keep its state when it may recover.
