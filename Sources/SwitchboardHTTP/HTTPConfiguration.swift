@@ -27,9 +27,9 @@ public struct HTTPConfiguration: Sendable {
     public var allowLoopback = true
     /// Keys accepted in `Authorization: Bearer <key>` for publishing and the API.
     public var apiKeys: [String] = []
-    /// Glob patterns (`*` and `?`) of channels where subscribers may publish over their connection.
-    /// The default lets the chat application at `/` publish into its rooms.
-    public var clientPublishPatterns: [String] = ["chat", "chat.*"]
+    /// Who may publish and subscribe where (`security.client_publish`, `security.client_subscribe`); the
+    /// default lets the chat application at `/` publish into its rooms.
+    public var policy = ChannelPolicy()
     /// Glob patterns of channels where native-protocol connections are tracked as present, with join and
     /// leave pushes.
     public var presencePatterns: [String] = ["*"]
@@ -62,39 +62,5 @@ public struct HTTPConfiguration: Sendable {
     /// Whether presence is tracked on `channel`.
     public func tracksPresence(on channel: ChannelName) -> Bool {
         presencePatterns.contains { GlobPattern.matches($0, channel.rawValue) }
-    }
-
-    /// Whether subscribers may publish into `channel`.
-    public func allowsClientPublish(to channel: ChannelName) -> Bool {
-        clientPublishPatterns.contains { GlobPattern.matches($0, channel.rawValue) }
-    }
-}
-
-/// `*` (any run of characters) and `?` (any one character) matching, for channel patterns.
-public enum GlobPattern {
-    /// Whether `text` matches `pattern` entirely.
-    public static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern.utf8)
-        let t = Array(text.utf8)
-        var (pi, ti) = (0, 0)
-        var (starP, starT) = (-1, 0)
-        while ti < t.count {
-            if pi < p.count, p[pi] == UInt8(ascii: "?") || p[pi] == t[ti] {
-                pi += 1
-                ti += 1
-            } else if pi < p.count, p[pi] == UInt8(ascii: "*") {
-                starP = pi
-                starT = ti
-                pi += 1
-            } else if starP >= 0 {
-                pi = starP + 1
-                starT += 1
-                ti = starT
-            } else {
-                return false
-            }
-        }
-        while pi < p.count, p[pi] == UInt8(ascii: "*") { pi += 1 }
-        return pi == p.count
     }
 }

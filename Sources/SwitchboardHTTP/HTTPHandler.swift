@@ -157,7 +157,27 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch route {
         case .subscribe(let channels):
             switch SubscribeRequest.parse(channels: channels, head: request.head, target: request.target) {
-            case .success(let subscribeRequest): subscribe(subscribeRequest, head: request.head, context: context)
+            case .success(var subscribeRequest):
+                subscribeRequest.principal = .anonymous
+                for channel in channels {
+                    let decision = service.configuration.policy.decide(
+                        .subscribe,
+                        channel.rawValue,
+                        by: subscribeRequest.principal
+                    )
+                    if case .denied(let reason) = decision {
+                        respond(
+                            .error(
+                                HTTPError(status: .forbidden, code: "forbidden", message: reason),
+                                allocator: context.channel.allocator
+                            ),
+                            to: request.head,
+                            context: context
+                        )
+                        return
+                    }
+                }
+                subscribe(subscribeRequest, head: request.head, context: context)
             case .failure(let error):
                 respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             }
@@ -330,7 +350,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext
     ) {
         let handler = StreamingSubscriberHandler(service: service, kind: kind, channels: request.channels)
-        let gaps = handler.subscribe(positions: request.positions, on: context.eventLoop)
+        let gaps: [SubscriptionSet.Gap]
+        do {
+            gaps = try handler.subscribe(positions: request.positions, on: context.eventLoop)
+        } catch {
+            respondAndClose(.error(HTTPError(error), allocator: context.channel.allocator), context: context)
+            return
+        }
         var headers: HTTPHeaders = [
             "Content-Type": kind == .sse ? "text/event-stream; charset=utf-8" : "text/plain; charset=utf-8",
             "Cache-Control": "no-cache",
@@ -511,7 +537,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // The bridge: no WebSocket pings (the idle timeout watches the connection), messages straight
                 // to the session, which glues them to the target's TCP connection.
                 try pipeline.addHandler(
-                    WebSocketTransportHandler(service: service, pings: false, sink: session),
+                    WebSocketTransportHandler(
+                        service: service,
+                        pings: false,
+                        sink: session,
+                        pausesWhenUnwritable: false
+                    ),
                     position: .after(decoder)
                 )
             } else if case .engineIO(let server, let sid) = mode {

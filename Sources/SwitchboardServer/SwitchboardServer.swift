@@ -25,7 +25,11 @@ public final class SwitchboardServer: Sendable {
         var registry = WireFormatRegistry()
         let formats = HTTPService.registerFormats(in: &registry, configuration: configuration.httpFrontEnd)
         let stompFormats = STOMPService.registerFormats(in: &registry)
-        self.hub = Hub(configuration: configuration.hub, formats: registry)
+        self.hub = Hub(
+            configuration: configuration.hub,
+            formats: registry,
+            memory: MemoryBudget(limit: configuration.maxMemory)
+        )
         self.stompService = STOMPService(hub: hub, configuration: configuration.stompBroker, formats: stompFormats)
         self.httpService = HTTPService(
             hub: hub,
@@ -111,6 +115,7 @@ public final class SwitchboardServer: Sendable {
         var metadata: Logger.Metadata = ["http": "http://\(Self.describe(listeners.httpAddress))"]
         if let stomp = listeners.stompAddress { metadata["stomp"] = "\(Self.describe(stomp))" }
         logger.info("Switchboard listening", metadata: metadata)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         let signal = await SignalWaiter.waitForTermination()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
         try? await listeners.http.close()

@@ -37,12 +37,13 @@ SECTIONS = {
                  "message_template", "ping_template", "presence"],
     "limits": ["max_channel_name", "max_channels_per_subscription", "max_message_size",
                "max_outbound_bytes", "max_request_line", "max_header_size",
-               "native_commands_per_second"],
-    "security": ["allow_loopback", "api_keys", "client_publish", "anonymous_users", "token_secret"],
+               "native_commands_per_second", "max_memory", "max_channels"],
+    "security": ["allow_loopback", "api_keys", "client_publish", "client_subscribe", "anonymous_users", "token_secret"],
     "testing": ["websocket_echo", "socketio_conformance"],
     "native": ["rpc_url", "backend_timeout", "hook_url", "hooks"],
-    "stomp": ["listen", "websocket", "heartbeat", "users", "prefetch", "max_subscriptions", "max_headers",
-              "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues"],
+    "stomp": ["listen", "websocket", "heartbeat", "users", "user", "prefetch", "max_subscriptions", "max_headers",
+              "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues", "connect_timeout",
+              "max_transaction_bytes", "max_transaction_frames"],
     "bridge": ["route", "token_file", "allow", "origins", "connect_timeout", "idle_timeout", "max_connections_per_route",
                "max_connections_per_address"],
     "socketio": ["enabled", "namespaces", "ping_interval", "ping_timeout", "max_payload", "connect_timeout",
@@ -52,7 +53,7 @@ SECTIONS = {
 # make_server(socketio={...}), make_server(bridge={..., "route": [{"path", "target", "text"}]}).
 KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge") for k in keys}
 # Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
-for _key in ("listen", "websocket", "users", "heartbeat"):
+for _key in ("listen", "websocket", "users", "user", "heartbeat", "connect_timeout"):
     KEY_SECTION.pop(_key, None)
 
 # Fast timings for the tests.

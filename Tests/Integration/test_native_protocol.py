@@ -13,7 +13,8 @@ from helpers import SSEClient, channel_info, publish, wait_for_subscribers, ws_c
 @pytest.fixture(scope="module")
 def srv(make_module_server):
     # Presence (join/leave pushes) is tested in test_native_presence_users.py.
-    return make_module_server(client_publish=["open-*"], history_size=5, max_message_size=4096, presence=[])
+    return make_module_server(client_publish=["open-*"], history_size=5, max_message_size=4096, presence=[],
+                              stomp={"user": [{"login": "feed", "passcode": "pw", "write": ["*"]}]})
 
 
 class Native:
@@ -76,9 +77,9 @@ def test_subscribe_then_messages_from_every_publisher(srv, chan):
         assert m["data"] == "plain text" and m["event"] == "note"
         publish(srv, ch, b"\x00\xff")
         assert c.push()["b64data"] == "AP8="
-        # A STOMP SEND to /topic/CH reaches the native subscriber too.
+        # A STOMP SEND to /topic/CH (from a login that may write there) reaches the native subscriber too.
         conn = stomp.Connection([srv.stomp_address])
-        conn.connect(wait=True)
+        conn.connect("feed", "pw", wait=True)
         conn.send(f"/topic/{ch}", "from stomp", receipt="r")
         time.sleep(0.2)
         conn.disconnect()

@@ -9,12 +9,16 @@ from helpers import (LongPoll, SSEClient, StreamClient, channel_info, publish, s
                      ws_connect, ws_recv)
 from stomp_helpers import stomp_client  # noqa: F401  (fixture)
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 TEXT, BINARY = websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server()
+    return make_module_server(client_publish=OPEN)
 
 
 def test_stomp_send_reaches_sse_with_the_same_id(srv, stomp_client, chan):

@@ -8,12 +8,16 @@ from helpers import publish
 from stomp_helpers import stomp_client  # noqa: F401  (fixture)
 from stomp_raw import RawStomp
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 HB = 0.2
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(stomp={"heartbeat": HB})
+    return make_module_server(stomp={"heartbeat": HB}, client_publish=OPEN)
 
 
 def gaps(times):

@@ -9,10 +9,14 @@ from helpers import channel_info, wait_until
 from stomp_helpers import stomp_client, unique  # noqa: F401  (fixture)
 from stomp_raw import encode_frame, raw_connect
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server()
+    return make_module_server(client_publish=OPEN)
 
 
 def qname():
@@ -319,7 +323,7 @@ def test_prefetch_with_client_mode_cumulative_ack_frees_room(srv, stomp_client):
 
 
 def test_default_prefetch_from_config(make_server, stomp_client):
-    srv = make_server(prefetch=3)
+    srv = make_server(prefetch=3, client_publish=OPEN)
     q = qname()
     c = stomp_client(srv)
     c.subscribe(f"/queue/{q}", ack="client-individual")
@@ -332,7 +336,7 @@ def test_default_prefetch_from_config(make_server, stomp_client):
 # ------------------------------------------------------------------ bounds
 
 def test_queue_full_is_an_error_not_a_drop(make_server, stomp_client):
-    srv = make_server(max_queue_length=3)
+    srv = make_server(max_queue_length=3, client_publish=OPEN)
     q = qname()
     p = stomp_client(srv)
     for i in range(3):
@@ -349,7 +353,7 @@ def test_queue_full_is_an_error_not_a_drop(make_server, stomp_client):
 
 
 def test_queue_bytes_bound(make_server, stomp_client):
-    srv = make_server(max_queue_bytes=1000)
+    srv = make_server(max_queue_bytes=1000, client_publish=OPEN)
     q = qname()
     p = stomp_client(srv)
     p.send(f"/queue/{q}", "a" * 600, receipt=True)
@@ -360,7 +364,7 @@ def test_queue_bytes_bound(make_server, stomp_client):
 
 
 def test_too_many_queues(make_server, stomp_client):
-    srv = make_server(max_queues=2)
+    srv = make_server(max_queues=2, client_publish=OPEN)
     p = stomp_client(srv)
     p.send(f"/queue/{qname()}", "1", receipt=True)
     p.send(f"/queue/{qname()}", "2", receipt=True)

@@ -7,10 +7,14 @@ import requests
 
 from stomp_helpers import stomp_client, unique  # noqa: F401  (fixture)
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server()
+    return make_module_server(client_publish=OPEN)
 
 
 def queue_names(srv):

@@ -12,13 +12,17 @@ from helpers import channel_info, publish, publish_many, split_id, wait_for_subs
 from stomp_helpers import stomp_client  # noqa: F401  (fixture)
 from stomp_raw import RawStomp
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 HISTORY = 3
 ID_RE = re.compile(r"^\S+:\d+$")
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(history_size=HISTORY)
+    return make_module_server(history_size=HISTORY, client_publish=OPEN)
 
 
 def test_message_headers(srv, stomp_client, chan):
@@ -278,7 +282,7 @@ def test_ten_thousand_messages_then_disconnect_receipt(srv, stomp_client, chan):
 # ------------------------------------------------------------------ slow consumer
 
 def test_slow_topic_consumer_gets_error(make_server, chan):
-    srv = make_server(max_outbound_bytes=65536)
+    srv = make_server(max_outbound_bytes=65536, client_publish=OPEN)
     ch = chan()
     n, size = 200, 64 * 1024                      # 12.5 MiB, far over socket buffers + 64 KiB
     slow = RawStomp.to(srv, rcvbuf=4096)

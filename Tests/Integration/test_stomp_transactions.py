@@ -10,10 +10,14 @@ from helpers import channel_info, wait_until
 from stomp_helpers import stomp_client, unique  # noqa: F401  (fixture)
 from stomp_raw import encode_frame, raw_connect
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server()
+    return make_module_server(client_publish=OPEN)
 
 
 def queue_info(srv, name):

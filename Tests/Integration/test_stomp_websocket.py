@@ -7,12 +7,16 @@ from helpers import stats, wait_until
 from stomp_helpers import stomp_client, unique  # noqa: F401  (fixture)
 from stomp_raw import RawStompWS, encode_frame
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 TEXT, BINARY = websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server()
+    return make_module_server(client_publish=OPEN)
 
 
 def ws_url(srv):
@@ -89,7 +93,7 @@ def test_subprotocol_chosen_from_several(srv):
 
 
 def test_websocket_disabled(make_server):
-    srv = make_server(stomp={"websocket": False})
+    srv = make_server(stomp={"websocket": False}, client_publish=OPEN)
     with pytest.raises(websocket.WebSocketException):
         websocket.create_connection(ws_url(srv), timeout=5, subprotocols=["v12.stomp"])
 

@@ -8,6 +8,10 @@ import requests
 
 from stomp_raw import RawStomp, encode_frame, raw_connect
 
+# The broker's functional tests run with an open policy: every client may send anywhere
+# (the policy itself is tested in test_security_policy.py).
+OPEN = ["*"]
+
 MAX_HEADER_LENGTH = 1024
 MAX_HEADERS = 16
 MAX_BODY = 8192
@@ -16,7 +20,7 @@ MAX_BODY = 8192
 @pytest.fixture(scope="module")
 def srv(make_module_server):
     return make_module_server(stomp={"max_header_length": MAX_HEADER_LENGTH, "max_headers": MAX_HEADERS},
-                              limits={"max_message_size": MAX_BODY})
+                              limits={"max_message_size": MAX_BODY}, client_publish=OPEN)
 
 
 def topic(chan):

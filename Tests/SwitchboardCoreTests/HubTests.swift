@@ -23,12 +23,12 @@ struct HubTests {
     }
 
     @Test("a publish reaches every subscriber once, in order, with one flush per batch")
-    func fanOut() {
+    func fanOut() throws {
         let hub = makeHub()
         let subscribers = (0..<3).map { _ in RecordingSubscriber() }
-        for subscriber in subscribers { _ = hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop) }
-        hub.publish(request("one"), to: chat)
-        hub.publish(request("two"), to: chat)
+        for subscriber in subscribers { _ = try hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop) }
+        try hub.publish(request("one"), to: chat)
+        try hub.publish(request("two"), to: chat)
         loop.run()
         for subscriber in subscribers {
             #expect(subscriber.texts == ["one", "two"])
@@ -39,21 +39,21 @@ struct HubTests {
     }
 
     @Test("positions are EPOCH:OFFSET, consecutive from 1")
-    func positions() {
+    func positions() throws {
         let hub = makeHub()
-        let first = hub.publish(request("a"), to: chat)
-        let second = hub.publish(request("b"), to: chat)
+        let first = try hub.publish(request("a"), to: chat)
+        let second = try hub.publish(request("b"), to: chat)
         #expect(first.message.position == StreamPosition(epoch: "e1", offset: 1))
         #expect(second.message.position.description == "e1:2")
         #expect(first.subscribers == 0)
     }
 
     @Test("resume returns exactly the missed messages, then live ones, without duplicates")
-    func resume() {
+    func resume() throws {
         let hub = makeHub()
-        for text in ["a", "b", "c", "d"] { hub.publish(request(text), to: chat) }
+        for text in ["a", "b", "c", "d"] { try hub.publish(request(text), to: chat) }
         let subscriber = RecordingSubscriber()
-        let (_, resume) = hub.subscribe(
+        let (_, resume) = try hub.subscribe(
             subscriber,
             to: chat,
             from: StreamPosition(epoch: "e1", offset: 2),
@@ -62,16 +62,16 @@ struct HubTests {
         )
         #expect(resume.messages.map { String(buffer: $0.payload) } == ["c", "d"])
         #expect(resume.gap == nil)
-        hub.publish(request("e"), to: chat)
+        try hub.publish(request("e"), to: chat)
         loop.run()
         #expect(subscriber.texts == ["e"])
     }
 
     @Test("a position older than history is reported as too-old, with what is left")
-    func tooOld() {
+    func tooOld() throws {
         let hub = makeHub(historySize: 2)
-        for text in ["a", "b", "c", "d"] { hub.publish(request(text), to: chat) }
-        let (_, resume) = hub.subscribe(
+        for text in ["a", "b", "c", "d"] { try hub.publish(request(text), to: chat) }
+        let (_, resume) = try hub.subscribe(
             RecordingSubscriber(),
             to: chat,
             from: StreamPosition(epoch: "e1", offset: 1),
@@ -83,12 +83,12 @@ struct HubTests {
     }
 
     @Test("a position from another epoch is reported as new-epoch")
-    func newEpoch() {
+    func newEpoch() throws {
         let hub = makeHub()
-        hub.publish(request("a"), to: chat)
+        try hub.publish(request("a"), to: chat)
         #expect(hub.deleteChannel(chat) == 0)
-        hub.publish(request("b"), to: chat)
-        let (_, resume) = hub.subscribe(
+        try hub.publish(request("b"), to: chat)
+        let (_, resume) = try hub.subscribe(
             RecordingSubscriber(),
             to: chat,
             from: StreamPosition(epoch: "e1", offset: 1),
@@ -100,11 +100,11 @@ struct HubTests {
     }
 
     @Test("deleting a channel tells its subscribers after the messages already queued")
-    func delete() {
+    func delete() throws {
         let hub = makeHub()
         let subscriber = RecordingSubscriber()
-        _ = hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop)
-        hub.publish(request("last"), to: chat)
+        _ = try hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop)
+        try hub.publish(request("last"), to: chat)
         #expect(hub.deleteChannel(chat) == 1)
         loop.run()
         #expect(subscriber.texts == ["last"])
@@ -114,20 +114,20 @@ struct HubTests {
     }
 
     @Test("unsubscribing stops deliveries; an unused channel keeps its epoch until the retention time passes")
-    func unsubscribe() {
+    func unsubscribe() throws {
         let clock = ManualClock()
         let hub = makeHub(historySize: 0, clock: clock)
         let subscriber = RecordingSubscriber()
-        let (subscription, _) = hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop)
+        let (subscription, _) = try hub.subscribe(subscriber, to: chat, from: nil, format: nil, on: loop)
         #expect(hub.info(chat)?.subscribers == 1)
         hub.unsubscribe(subscription, on: loop)
         hub.unsubscribe(subscription, on: loop)  // Idempotent.
-        hub.publish(request("x"), to: chat)
+        try hub.publish(request("x"), to: chat)
         loop.run()
         #expect(subscriber.delivered.isEmpty)
         #expect(hub.statistics().subscribers == 0)
         // Still remembered: a poller coming back at e1:1 is not told of a gap.
-        let (again, resume) = hub.subscribe(
+        let (again, resume) = try hub.subscribe(
             subscriber,
             to: chat,
             from: StreamPosition(epoch: "e1", offset: 1),
@@ -145,12 +145,12 @@ struct HubTests {
     }
 
     @Test("history expires by age")
-    func expiry() {
+    func expiry() throws {
         let clock = ManualClock()
         let hub = makeHub(clock: clock)
-        hub.publish(request("old"), to: chat)
+        try hub.publish(request("old"), to: chat)
         clock.now += 30_000
-        hub.publish(request("new"), to: chat)
+        try hub.publish(request("new"), to: chat)
         clock.now += 40_000
         #expect(hub.history(of: chat, since: nil, limit: 10)?.messages.map { String(buffer: $0.payload) } == ["new"])
         clock.now += 300_000
@@ -159,9 +159,9 @@ struct HubTests {
     }
 
     @Test("history pages honour since and limit")
-    func historyPage() {
+    func historyPage() throws {
         let hub = makeHub()
-        for text in ["a", "b", "c", "d", "e"] { hub.publish(request(text), to: chat) }
+        for text in ["a", "b", "c", "d", "e"] { try hub.publish(request(text), to: chat) }
         let page = hub.history(of: chat, since: StreamPosition(epoch: "e1", offset: 1), limit: 2)
         #expect(page?.messages.map(\.position.offset) == [2, 3])
         #expect(page?.lastPosition.offset == 5)
@@ -169,28 +169,30 @@ struct HubTests {
     }
 
     @Test("each wire format in use is encoded once per message")
-    func encodeOnce() {
+    func encodeOnce() throws {
         let counter = EncodeCounter()
         var registry = WireFormatRegistry()
         let format = registry.register(counter)
         let hub = Hub(formats: registry)
         let subscribers = (0..<5).map { _ in FormatSubscriber() }
-        for subscriber in subscribers { _ = hub.subscribe(subscriber, to: chat, from: nil, format: format, on: loop) }
-        hub.publish(request("x"), to: chat)
+        for subscriber in subscribers {
+            _ = try hub.subscribe(subscriber, to: chat, from: nil, format: format, on: loop)
+        }
+        try hub.publish(request("x"), to: chat)
         loop.run()
         #expect(counter.count.withLockedValue { $0 } == 1)
         #expect(subscribers.allSatisfy { $0.bodies == ["<x>"] })
     }
 
     @Test("subscribers on different event loops each receive the message")
-    func manyLoops() {
+    func manyLoops() throws {
         let hub = makeHub()
         let other = EmbeddedEventLoop()
         let a = RecordingSubscriber()
         let b = RecordingSubscriber()
-        _ = hub.subscribe(a, to: chat, from: nil, format: nil, on: loop)
-        _ = hub.subscribe(b, to: chat, from: nil, format: nil, on: other)
-        hub.publish(request("both"), to: chat)
+        _ = try hub.subscribe(a, to: chat, from: nil, format: nil, on: loop)
+        _ = try hub.subscribe(b, to: chat, from: nil, format: nil, on: other)
+        try hub.publish(request("both"), to: chat)
         loop.run()
         other.run()
         #expect(a.texts == ["both"])
@@ -202,4 +204,109 @@ final class EpochCounter: @unchecked Sendable {
     private var epochs: [String]
     init(_ epochs: [String]) { self.epochs = epochs }
     func next() -> String { epochs.isEmpty ? "x" : epochs.removeFirst() }
+}
+
+@Suite("Hub limits")
+struct HubLimitTests {
+    let loop = EmbeddedEventLoop()
+
+    func payload(_ bytes: Int) -> PublishRequest {
+        PublishRequest(payload: ByteBuffer(repeating: 0x61, count: bytes))
+    }
+
+    @Test("history's bytes count against the memory budget; a publish over it is refused, nothing stored")
+    func memoryBudget() throws {
+        let budget = MemoryBudget(limit: 10_000)
+        let hub = Hub(configuration: .init(historySize: 3), memory: budget)
+        let channel = ChannelName(unchecked: "a")
+        try hub.publish(payload(1000), to: channel)
+        let one = budget.used(by: .history)
+        #expect(one > 1000 && one < 1400)
+        try hub.publish(payload(1000), to: channel)
+        try hub.publish(payload(1000), to: channel)
+        #expect(budget.used == 3 * one)
+        // History is full: the next message pushes the oldest out, so the total stays.
+        try hub.publish(payload(1000), to: channel)
+        #expect(budget.used == 3 * one)
+        #expect(throws: HubRefusal.memoryFull(limit: 10_000)) {
+            try hub.publish(payload(9000), to: ChannelName(unchecked: "b"))
+        }
+        #expect(hub.info(ChannelName(unchecked: "b")) == nil)  // not left behind, empty
+        #expect(budget.refusedCount == 1)
+        _ = hub.deleteChannel(channel)
+        #expect(budget.used == 0)
+    }
+
+    @Test("a publish that pushes an old message out needs only the difference")
+    func rollingWindow() throws {
+        let one = MemoryBudget.cost(payload: 1000, contentType: nil, eventType: nil, headers: [])
+        let budget = MemoryBudget(limit: 2 * one)
+        let hub = Hub(configuration: .init(historySize: 2), memory: budget)
+        let channel = ChannelName(unchecked: "a")
+        for _ in 0..<10 { try hub.publish(payload(1000), to: channel) }
+        #expect(budget.used == 2 * one)
+        #expect(hub.info(channel)?.messages == 2)
+    }
+
+    @Test("expired history gives its bytes back")
+    func expiryReleases() throws {
+        let clock = ManualClock()
+        let budget = MemoryBudget(limit: 0)
+        let hub = Hub(
+            configuration: .init(historySize: 10, historyTTLMilliseconds: 1000),
+            memory: budget,
+            clock: { clock.now }
+        )
+        try hub.publish(payload(100), to: ChannelName(unchecked: "a"))
+        #expect(budget.used > 0)
+        clock.now += 2000
+        hub.sweep()
+        #expect(budget.used == 0)
+    }
+
+    @Test("no more than limits.max_channels channels; deleting one makes room")
+    func channelLimit() throws {
+        let hub = Hub(configuration: .init(maxChannels: 2))
+        try hub.publish(payload(1), to: ChannelName(unchecked: "a"))
+        let subscriber = RecordingSubscriber()
+        _ = try hub.subscribe(subscriber, to: ChannelName(unchecked: "b"), from: nil, format: nil, on: loop)
+        #expect(throws: HubRefusal.tooManyChannels(limit: 2)) {
+            try hub.publish(payload(1), to: ChannelName(unchecked: "c"))
+        }
+        #expect(throws: HubRefusal.tooManyChannels(limit: 2)) {
+            _ = try hub.subscribe(subscriber, to: ChannelName(unchecked: "c"), from: nil, format: nil, on: loop)
+        }
+        try hub.publish(payload(1), to: ChannelName(unchecked: "a"))  // existing channels still take messages
+        _ = hub.deleteChannel(ChannelName(unchecked: "a"))
+        try hub.publish(payload(1), to: ChannelName(unchecked: "c"))
+    }
+
+    @Test("a resume or a history page is cut to a byte limit, and says so")
+    func replyLimits() throws {
+        let hub = Hub(configuration: .init(historySize: 10))
+        let channel = ChannelName(unchecked: "a")
+        var ids: [StreamPosition] = []
+        for _ in 0..<5 { ids.append(try hub.publish(payload(100), to: channel).message.position) }
+        let start = StreamPosition(epoch: ids[0].epoch, offset: 0)
+        let (_, resume) = try hub.subscribe(RecordingSubscriber(), to: channel, from: start, format: nil, on: loop)
+        #expect(resume.messages.count == 5 && resume.gap == nil)
+        let cut = resume.limited(toBytes: 250)
+        #expect(cut.messages.map(\.position) == Array(ids[3...]))  // the newest that fit
+        #expect(cut.gap == .tooLarge)
+        #expect(resume.limited(toBytes: 500).gap == nil)
+        let page = try #require(hub.history(of: channel, since: start, limit: 10, maxBytes: 250))
+        #expect(page.messages.map(\.position) == Array(ids[..<2]))  // the oldest that fit
+        #expect(page.truncated)
+        let single = try #require(hub.history(of: channel, since: start, limit: 10, maxBytes: 10))
+        #expect(single.messages.count == 1)  // at least one, so paging always moves on
+    }
+
+    @Test("a payload sliced from a large buffer is copied before history keeps it")
+    func detachedPayload() throws {
+        let hub = Hub()
+        var big = ByteBuffer(repeating: 0x62, count: 65536)
+        let slice = big.readSlice(length: 10)!
+        let result = try hub.publish(PublishRequest(payload: slice), to: ChannelName(unchecked: "a"))
+        #expect(result.message.payload.storageCapacity < 1024)
+    }
 }

@@ -182,15 +182,6 @@ struct RoutingTests {
         #expect(error.code == "invalid_position")
     }
 
-    @Test("glob patterns")
-    func glob() {
-        #expect(GlobPattern.matches("chat.*", "chat.room"))
-        #expect(GlobPattern.matches("*", "anything"))
-        #expect(GlobPattern.matches("a?c", "abc"))
-        #expect(!GlobPattern.matches("chat.*", "chatroom"))
-        #expect(!GlobPattern.matches("a?c", "ac"))
-    }
-
     @Test("percent decoding")
     func percent() {
         #expect(PercentDecoding.decode("a%3Ab") == "a:b")

@@ -37,7 +37,7 @@ struct NativeSessionTests {
         NativeSession(
             configuration: .init(
                 maxSubscriptions: maxSubscriptions,
-                mayPublish: { GlobPattern.matches(publishable, $0.rawValue) }
+                policy: ChannelPolicy(clientPublish: [publishable])
             )
         )
     }
@@ -105,7 +105,7 @@ struct NativeSessionTests {
 
     @Test("publish: only where allowed; data as text, JSON or base64; size limit")
     func publish() {
-        var s = NativeSession(configuration: .init(maxMessageSize: 8, mayPublish: { $0.rawValue.hasPrefix("open") }))
+        var s = NativeSession(configuration: .init(maxMessageSize: 8, policy: ChannelPolicy(clientPublish: ["open*"])))
         _ = s.receive(command(#"{"method":"connect"}"#))
         #expect(
             trace(s.receive(command(#"{"id":1,"method":"publish","params":{"channel":"closed","data":"x"}}"#)))

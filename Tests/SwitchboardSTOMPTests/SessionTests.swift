@@ -11,8 +11,15 @@ struct SessionTests {
         STOMPFrame(command, headers: headers.map { (name: $0.0, value: $0.1) }, body: ByteBuffer(string: body))
     }
 
+    /// A broker where every client may send and subscribe anywhere (the policy has its own tests below).
+    static var open: STOMPSession.Configuration {
+        var configuration = STOMPSession.Configuration()
+        configuration.policy = ChannelPolicy(clientPublish: ["*"], clientSubscribe: ["*"])
+        return configuration
+    }
+
     func connected(
-        _ configuration: STOMPSession.Configuration = .init(),
+        _ configuration: STOMPSession.Configuration = SessionTests.open,
         version: String = "1.2",
         id: String = "sess"
     ) -> STOMPSession {
@@ -90,7 +97,7 @@ struct SessionTests {
     @Test("login is checked when users are configured")
     func login() {
         var configuration = STOMPSession.Configuration()
-        configuration.users = ["alice": "secret"]
+        configuration.users = ["alice": STOMPUser(login: "alice", passcode: "secret", grants: .none)]
         var good = STOMPSession(id: "a", configuration: configuration)
         #expect(
             trace(good.receive(frame("CONNECT", [("login", "alice"), ("passcode", "secret")])))[0].hasPrefix(
@@ -133,7 +140,7 @@ struct SessionTests {
 
     @Test("SUBSCRIBE and UNSUBSCRIBE: ids, ack modes, resume position, limits")
     func subscribe() {
-        var configuration = STOMPSession.Configuration()
+        var configuration = Self.open
         configuration.maxSubscriptions = 2
         var session = connected(configuration)
         #expect(
@@ -313,6 +320,135 @@ struct SessionTests {
         }
         #expect(trace(actions) == ["ERROR message=heart-beat timeout", "close"])
         #expect(session.state == .closed)
+    }
+
+    @Test("the policy: anonymous clients SEND only where client_publish allows; a login's write/read grant more")
+    func permissions() {
+        var configuration = STOMPSession.Configuration()
+        configuration.policy = ChannelPolicy(clientPublish: ["chat", "chat.*"], clientSubscribe: ["public.*"])
+        var anonymous = connected(configuration)
+        #expect(
+            trace(anonymous.receive(frame("SEND", [("destination", "/topic/chat.lobby")], body: "hi"))) == [
+                "publish chat.lobby hi"
+            ]
+        )
+        var intruder = anonymous
+        #expect(
+            trace(intruder.receive(frame("SEND", [("destination", "/topic/prices")], body: "0"))) == [
+                "ERROR message=permission denied", "close",
+            ]
+        )
+        var worker = anonymous
+        #expect(
+            trace(worker.receive(frame("SEND", [("destination", "/queue/jobs"), ("receipt", "r")], body: "j"))) == [
+                "ERROR message=permission denied receipt-id=r", "close",
+            ]
+        )
+        var reader = anonymous
+        #expect(
+            trace(reader.receive(frame("SUBSCRIBE", [("id", "1"), ("destination", "/topic/prices")]))) == [
+                "ERROR message=permission denied", "close",
+            ]
+        )
+        #expect(
+            trace(anonymous.receive(frame("SUBSCRIBE", [("id", "1"), ("destination", "/topic/public.news")]))) == [
+                "subscribe 1 /topic/public.news auto"
+            ]
+        )
+        // A reply to a temporary queue is a capability: allowed for anyone connected.
+        #expect(
+            trace(anonymous.receive(frame("SEND", [("destination", "/queue/temp.x.y")], body: "r"))) == [
+                "enqueue temp.x.y r temporary"
+            ]
+        )
+
+        configuration.users = [
+            "feed": STOMPUser(
+                login: "feed",
+                passcode: "pw",
+                grants: ChannelGrants(publish: ["prices", "orders.*"], subscribe: ["orders.*"])
+            )
+        ]
+        var feed = STOMPSession(id: "f", configuration: configuration)
+        _ = feed.receive(frame("CONNECT", [("login", "feed"), ("passcode", "pw")]))
+        #expect(feed.principal == .client(configuration.users["feed"]!.grants))
+        #expect(
+            trace(feed.receive(frame("SEND", [("destination", "/topic/prices")], body: "1"))) == ["publish prices 1"]
+        )
+        #expect(
+            trace(feed.receive(frame("SEND", [("destination", "/queue/orders.eu")], body: "o"))) == [
+                "enqueue orders.eu o"
+            ]
+        )
+        #expect(
+            trace(feed.receive(frame("SUBSCRIBE", [("id", "a"), ("destination", "/queue/orders.eu")]))) == [
+                "subscribe a /queue/orders.eu auto"
+            ]
+        )
+        #expect(
+            trace(feed.receive(frame("SEND", [("destination", "/topic/news")], body: "n"))) == [
+                "ERROR message=permission denied", "close",
+            ]
+        )
+    }
+
+    @Test("a login's passcode may be configured as its SHA-256 only")
+    func passcodeDigest() {
+        var configuration = Self.open
+        // sha256("s3cret")
+        let digest = STOMPUser(login: "x", passcode: "s3cret", grants: .none).passcodeSHA256
+        #expect(digest.count == 32)
+        configuration.users = ["bob": STOMPUser(login: "bob", passcodeSHA256: digest, grants: .everything)]
+        var good = STOMPSession(id: "g", configuration: configuration)
+        #expect(
+            trace(good.receive(frame("CONNECT", [("login", "bob"), ("passcode", "s3cret")])))[0].hasPrefix("CONNECTED")
+        )
+        var bad = STOMPSession(id: "b", configuration: configuration)
+        #expect(
+            trace(bad.receive(frame("CONNECT", [("login", "bob"), ("passcode", "s3cre")]))) == [
+                "ERROR message=access refused", "close",
+            ]
+        )
+        #expect(STOMPUser(legacy: "ann:a:b")?.accepts(passcode: "a:b") == true)
+        #expect(STOMPUser(legacy: ":x") == nil)
+    }
+
+    @Test("transactions are bounded in frames and body bytes; their bytes are counted while open")
+    func transactionLimits() {
+        var configuration = Self.open
+        configuration.maxTransactionBytes = 10
+        configuration.maxTransactionFrames = 3
+        var session = connected(configuration)
+        _ = session.receive(frame("BEGIN", [("transaction", "t")]))
+        #expect(
+            session.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "123456")).isEmpty
+        )
+        #expect(session.pendingTransactionBytes == 6)
+        var tooBig = session
+        #expect(
+            trace(tooBig.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "12345")))
+                == [
+                    "ERROR message=transaction too large", "close",
+                ]
+        )
+        #expect(session.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "1")).isEmpty)
+        #expect(session.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "1")).isEmpty)
+        var tooMany = session
+        #expect(
+            trace(tooMany.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: ""))) == [
+                "ERROR message=transaction too large", "close",
+            ]
+        )
+        _ = session.receive(frame("ABORT", [("transaction", "t")]))
+        #expect(session.pendingTransactionBytes == 0)
+    }
+
+    @Test("a connection without CONNECT in time is ended; a connected one is not")
+    func connectTimeout() {
+        var waiting = STOMPSession(id: "w")
+        #expect(trace(waiting.connectTimedOut(seconds: 10)) == ["ERROR message=connect timeout", "close"])
+        var session = connected()
+        #expect(session.connectTimedOut(seconds: 10).isEmpty)
     }
 
     @Test("DISCONNECT: receipt, then close; nothing after")

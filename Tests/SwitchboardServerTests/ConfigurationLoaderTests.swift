@@ -162,3 +162,79 @@ struct ConfigurationLoaderTests {
         #expect(errors.contains { $0.contains(":9: error: bridge.route: unknown key color") })
     }
 }
+
+@Suite("Configuration: STOMP logins")
+struct STOMPUsersConfigurationTests {
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "switchboard-\(UUID().uuidString).toml"
+        ).path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("[[stomp.user]] tables: passcode or its SHA-256, write and read patterns")
+    func tables() throws {
+        let path = try write(
+            """
+            [[stomp.user]]
+            login = "feed"
+            passcode = "pw"
+            write = ["prices", "orders.*"]
+            read = ["*"]
+
+            [[stomp.user]]
+            login = "auditor"
+            passcode_sha256 = "8F434346648F6B96DF89DDA901C5176B10A6D83961DD3C1AC88B59B2DC327AA4"
+            read = ["orders.*"]
+            """
+        )
+        let configuration = try ConfigurationLoader().load(file: path, environment: [:]).get()
+        let users = configuration.stompBroker.users
+        #expect(users.map(\.login) == ["feed", "auditor"])
+        #expect(users[0].grants.publish == ["prices", "orders.*"])
+        #expect(users[0].accepts(passcode: "pw"))
+        #expect(users[1].accepts(passcode: "hi"))  // sha256("hi")
+        #expect(users[1].grants.publish.isEmpty)
+        #expect(configuration.warnings.filter { $0.contains("stomp.users") }.isEmpty)
+    }
+
+    @Test("mistakes in the tables are reported with their lines")
+    func mistakes() throws {
+        let path = try write(
+            """
+            [[stomp.user]]
+            login = "a"
+
+            [[stomp.user]]
+            login = "b"
+            passcode_sha256 = "xyz"
+
+            [[stomp.user]]
+            login = "c"
+            passcode = "p"
+            write = "prices"
+            colour = "red"
+            """
+        )
+        guard case .failure(let problems) = ConfigurationLoader().load(file: path, environment: [:]) else {
+            Issue.record("expected errors")
+            return
+        }
+        let messages = problems.errors.map { "\($0.line ?? 0): \($0.message)" }
+        #expect(messages.contains("1: stomp.user: login a needs passcode or passcode_sha256 (one of them)"))
+        #expect(messages.contains { $0.hasPrefix("4: stomp.user: passcode_sha256 must be 64 hexadecimal digits") })
+        #expect(messages.contains("8: stomp.user: write must be an array of strings"))
+        #expect(messages.contains { $0.hasPrefix("8: stomp.user: unknown key colour") })
+    }
+
+    @Test("the deprecated stomp.users strings still work, may do everything, and are warned about")
+    func legacy() throws {
+        let path = try write("[stomp]\nusers = [\"ann:a:b\"]\n")
+        let configuration = try ConfigurationLoader().load(file: path, environment: [:]).get()
+        let users = configuration.stompBroker.users
+        #expect(users.count == 1 && users[0].login == "ann" && users[0].accepts(passcode: "a:b"))
+        #expect(users[0].grants == .everything)
+        #expect(configuration.warnings.contains { $0.hasPrefix("stomp.users is deprecated") })
+    }
+}

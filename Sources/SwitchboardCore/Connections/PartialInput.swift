@@ -8,6 +8,9 @@ public struct PartialInput: Sendable {
     /// Nothing kept.
     public init() {}
 
+    /// Whether nothing is kept.
+    public var isEmpty: Bool { pending == nil }
+
     /// `buffer`, with what was kept from earlier reads in front of it.
     public mutating func joined(with buffer: ByteBuffer) -> ByteBuffer {
         guard var previous = pending else { return buffer }

@@ -24,6 +24,8 @@ public struct HistoryPage: Sendable {
     public var gap: GapReason?
     /// The channel's newest position.
     public var lastPosition: StreamPosition
+    /// Set when the page stops short of `limit` because of its byte limit: ask again from its last id.
+    public var truncated = false
 }
 
 /// Totals across all channels, for `/stats`.
@@ -44,7 +46,7 @@ extension Hub {
         let now = clock()
         return shard(for: channel).channels.withLock { channels in
             guard let state = channels[channel] else { return nil }
-            state.history.expire(now: now)
+            expireHistory(of: state, now: now)
             return Self.info(channel, state)
         }
     }
@@ -56,7 +58,7 @@ extension Hub {
         for shard in shards {
             shard.channels.withLock { channels in
                 for (name, state) in channels {
-                    state.history.expire(now: now)
+                    expireHistory(of: state, now: now)
                     result.append(Self.info(name, state))
                 }
             }
@@ -64,13 +66,18 @@ extension Hub {
         return result.sorted { $0.channel < $1.channel }
     }
 
-    /// History of `channel` after `since` (everything kept when `nil`), at most `limit` messages; `nil` when
-    /// the channel does not exist.
-    public func history(of channel: ChannelName, since: StreamPosition?, limit: Int) -> HistoryPage? {
+    /// History of `channel` after `since` (everything kept when `nil`), at most `limit` messages whose
+    /// payloads add up to at most `maxBytes` (at least one message); `nil` when the channel does not exist.
+    public func history(
+        of channel: ChannelName,
+        since: StreamPosition?,
+        limit: Int,
+        maxBytes: Int = .max
+    ) -> HistoryPage? {
         let now = clock()
         return shard(for: channel).channels.withLock { channels in
             guard let state = channels[channel] else { return nil }
-            state.history.expire(now: now)
+            expireHistory(of: state, now: now)
             let start = since ?? StreamPosition(epoch: state.epoch, offset: 0)
             let resume = state.history.resume(
                 from: start,
@@ -78,10 +85,19 @@ extension Hub {
                 lastOffset: state.lastOffset,
                 limit: limit
             )
+            var messages = resume.messages
+            var bytes = 0
+            if let cut = messages.indices.first(where: { index in
+                bytes += messages[index].payload.readableBytes
+                return index > 0 && bytes > maxBytes
+            }) {
+                messages.removeSubrange(cut...)
+            }
             return HistoryPage(
-                messages: resume.messages,
+                messages: messages,
                 gap: since == nil ? nil : resume.gap,
-                lastPosition: resume.position
+                lastPosition: resume.position,
+                truncated: messages.count < resume.messages.count
             )
         }
     }
@@ -92,6 +108,8 @@ extension Hub {
         guard let state = shard(for: channel).channels.withLock({ $0.removeValue(forKey: channel) }) else {
             return nil
         }
+        channelCount.wrappingDecrement(ordering: .relaxed)
+        memory.release(state.history.bytes, for: .history)
         for loop in state.loops {
             loop.context.enqueue(.channelDeleted(channel, epoch: state.epoch))
         }
@@ -107,10 +125,11 @@ extension Hub {
         for shard in shards {
             shard.channels.withLock { channels in
                 for (name, state) in channels {
-                    state.history.expire(now: now)
+                    expireHistory(of: state, now: now)
                     if state.isUnused && now - state.lastActivity >= retention { expired.append(name) }
                 }
                 for name in expired { channels[name] = nil }
+                channelCount.wrappingDecrement(by: expired.count, ordering: .relaxed)
             }
             expired.removeAll(keepingCapacity: true)
         }

@@ -31,13 +31,14 @@ public struct PresenceEvent: Sendable {
 
 extension Hub {
     /// Records `member` as present on `channel` and tells the channel's subscribers (on their loops, in
-    /// order with the channel's messages). Joining twice with the same client id replaces the entry.
+    /// order with the channel's messages). Joining twice with the same client id replaces the entry. The
+    /// member subscribed first, so the channel exists; if it was deleted meanwhile, nothing happens.
     public func join(_ member: PresenceMember, channel: ChannelName) {
         let now = clock()
         var member = member
         member.joinedAt = now
         let drains = shard(for: channel).channels.withLock { channels -> [LoopContext] in
-            let state = state(of: channel, in: &channels, now: now)
+            guard let state = channels[channel] else { return [] }
             state.presence[member.clientID] = member
             state.lastActivity = now
             return state.enqueue(

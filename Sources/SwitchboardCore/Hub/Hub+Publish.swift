@@ -11,25 +11,40 @@ public struct PublishResult: Sendable {
 extension Hub {
     /// Publishes `request` to `channel`: assigns the next position, stores the message in history and hands
     /// it to every event loop that has subscribers of the channel. Callable from any thread.
+    ///
+    /// Throws, and publishes nothing, when history would take the retained bytes over
+    /// `limits.max_memory`, or when the channel does not exist and `limits.max_channels` do.
     @discardableResult
-    public func publish(_ request: PublishRequest, to channel: ChannelName) -> PublishResult {
+    public func publish(_ request: PublishRequest, to channel: ChannelName) throws(HubRefusal) -> PublishResult {
         let now = clock()
-        let (message, subscribers, drainsToSchedule) = shard(for: channel).channels.withLock {
-            channels -> (Message, Int, [LoopContext]) in
-            let state = state(of: channel, in: &channels, now: now)
-            state.lastOffset += 1
-            state.publishedCount += 1
-            state.lastActivity = now
+        let payload = Self.detached(request.payload)
+        let (message, subscribers, drainsToSchedule) = try shard(for: channel).channels.withLock {
+            channels throws(HubRefusal) -> (Message, Int, [LoopContext]) in
+            let existed = channels[channel] != nil
+            let state = try state(of: channel, in: &channels, now: now)
             let message = Message(
                 channel: channel,
-                position: StreamPosition(epoch: state.epoch, offset: state.lastOffset),
-                payload: request.payload,
+                position: StreamPosition(epoch: state.epoch, offset: state.lastOffset + 1),
+                payload: payload,
                 contentType: request.contentType,
                 eventType: request.eventType,
                 headers: request.headers,
                 timestamp: now
             )
-            state.history.append(message, now: now)
+            if configuration.historySize > 0 {
+                // History keeps the message: what it adds to the retained bytes, net of the oldest message
+                // it pushes out, must fit the budget.
+                let evicted = state.history.bytesEvictedByAppend
+                let added = message.retainedBytes - evicted
+                guard memory.reserve(added, for: .history) else {
+                    if !existed { forget(channel, in: &channels) }
+                    throw .memoryFull(limit: memory.limit)
+                }
+                memory.release(state.history.append(message, now: now) - evicted - min(added, 0), for: .history)
+            }
+            state.lastOffset += 1
+            state.publishedCount += 1
+            state.lastActivity = now
             guard !state.loops.isEmpty else { return (message, state.subscriberCount, []) }
             // Handed to the loops' inboxes under the channel's lock, so that two publishers on different
             // threads cannot reach a loop in the opposite order of their positions (the later message would
@@ -46,5 +61,14 @@ extension Hub {
         publishedCount.wrappingIncrement(ordering: .relaxed)
         for context in drainsToSchedule { context.scheduleDrain() }
         return PublishResult(message: message, subscribers: subscribers)
+    }
+
+    /// `payload`, or a copy of it when it is a small part of a much larger buffer (a slice of a read
+    /// buffer): history must not pin kilobytes of someone else's bytes per message.
+    static func detached(_ payload: ByteBuffer) -> ByteBuffer {
+        guard payload.storageCapacity > 2 * payload.readableBytes + 4096 else { return payload }
+        var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+        copy.writeImmutableBuffer(payload)
+        return copy
     }
 }

@@ -6,6 +6,8 @@ extension Hub {
     /// Must be called on `eventLoop`, the subscriber's loop. The returned backlog (messages missed since
     /// `position`) must be written by the caller before it returns to the loop: live messages arrive through
     /// later loop tasks, and the hub skips any of them the backlog already contained.
+    ///
+    /// Throws when the channel does not exist and may not be created (`limits.max_channels`).
     public func subscribe(
         _ subscriber: any ChannelSubscriber,
         to channel: ChannelName,
@@ -13,13 +15,13 @@ extension Hub {
         format: WireFormat?,
         tag: Int = 0,
         on eventLoop: any EventLoop
-    ) -> (Subscription, ResumeResult) {
+    ) throws(HubRefusal) -> (Subscription, ResumeResult) {
         eventLoop.preconditionInEventLoop()
         let context = loopContext(for: eventLoop)
         let now = clock()
-        let resume = shard(for: channel).channels.withLock { channels -> ResumeResult in
-            let state = state(of: channel, in: &channels, now: now)
-            state.history.expire(now: now)
+        let resume = try shard(for: channel).channels.withLock { channels throws(HubRefusal) -> ResumeResult in
+            let state = try state(of: channel, in: &channels, now: now)
+            expireHistory(of: state, now: now)
             let resume = state.history.resume(from: position, epoch: state.epoch, lastOffset: state.lastOffset)
             state.subscriberCount += 1
             state.lastActivity = now

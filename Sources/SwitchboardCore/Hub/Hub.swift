@@ -28,15 +28,22 @@ public final class Hub: Sendable {
         /// there; after this, a returning client is told (`new-epoch`), since nothing proves it missed nothing.
         public var channelRetentionMilliseconds: Int64
 
-        /// Creates a configuration; the defaults are 100 messages, one hour, and five minutes' retention.
+        /// Most channels at once (`limits.max_channels`): a publish or subscription that would create one
+        /// more is refused.
+        public var maxChannels: Int
+
+        /// Creates a configuration; the defaults are 100 messages, one hour, five minutes' retention and
+        /// 100,000 channels.
         public init(
             historySize: Int = 100,
             historyTTLMilliseconds: Int64 = 3_600_000,
-            channelRetentionMilliseconds: Int64 = 300_000
+            channelRetentionMilliseconds: Int64 = 300_000,
+            maxChannels: Int = 100_000
         ) {
             self.historySize = historySize
             self.historyTTLMilliseconds = historyTTLMilliseconds
             self.channelRetentionMilliseconds = channelRetentionMilliseconds
+            self.maxChannels = maxChannels
         }
     }
 
@@ -92,6 +99,9 @@ public final class Hub: Sendable {
     let makeEpoch: @Sendable () -> String
     let allocator = ByteBufferAllocator()
     let publishedCount = ManagedAtomic<Int>(0)
+    let channelCount = ManagedAtomic<Int>(0)
+    /// The server-wide budget that history's bytes count against.
+    public let memory: MemoryBudget
 
     /// Creates a hub.
     ///
@@ -101,6 +111,7 @@ public final class Hub: Sendable {
     public init(
         configuration: Configuration = .init(),
         formats: WireFormatRegistry = .init(),
+        memory: MemoryBudget = MemoryBudget(limit: 0),
         clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
         makeEpoch: @escaping @Sendable () -> String = {
             var generator = SystemRandomNumberGenerator()
@@ -108,6 +119,7 @@ public final class Hub: Sendable {
         }
     ) {
         self.configuration = configuration
+        self.memory = memory
         self.encoders = formats.encoders
         self.shards = (0..<64).map { _ in Shard() }
         self.clock = clock
@@ -120,12 +132,33 @@ public final class Hub: Sendable {
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
     }
 
-    /// The state of `channel`, created if it does not exist. Call under the shard's lock.
-    func state(of channel: ChannelName, in channels: inout [ChannelName: ChannelState], now: Int64) -> ChannelState {
+    /// The state of `channel`, created if it does not exist and `maxChannels` allows. Call under the
+    /// shard's lock.
+    func state(
+        of channel: ChannelName,
+        in channels: inout [ChannelName: ChannelState],
+        now: Int64
+    ) throws(HubRefusal) -> ChannelState {
         if let state = channels[channel] { return state }
+        let limit = configuration.maxChannels
+        guard channelCount.wrappingIncrementThenLoad(ordering: .relaxed) <= limit else {
+            channelCount.wrappingDecrement(ordering: .relaxed)
+            throw .tooManyChannels(limit: limit)
+        }
         let state = newChannelState(now: now)
         channels[channel] = state
         return state
+    }
+
+    /// Removes a channel that holds nothing (made by a publish that was then refused). Under the lock.
+    func forget(_ channel: ChannelName, in channels: inout [ChannelName: ChannelState]) {
+        guard channels.removeValue(forKey: channel) != nil else { return }
+        channelCount.wrappingDecrement(ordering: .relaxed)
+    }
+
+    /// Drops `state`'s expired history and gives its bytes back to the budget. Under the shard's lock.
+    func expireHistory(of state: ChannelState, now: Int64) {
+        memory.release(state.history.expire(now: now), for: .history)
     }
 
     func newChannelState(now: Int64) -> ChannelState {

@@ -7,6 +7,8 @@ struct MessageHistory {
     private(set) var messages: Deque<Message> = []
     let capacity: Int
     let ttlMilliseconds: Int64
+    /// The retained bytes of the messages kept (``Message/retainedBytes``), for the memory budget.
+    private(set) var bytes = 0
 
     init(capacity: Int, ttlMilliseconds: Int64) {
         self.capacity = max(0, capacity)
@@ -17,19 +19,38 @@ struct MessageHistory {
     var count: Int { messages.count }
     var first: Message? { messages.first }
 
-    mutating func append(_ message: Message, now: Int64) {
-        guard capacity > 0 else { return }
-        if messages.count == capacity { messages.removeFirst() }
-        messages.append(message)
-        expire(now: now)
+    /// The bytes the next ``append(_:now:)`` drops to make room (the oldest message, when history is full).
+    var bytesEvictedByAppend: Int {
+        messages.count == capacity ? messages.first?.retainedBytes ?? 0 : 0
     }
 
-    /// Drops messages older than the time limit.
-    mutating func expire(now: Int64) {
+    /// Keeps `message`, dropping the oldest when full and whatever is older than the time limit; returns
+    /// the retained bytes dropped.
+    @discardableResult
+    mutating func append(_ message: Message, now: Int64) -> Int {
+        guard capacity > 0 else { return 0 }
+        var dropped = 0
+        if messages.count == capacity { dropped += removeOldest() }
+        messages.append(message)
+        bytes += message.retainedBytes
+        return dropped + expire(now: now)
+    }
+
+    /// Drops messages older than the time limit; returns their retained bytes.
+    @discardableResult
+    mutating func expire(now: Int64) -> Int {
         let cutoff = now - ttlMilliseconds
+        var dropped = 0
         while let oldest = messages.first, oldest.timestamp <= cutoff {
-            messages.removeFirst()
+            dropped += removeOldest()
         }
+        return dropped
+    }
+
+    private mutating func removeOldest() -> Int {
+        let removed = messages.removeFirst().retainedBytes
+        bytes -= removed
+        return removed
     }
 
     /// The messages after `offset`, oldest first, at most `limit` of them.
@@ -57,6 +78,24 @@ public struct ResumeResult: Sendable {
         self.messages = messages
         self.gap = gap
         self.position = position
+    }
+}
+
+extension ResumeResult {
+    /// The result cut to the newest messages whose payloads fit in `bytes` (at least none, at most all):
+    /// a reply must not make a connection hold more than its output budget. When messages are left out,
+    /// the gap says so (`too-large`, unless there was a gap already).
+    public func limited(toBytes bytes: Int) -> ResumeResult {
+        var total = 0
+        var start = messages.endIndex
+        while start > messages.startIndex {
+            let size = messages[start - 1].payload.readableBytes
+            guard total + size <= bytes else { break }
+            total += size
+            start -= 1
+        }
+        guard start > messages.startIndex else { return self }
+        return ResumeResult(messages: Array(messages[start...]), gap: gap ?? .tooLarge, position: position)
     }
 }
 

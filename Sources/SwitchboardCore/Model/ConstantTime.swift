@@ -1,12 +1,15 @@
-/// Comparison whose time does not depend on where two strings differ (API keys, passcodes).
+/// Comparison whose time does not depend on where two values differ (API keys, passcodes, signatures).
 public enum ConstantTime {
     /// Whether `a` and `b` are equal, looking at every byte either way.
     public static func equals(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
+        equals(Array(a.utf8), Array(b.utf8))
+    }
+
+    /// Whether the byte sequences `a` and `b` are equal, looking at every byte either way.
+    public static func equals(_ a: some Collection<UInt8>, _ b: some Collection<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
         var difference: UInt8 = 0
-        for index in x.indices { difference |= x[index] ^ y[index] }
+        for (x, y) in zip(a, b) { difference |= x ^ y }
         return difference == 0
     }
 }

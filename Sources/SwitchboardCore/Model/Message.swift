@@ -21,6 +21,8 @@ public final class Message: Sendable {
     public let isText: Bool
     /// The publisher's own headers (a STOMP `SEND`'s custom headers), passed on by protocols that carry them.
     public let headers: [MessageHeader]
+    /// The bytes the message costs while history keeps it (``MemoryBudget/cost(payload:contentType:eventType:headers:)``).
+    public let retainedBytes: Int
 
     /// Creates a message; `isText` is computed from the payload.
     public init(
@@ -42,6 +44,12 @@ public final class Message: Sendable {
         self.isText =
             payload.readableBytesView.withContiguousStorageIfAvailable { UTF8Validation.isValid($0) }
             ?? UTF8Validation.isValid(Array(payload.readableBytesView))
+        self.retainedBytes = MemoryBudget.cost(
+            payload: payload.readableBytes,
+            contentType: contentType,
+            eventType: eventType,
+            headers: headers
+        )
     }
 
     /// The payload as a string when it is UTF-8 text.

@@ -43,4 +43,8 @@ public enum GapReason: String, Sendable, Equatable {
     case tooOld = "too-old"
     /// The position belongs to an earlier epoch of the channel (it was deleted or expired and re-created).
     case newEpoch = "new-epoch"
+    /// The missed messages are more bytes than the connection may be sent at once (half of
+    /// `limits.max_outbound_bytes`): the newest that fit are sent; the others can be read page by page
+    /// from history.
+    case tooLarge = "too-large"
 }

@@ -10,9 +10,9 @@ public struct BridgeConfiguration: Sendable {
         public var text: Bool
         /// The `Origin`s allowed to open it (empty = any; `bridge.origins` applies when nil).
         public var origins: [String]?
-        /// Whether a credential is required: `?access_token=` an API key or a token signed with
-        /// `security.token_secret` (browsers cannot set headers on a WebSocket).
-        public var requiresAuthentication: Bool
+        /// Whether a credential is required: `?access_token=` an API key or a signed token (browsers
+        /// cannot set headers on a WebSocket); nil = as `bridge.auth` says.
+        public var requiresAuthentication: Bool?
         /// Whether the target gets a PROXY protocol v2 header first, with the browser's address.
         public var proxyProtocol: Bool
 
@@ -21,7 +21,7 @@ public struct BridgeConfiguration: Sendable {
             target: BridgeAddress,
             text: Bool = false,
             origins: [String]? = nil,
-            requiresAuthentication: Bool = false,
+            requiresAuthentication: Bool? = nil,
             proxyProtocol: Bool = false
         ) {
             self.path = path
@@ -39,8 +39,11 @@ public struct BridgeConfiguration: Sendable {
     public var tokenFile: String?
     /// `HOST:PORT` or `HOST:LOW-HIGH` patterns that `/tcp?host=H&port=P` may reach; empty = no `/tcp`.
     public var allow: [String] = []
-    /// The `Origin`s allowed on every bridged path (empty = any); a route's own list replaces it.
+    /// The `Origin`s allowed on every bridged path; empty = the server's Origin policy (same origin and
+    /// `security.origins`); `["*"]` = any. A route's own list replaces it.
     public var origins: [String] = []
+    /// Whether every bridged path needs a credential (`?access_token=`) unless its route says otherwise.
+    public var auth = false
     /// Seconds the TCP connect may take.
     public var connectTimeout: Double = 5
     /// Seconds without a byte either way before a bridged connection is closed (0 = never).

@@ -73,7 +73,7 @@ final class BridgeService: Sendable {
                     message: "origin \(origin ?? "(none)") may not use \(path)"
                 )
             )
-        } else if route?.requiresAuthentication == true,
+        } else if route?.requiresAuthentication ?? configuration.auth,
             !(target.parameter("access_token").map(credentialIsValid) ?? false)
         {
             result = .failure(

@@ -129,7 +129,12 @@ extension Endpoints {
         } catch {
             throw HTTPError.badRequest("invalid_request", error.message)
         }
-        let result = service.hub.publish(publish, to: channel)
+        let result: PublishResult
+        do {
+            result = try service.hub.publish(publish, to: channel)
+        } catch {
+            throw HTTPError(error)
+        }
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("room", channel.rawValue)

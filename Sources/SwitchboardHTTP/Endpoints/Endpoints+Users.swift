@@ -19,7 +19,7 @@ extension Endpoints {
     func apiSend(_ request: HTTPHandler.Request) throws -> HTTPResponse {
         let object = try jsonObject(request)
         let user = try userField(object["user"])
-        let result = service.hub.publish(
+        let result = try service.hub.publish(
             try publishRequest(from: object),
             to: NativeConnection.userChannel(user)
         )

@@ -12,7 +12,7 @@ struct Endpoints {
     func handle(_ route: Route, request: HTTPHandler.Request) -> HTTPResponse {
         do {
             switch route {
-            case .publish(let channel): return publish(channel, request: request)
+            case .publish(let channel): return try publish(channel, request: request)
             case .channelInfo(let channel): return try channelInfo(channel)
             case .deleteChannel(let channel): return try deleteChannel(channel)
             case .apiPublish: return try apiPublish(request)
@@ -33,6 +33,8 @@ struct Endpoints {
             }
         } catch let error as HTTPError {
             return .error(error, allocator: allocator)
+        } catch let refusal as HubRefusal {
+            return .error(HTTPError(refusal), allocator: allocator)
         } catch {
             return .error(.badRequest("bad_request", "\(error)"), allocator: allocator)
         }
@@ -40,9 +42,9 @@ struct Endpoints {
 
     // MARK: /pub
 
-    private func publish(_ channel: ChannelName, request: HTTPHandler.Request) -> HTTPResponse {
+    private func publish(_ channel: ChannelName, request: HTTPHandler.Request) throws -> HTTPResponse {
         let headers = request.head.headers
-        let result = service.hub.publish(
+        let result = try service.hub.publish(
             PublishRequest(
                 payload: request.body ?? ByteBuffer(),
                 contentType: headers.first(name: "content-type"),
@@ -82,7 +84,7 @@ struct Endpoints {
     private func apiPublish(_ request: HTTPHandler.Request) throws -> HTTPResponse {
         let object = try jsonObject(request)
         let channel = try channelField(object["channel"])
-        let result = service.hub.publish(try publishRequest(from: object), to: channel)
+        let result = try service.hub.publish(try publishRequest(from: object), to: channel)
         var json = JSONWriter(allocator: allocator)
         Self.writePublishResult(result, into: &json)
         return .json(.ok, json)
@@ -99,7 +101,7 @@ struct Endpoints {
         json.beginObject()
         json.beginArray("results")
         for channel in channels {
-            Self.writePublishResult(service.hub.publish(publishRequest, to: channel), into: &json)
+            Self.writePublishResult(try service.hub.publish(publishRequest, to: channel), into: &json)
         }
         json.endArray()
         json.endObject()
@@ -185,8 +187,16 @@ struct Endpoints {
         json.endObject()
         if let stomp = service.stomp { Self.writeSTOMPStatistics(stomp, into: &json) }
         if let bridge = service.bridge { Self.writeBridgeStatistics(bridge, into: &json) }
+        let memory = service.hub.memory
         json.beginObject("memory")
         json.integer("rss_bytes", ProcessMemory.residentBytes())
+        // limits.max_memory: what histories, queues and open transactions hold, and the publishes refused.
+        json.integer("retained_bytes", memory.used)
+        json.integer("retained_limit", memory.limit)
+        for account in MemoryBudget.Account.allCases {
+            json.integer("retained_\(account.name)", memory.used(by: account))
+        }
+        json.integer("refused", memory.refusedCount)
         json.endObject()
         json.endObject()
         return .json(.ok, json)

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SwitchboardCore
 
 /// One command of the native protocol, as the client sent it: `{"id": 1, "method": "subscribe",
 /// "params": {...}}`. `id` is the client's, echoed in the reply (commands without one get no reply).
@@ -57,6 +58,10 @@ struct NativeError: Error {
         case rpcFailed = 115
         case rpcError = 116
         case hookFailed = 117
+        case memoryFull = 118
+        case tooManyChannels = 119
+        case tooManyCalls = 120
+        case tokenExpired = 121
 
         /// The machine-readable name.
         var name: String {
@@ -79,6 +84,10 @@ struct NativeError: Error {
             case .rpcFailed: return "rpc_failed"
             case .rpcError: return "rpc_error"
             case .hookFailed: return "hook_failed"
+            case .memoryFull: return "memory_full"
+            case .tooManyChannels: return "too_many_channels"
+            case .tooManyCalls: return "too_many_calls"
+            case .tokenExpired: return "token_expired"
             }
         }
     }
@@ -91,5 +100,13 @@ struct NativeError: Error {
         self.code = code
         self.message = message
         self.id = id
+    }
+
+    /// A server-wide limit refused a publish or subscription.
+    init(_ refusal: HubRefusal, id: Int?) {
+        switch refusal {
+        case .memoryFull: self.init(.memoryFull, refusal.message, id: id)
+        case .tooManyChannels: self.init(.tooManyChannels, refusal.message, id: id)
+        }
     }
 }

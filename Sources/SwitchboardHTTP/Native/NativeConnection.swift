@@ -55,7 +55,7 @@ final class NativeConnection: ChannelSubscriber {
                 maxSubscriptions: configuration.maxChannelsPerSubscription,
                 maxChannelNameLength: configuration.maxChannelNameLength,
                 maxMessageSize: configuration.maxMessageSize,
-                mayPublish: { configuration.allowsClientPublish(to: $0) },
+                policy: configuration.policy,
                 tracksPresence: { configuration.tracksPresence(on: $0) },
                 anonymousUsers: configuration.anonymousUsers,
                 tokens: configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
@@ -132,6 +132,14 @@ final class NativeConnection: ChannelSubscriber {
     /// Replies are written, not flushed: call ``flush()`` after a batch.
     func receiveCommand(_ payload: ByteBuffer) {
         guard !closing else { return }
+        // A client that sends commands without taking in their replies: the WebSocket transport stops
+        // reading it until it drains, but commands posted by HTTP (the fallbacks) keep coming; such a
+        // client is a slow consumer.
+        guard transport?.isWritable == true else {
+            writePush(["push": "disconnect", "reason": DisconnectReason.slowConsumer.token])
+            close(code: CloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
+            return
+        }
         switch rateLimiter.admit(now: WallClock.milliseconds()) {
         case .allow:
             break
@@ -191,21 +199,27 @@ final class NativeConnection: ChannelSubscriber {
     func run(_ action: NativeSession.Action) {
         switch action {
         case .connected(let id, let user, let info):
+            if let user {
+                // Messages to the user (POST /api/send) come on their hidden channel.
+                do {
+                    let (subscription, _) = try service.hub.subscribe(
+                        self,
+                        to: Self.userChannel(user),
+                        from: nil,
+                        format: pushFormat,
+                        on: eventLoop
+                    )
+                    subscriptions[subscription.channel] = subscription
+                } catch {
+                    session.connectRefused()
+                    writeError(NativeError(error, id: id))
+                    return
+                }
+                service.users.add(self, user: user)
+            }
             self.user = user
             self.info = info
             service.users.add(self, client: clientID)
-            if let user {
-                service.users.add(self, user: user)
-                // Messages to the user (POST /api/send) come on their hidden channel.
-                let (subscription, _) = service.hub.subscribe(
-                    self,
-                    to: Self.userChannel(user),
-                    from: nil,
-                    format: pushFormat,
-                    on: eventLoop
-                )
-                subscriptions[subscription.channel] = subscription
-            }
             writeReply(id) { json in
                 json.string("client", clientID)
                 json.string("user", user)
@@ -225,13 +239,23 @@ final class NativeConnection: ChannelSubscriber {
         case .error(let error):
             writeError(error)
         case .subscribe(let id, let channel, let since):
-            let (subscription, resume) = service.hub.subscribe(
-                self,
-                to: channel,
-                from: since,
-                format: pushFormat,
-                on: eventLoop
-            )
+            let subscription: Subscription
+            var resume: ResumeResult
+            do {
+                (subscription, resume) = try service.hub.subscribe(
+                    self,
+                    to: channel,
+                    from: since,
+                    format: pushFormat,
+                    on: eventLoop
+                )
+            } catch {
+                session.channelEnded(channel)
+                writeError(NativeError(error, id: id))
+                return
+            }
+            // The missed messages are part of the reply: at most half the connection's output budget.
+            resume = resume.limited(toBytes: replyBudget)
             subscriptions[channel] = subscription
             if service.configuration.tracksPresence(on: channel) {
                 present.insert(channel)
@@ -251,27 +275,50 @@ final class NativeConnection: ChannelSubscriber {
             if present.remove(channel) != nil { service.hub.leave(clientID: clientID, channel: channel) }
             writeReply(id) { json in json.string("channel", channel.rawValue) }
         case .publish(let id, let channel, let request):
-            let result = service.hub.publish(request, to: channel)
+            let result: PublishResult
+            do {
+                result = try service.hub.publish(request, to: channel)
+            } catch {
+                writeError(NativeError(error, id: id))
+                return
+            }
             writeReply(id) { json in
                 json.string("channel", channel.rawValue)
                 json.string("id", result.message.position.description)
             }
         case .presence(let id, let channel):
-            let members = service.hub.presence(of: channel) ?? []
+            var members = service.hub.presence(of: channel) ?? []
+            // At most half the output budget: the members that fit, and `truncated` when some did not.
+            var bytes = 0
+            let count = members.count
+            if let cut = members.indices.first(where: { index in
+                bytes +=
+                    64 + members[index].clientID.utf8.count + (members[index].user?.utf8.count ?? 0)
+                    + (members[index].info?.utf8.count ?? 0)
+                return bytes > replyBudget
+            }) {
+                members.removeSubrange(cut...)
+            }
             writeReply(id) { json in
                 json.string("channel", channel.rawValue)
                 Self.writeMembers(members, into: &json)
+                if members.count < count { json.bool("truncated", true) }
             }
         case .history(let id, let channel, let since, let limit):
-            let page = service.hub.history(of: channel, since: since, limit: limit)
+            let page = service.hub.history(of: channel, since: since, limit: limit, maxBytes: replyBudget)
             writeReply(id) { json in
                 json.string("channel", channel.rawValue)
                 json.string("last_id", page?.lastPosition.description)
                 json.string("gap", page?.gap?.rawValue)
                 Self.writePublications(page?.messages ?? [], into: &json)
+                if page?.truncated == true { json.bool("truncated", true) }
             }
         }
     }
+
+    /// The most a single reply may carry (missed messages, history, presence): half the connection's
+    /// output budget, so a reply never takes a connection over it on its own.
+    private var replyBudget: Int { service.configuration.maxOutboundBytes / 2 }
 
     /// Forwards an `rpc` to the back end (`native.rpc_url`) and replies with its answer.
     private func rpc(id: Int?, method: String, data: String) {

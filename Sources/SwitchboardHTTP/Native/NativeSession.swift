@@ -11,8 +11,8 @@ struct NativeSession {
         var maxChannelNameLength = ChannelName.defaultMaxLength
         var maxMessageSize = 1 << 20
         var maxHistoryLimit = 1000
-        /// Whether the connection may publish into a channel (`security.client_publish`).
-        var mayPublish: @Sendable (ChannelName) -> Bool = { _ in false }
+        /// Who may publish and subscribe where.
+        var policy = ChannelPolicy()
         /// Whether presence is tracked on a channel (`channels.presence`).
         var tracksPresence: @Sendable (ChannelName) -> Bool = { _ in true }
         /// Whether `connect` may name its user (`security.anonymous_users`).
@@ -39,6 +39,8 @@ struct NativeSession {
     let configuration: Configuration
     private(set) var state: State = .awaitingConnect
     private(set) var channels: Set<ChannelName> = []
+    /// Who the connection is for the policy: anonymous until a token grants more.
+    private(set) var principal = Principal.anonymous
     private var now: Int64 = 0
 
     init(configuration: Configuration) {
@@ -71,7 +73,7 @@ struct NativeSession {
                 return .connected(id: id, user: user, info: info)
             }
         case "presence":
-            return channel(in: command).flatMap { channel in
+            return channel(in: command, for: .subscribe).flatMap { channel in
                 guard configuration.tracksPresence(channel) else {
                     return .failure(
                         NativeError(
@@ -85,7 +87,7 @@ struct NativeSession {
         case "ping":
             return .success(.pong(id: id))
         case "subscribe":
-            return channel(in: command).flatMap { channel in
+            return channel(in: command, for: .subscribe).flatMap { channel in
                 position(in: command).flatMap { since in
                     guard !channels.contains(channel) else {
                         return .failure(NativeError(.alreadySubscribed, "already subscribed to \(channel.rawValue)"))
@@ -111,16 +113,8 @@ struct NativeSession {
                 return .success(.unsubscribe(id: id, channel: channel))
             }
         case "publish":
-            return channel(in: command).flatMap { channel in
-                guard configuration.mayPublish(channel) else {
-                    return .failure(
-                        NativeError(
-                            .permissionDenied,
-                            "clients may not publish to \(channel.rawValue) (security.client_publish)"
-                        )
-                    )
-                }
-                return publishRequest(command.params).map { .publish(id: id, channel: channel, request: $0) }
+            return channel(in: command, for: .publish).flatMap { channel in
+                publishRequest(command.params).map { .publish(id: id, channel: channel, request: $0) }
             }
         case "rpc":
             guard let method = command.params["method"] as? String, (1...255).contains(method.utf8.count) else {
@@ -142,7 +136,7 @@ struct NativeSession {
             }
             return .success(.answer(id: id, call: UInt64(call), .result(String(decoding: data, as: UTF8.self))))
         case "history":
-            return channel(in: command).flatMap { channel in
+            return channel(in: command, for: .subscribe).flatMap { channel in
                 position(in: command).flatMap { since in
                     let limit = command.params["limit"] as? Int ?? 100
                     guard (1...configuration.maxHistoryLimit).contains(limit) else {
@@ -222,15 +216,26 @@ struct NativeSession {
         channels.remove(channel)
     }
 
-    private func channel(in command: NativeCommand) -> Result<ChannelName, NativeError> {
+    /// The command's channel; with `operation`, only when the policy lets this connection do that there.
+    private func channel(
+        in command: NativeCommand,
+        for operation: ChannelPolicy.Operation? = nil
+    ) -> Result<ChannelName, NativeError> {
         guard let name = command.params["channel"] as? String else {
             return .failure(NativeError(.badRequest, "\"params.channel\" (a string) is missing"))
         }
+        let channel: ChannelName
         do {
-            return .success(try ChannelName(validating: name, maxLength: configuration.maxChannelNameLength))
+            channel = try ChannelName(validating: name, maxLength: configuration.maxChannelNameLength)
         } catch {
             return .failure(NativeError(.invalidChannel, error.description))
         }
+        if let operation,
+            case .denied(let reason) = configuration.policy.decide(operation, channel.rawValue, by: principal)
+        {
+            return .failure(NativeError(.permissionDenied, reason))
+        }
+        return .success(channel)
     }
 
     private func position(in command: NativeCommand) -> Result<StreamPosition?, NativeError> {

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
 
 /// An error answered to an HTTP client: a status and a JSON body `{"error": ..., "code": ...}`.
 struct HTTPError: Error, Equatable {
@@ -46,5 +47,12 @@ struct HTTPError: Error, Equatable {
         var buffer = json.buffer
         buffer.writeStaticString("\n")
         return buffer
+    }
+}
+
+extension HTTPError {
+    /// A server-wide limit refused a publish or subscription: `507 Insufficient Storage`.
+    init(_ refusal: HubRefusal) {
+        self.init(status: .insufficientStorage, code: refusal.code, message: refusal.message)
     }
 }

@@ -474,16 +474,9 @@ extension EngineIOSession: WebSocketMessageSink {
     }
 
     func received(_ message: WebSocketMessage, on channel: any Channel) {
+        // The transport stops reading a client that does not take in its answers (a client must not make
+        // the server queue without bound).
         webSocketMessage(message, from: channel)
-        // What the client asked for is not taken yet: no more requests from it until it is (a client must
-        // not make the server queue without bound).
-        if !channel.isWritable { channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in } }
-    }
-
-    func writabilityChanged(_ channel: any Channel, isWritable: Bool) {
-        guard isWritable else { return }
-        channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-        channel.read()
     }
 
     func detached(from channel: any Channel) {

@@ -20,6 +20,8 @@ final class SocketIOSocket: ChannelSubscriber {
     private(set) var id: String
     private(set) var state = State.connecting
     private(set) var user: String?
+    /// Who the socket is for the policy: anonymous unless its credential grants more.
+    private var principal = Principal.anonymous
     /// The private id of connection state recovery (nil when it is off).
     /// The acknowledgements `POST /api/socketio/emit` waits for from this socket (an empty set costs no
     /// allocation).
@@ -118,7 +120,7 @@ final class SocketIOSocket: ChannelSubscriber {
         register()
         connection.socketConnected()
         sendConnect()
-        for room in rooms { _ = join(room, since: nil) }
+        for room in rooms { _ = try? join(room, since: nil) }
         connection.session.flush()
         if configuration.conformance {
             // The reference test server emits `auth` from its connection handler, in a later write; the
@@ -174,18 +176,26 @@ final class SocketIOSocket: ChannelSubscriber {
             )
         }
         var backlog: [Message] = []
+        var backlogBytes = 0
         for (channel, position) in resumeFrom {
-            let (subscription, resume) = service.hub.subscribe(
-                self,
-                to: channel,
-                from: position,
-                format: format,
-                on: eventLoop
-            )
+            // A room gone (the channel limit), a gap, or more missed bytes than one answer may carry: the
+            // state cannot be recovered whole, so the client gets a new socket.
+            guard
+                let (subscription, resume) = try? service.hub.subscribe(
+                    self,
+                    to: channel,
+                    from: position,
+                    format: format,
+                    on: eventLoop
+                )
+            else {
+                abandonRecovery()
+                return false
+            }
             subscriptions.append(subscription)
-            guard resume.gap == nil else {
-                for subscription in subscriptions { service.hub.unsubscribe(subscription, on: eventLoop) }
-                subscriptions.removeAll()
+            backlogBytes += resume.messages.reduce(0) { $0 + $1.payload.readableBytes }
+            guard resume.gap == nil, backlogBytes <= replyBudget else {
+                abandonRecovery()
                 return false
             }
             backlog += resume.messages
@@ -266,22 +276,33 @@ final class SocketIOSocket: ChannelSubscriber {
         ["ok": false, "error": message]
     }
 
-    private func channel(_ options: [String: Any]) -> Result<ChannelName, SocketIOFailure> {
+    /// The event's channel; with `operation`, only when the policy lets this socket do that there.
+    private func channel(
+        _ options: [String: Any],
+        for operation: ChannelPolicy.Operation? = nil
+    ) -> Result<ChannelName, SocketIOFailure> {
         guard let name = options["channel"] as? String else {
             return .failure(SocketIOFailure("\"channel\" (a string) is required"))
         }
+        let channel: ChannelName
         do {
-            return .success(try ChannelName(validating: name, maxLength: service.configuration.maxChannelNameLength))
+            channel = try ChannelName(validating: name, maxLength: service.configuration.maxChannelNameLength)
         } catch {
             return .failure(SocketIOFailure(error.description))
         }
+        if let operation,
+            case .denied(let reason) = service.configuration.policy.decide(operation, channel.rawValue, by: principal)
+        {
+            return .failure(SocketIOFailure(reason))
+        }
+        return .success(channel)
     }
 
     // MARK: Built-in events
 
     private func subscribe(_ options: [String: Any]) -> ([String: Any], [Message]) {
         let channel: ChannelName
-        switch self.channel(options) {
+        switch self.channel(options, for: .subscribe) {
         case .failure(let failure): return (Self.failure(failure.message), [])
         case .success(let name): channel = name
         }
@@ -296,21 +317,36 @@ final class SocketIOSocket: ChannelSubscriber {
             let limit = service.configuration.maxChannelsPerSubscription
             return (Self.failure("a socket may be in \(limit) rooms (limits.max_channels_per_subscription)"), [])
         }
-        guard let (position, gap, backlog) = join(channel, since: since) else {
+        let joined: ResumeResult?
+        do {
+            joined = try join(channel, since: since)
+        } catch {
+            return (Self.failure(error.message), [])
+        }
+        guard let resume = joined else {
             return (["ok": true, "channel": channel.rawValue, "already": true], [])
         }
         var result: [String: Any] = [
-            "ok": true, "channel": channel.rawValue, "position": position.description,
-            "recovered": since != nil && gap == nil,
+            "ok": true, "channel": channel.rawValue, "position": resume.position.description,
+            "recovered": since != nil && resume.gap == nil,
         ]
-        if let gap { result["gap"] = gap.rawValue }
-        return (result, backlog)
+        if let gap = resume.gap { result["gap"] = gap.rawValue }
+        return (result, resume.messages)
     }
 
-    /// Joins a room; nil when the socket is in it already.
-    private func join(_ channel: ChannelName, since: StreamPosition?) -> (StreamPosition, GapReason?, [Message])? {
+    private func abandonRecovery() {
+        for subscription in subscriptions { service.hub.unsubscribe(subscription, on: eventLoop) }
+        subscriptions.removeAll()
+    }
+
+    /// The most one answer may carry (missed messages): half the connection's output budget.
+    private var replyBudget: Int { service.configuration.maxOutboundBytes / 2 }
+
+    /// Joins a room; nil when the socket is in it already. The missed messages are cut to what one answer
+    /// may carry.
+    private func join(_ channel: ChannelName, since: StreamPosition?) throws(HubRefusal) -> ResumeResult? {
         guard subscription(of: channel) == nil else { return nil }
-        let (subscription, resume) = service.hub.subscribe(
+        let (subscription, resume) = try service.hub.subscribe(
             self,
             to: channel,
             from: since,
@@ -318,7 +354,7 @@ final class SocketIOSocket: ChannelSubscriber {
             on: eventLoop
         )
         subscriptions.append(subscription)
-        return (resume.position, resume.gap, resume.messages)
+        return resume.limited(toBytes: replyBudget)
     }
 
     private func unsubscribe(_ options: [String: Any]) -> [String: Any] {
@@ -337,12 +373,9 @@ final class SocketIOSocket: ChannelSubscriber {
 
     private func publish(_ options: [String: Any]) -> [String: Any] {
         let channel: ChannelName
-        switch self.channel(options) {
+        switch self.channel(options, for: .publish) {
         case .failure(let failure): return Self.failure(failure.message)
         case .success(let name): channel = name
-        }
-        guard service.configuration.allowsClientPublish(to: channel) else {
-            return Self.failure("publishing to \(channel) is not allowed (security.client_publish)")
         }
         var request: PublishRequest
         if let binary = options["data"] as? ByteBuffer {
@@ -361,8 +394,12 @@ final class SocketIOSocket: ChannelSubscriber {
         guard request.payload.readableBytes <= service.configuration.maxMessageSize else {
             return Self.failure("the message is over \(service.configuration.maxMessageSize) bytes")
         }
-        let result = service.hub.publish(request, to: channel)
-        return ["ok": true, "channel": channel.rawValue, "id": result.message.position.description]
+        do {
+            let result = try service.hub.publish(request, to: channel)
+            return ["ok": true, "channel": channel.rawValue, "id": result.message.position.description]
+        } catch {
+            return Self.failure(error.message)
+        }
     }
 
     /// Any other event: to the back end's `event` hook, whose JSON answer is the acknowledgement.

@@ -21,13 +21,20 @@ final class LongPollSubscriber: ChannelSubscriber {
     /// Subscribes. Returns the answer when it is already known (a missed message, or a gap with nothing to
     /// deliver); otherwise waits and calls `completion` later, exactly once.
     func start(positions: [StreamPosition?], completion: @escaping (HTTPResponse) -> Void) -> HTTPResponse? {
-        let (backlog, gaps) = subscriptions.subscribe(
-            self,
-            hub: service.hub,
-            positions: positions,
-            format: nil,
-            on: eventLoop
-        )
+        let backlog: [Message]
+        let gaps: [SubscriptionSet.Gap]
+        do {
+            (backlog, gaps) = try subscriptions.subscribe(
+                self,
+                hub: service.hub,
+                positions: positions,
+                format: nil,
+                maxBytes: .max,  // one message per answer
+                on: eventLoop
+            )
+        } catch {
+            return .error(HTTPError(error), allocator: service.allocator)
+        }
         gap = gaps.first?.reason
         if let first = backlog.first, let tag = subscriptions.index(of: first.channel) {
             subscriptions.advance(to: first, tag: tag)

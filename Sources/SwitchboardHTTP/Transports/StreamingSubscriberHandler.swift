@@ -32,13 +32,17 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
 
     /// Subscribes (on the connection's loop, before the response head is written) and returns the gaps,
     /// which the response head announces. The backlog is written when the handler is added.
-    func subscribe(positions: [StreamPosition?], on eventLoop: any EventLoop) -> [SubscriptionSet.Gap] {
+    func subscribe(
+        positions: [StreamPosition?],
+        on eventLoop: any EventLoop
+    ) throws(HubRefusal) -> [SubscriptionSet.Gap] {
         let format: WireFormat? = subscriptions.isMultiChannel && kind == .sse ? nil : ownFormat
-        let (backlog, gaps) = subscriptions.subscribe(
+        let (backlog, gaps) = try subscriptions.subscribe(
             self,
             hub: service.hub,
             positions: positions,
             format: format,
+            maxBytes: service.configuration.maxOutboundBytes / 2,
             on: eventLoop
         )
         pendingBacklog = backlog

@@ -17,6 +17,8 @@ struct SubscribeRequest: Equatable {
     var transport: SubscriberTransport
     /// The subprotocol a WebSocket subscriber chose (`ws+meta.switchboard` for in-band metadata).
     var webSocketMetadata = false
+    /// Who subscribes, for the policy (a WebSocket subscriber may publish by sending frames).
+    var principal = Principal.anonymous
 
     static let metadataSubprotocol = "ws+meta.switchboard"
 

@@ -28,25 +28,37 @@ struct SubscriptionSet {
     }
 
     /// Subscribes to every channel. Returns the missed messages of all channels merged by publication time
-    /// (each channel's own order kept) and the gaps that could not be filled.
+    /// (each channel's own order kept) and the gaps that could not be filled. The missed messages are an
+    /// answer to the request: each channel's are cut to its share of `maxBytes` (a `too-large` gap says
+    /// so). When a channel may not be created, nothing stays subscribed and the refusal is thrown.
     mutating func subscribe(
         _ subscriber: any ChannelSubscriber,
         hub: Hub,
         positions: [StreamPosition?],
         format: WireFormat?,
+        maxBytes: Int,
         on eventLoop: any EventLoop
-    ) -> (backlog: [Message], gaps: [Gap]) {
+    ) throws(HubRefusal) -> (backlog: [Message], gaps: [Gap]) {
         var backlog: [Message] = []
         var gaps: [Gap] = []
+        let share = maxBytes / max(1, channels.count)
         for (index, channel) in channels.enumerated() {
-            let (subscription, resume) = hub.subscribe(
-                subscriber,
-                to: channel,
-                from: positions[index],
-                format: format,
-                tag: index,
-                on: eventLoop
-            )
+            let subscription: Subscription
+            var resume: ResumeResult
+            do {
+                (subscription, resume) = try hub.subscribe(
+                    subscriber,
+                    to: channel,
+                    from: positions[index],
+                    format: format,
+                    tag: index,
+                    on: eventLoop
+                )
+            } catch {
+                unsubscribeAll(hub: hub, on: eventLoop)
+                throw error
+            }
+            resume = resume.limited(toBytes: share)
             subscriptions.append(subscription)
             if let first = resume.messages.first {
                 cursor.append(StreamPosition(epoch: first.position.epoch, offset: first.position.offset - 1))

@@ -75,13 +75,22 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     }
 
     private func startSubscription(_ request: SubscribeRequest, context: ChannelHandlerContext) {
-        let (backlog, gaps) = subscriptions.subscribe(
-            self,
-            hub: service.hub,
-            positions: request.positions,
-            format: format,
-            on: context.eventLoop
-        )
+        let backlog: [Message]
+        let gaps: [SubscriptionSet.Gap]
+        do {
+            (backlog, gaps) = try subscriptions.subscribe(
+                self,
+                hub: service.hub,
+                positions: request.positions,
+                format: format,
+                maxBytes: service.configuration.maxOutboundBytes / 2,
+                on: context.eventLoop
+            )
+        } catch {
+            // RFC 6455 §7.4.1: 1013, try again later (a server-wide limit).
+            closeWith(code: 1013, reason: String(error.message.prefix(120)))
+            return
+        }
         if !gaps.isEmpty && !request.webSocketMetadata {
             // A raw frame stream has no way to say "you missed messages" in-band: refuse explicitly.
             close(.positionTooOld)
@@ -196,17 +205,23 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
                 promise: nil
             )
         case .subscribe(let request):
-            guard request.channels.count == 1, service.configuration.allowsClientPublish(to: request.channels[0]) else {
+            guard request.channels.count == 1,
+                service.configuration.policy.allows(.publish, request.channels[0].rawValue, by: request.principal)
+            else {
                 close(.policyViolation)
                 return
             }
-            service.hub.publish(
-                PublishRequest(
-                    payload: payload,
-                    contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"
-                ),
-                to: request.channels[0]
-            )
+            do {
+                try service.hub.publish(
+                    PublishRequest(
+                        payload: payload,
+                        contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"
+                    ),
+                    to: request.channels[0]
+                )
+            } catch {
+                closeWith(code: 1013, reason: String(error.message.prefix(120)))
+            }
         }
     }
 
@@ -243,11 +258,15 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     /// one that never reads its queued messages — and so never sees our close frame — is cut off after
     /// ``HTTPService/goodbyeTimeout``. Nothing more is queued meanwhile, so memory stays bounded.
     private func close(_ reason: DisconnectReason) {
+        closeWith(code: reason.webSocketCloseCode, reason: reason.text)
+    }
+
+    private func closeWith(code: UInt16, reason: String) {
         guard let context, !assembler.isClosing else { return }
         assembler.closeSent()
         let frame = WebSocketFrameWriter.closeFrame(
-            code: reason.webSocketCloseCode,
-            reason: reason.text,
+            code: code,
+            reason: reason,
             allocator: context.channel.allocator
         )
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)

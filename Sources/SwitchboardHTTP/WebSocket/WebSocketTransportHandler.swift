@@ -60,13 +60,26 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     private let sink: (any WebSocketMessageSink)?
     /// Set once the connection failed (a bad frame): what the peer still sends is discarded.
     private var failed = false
+    /// Whether messages wait while the connection cannot take more output (request/response protocols).
+    private let pausesWhenUnwritable: Bool
+    /// Set while reading is stopped because the peer does not take in what was written to it.
+    private var readingPaused = false
 
     /// `pings`: whether to ping the peer every `channels.ping_interval` and close it when it stays silent
-    /// (protocols with heart-beats of their own, like STOMP, need not).
-    init(service: HTTPService, pings: Bool, sink: (any WebSocketMessageSink)? = nil) {
+    /// (protocols with heart-beats of their own, like STOMP, need not). `pausesWhenUnwritable`: whether a
+    /// peer that does not read its answers is not read either until it does: every message may cause an
+    /// answer (a command's reply, a receipt, missed messages), and answers must not pile up without
+    /// bound (the bridge, which manages its reads itself, says no).
+    init(
+        service: HTTPService,
+        pings: Bool,
+        sink: (any WebSocketMessageSink)? = nil,
+        pausesWhenUnwritable: Bool = true
+    ) {
         self.service = service
         self.pings = pings
         self.sink = sink
+        self.pausesWhenUnwritable = pausesWhenUnwritable
         self.assembler = WebSocketFrameAssembler(maxMessageSize: service.configuration.maxMessageSize)
         self.parser = WebSocketFrameParser(maxFrameSize: service.configuration.maxMessageSize)
     }
@@ -80,6 +93,17 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         sink?.writabilityChanged(context.channel, isWritable: context.channel.isWritable)
         context.fireChannelWritabilityChanged()
+        guard context.channel.isWritable, self.context != nil, !failed else { return }
+        // The peer took in its answers: the messages that waited go first, then reading resumes.
+        if !pending.isEmpty {
+            process(ByteBuffer(), context: context)
+            context.fireChannelReadComplete()  // the protocol behind flushes its answers then
+        }
+        if readingPaused, context.channel.isWritable {
+            readingPaused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            context.read()
+        }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -111,9 +135,15 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         heardFromPeer = true
-        var buffer = pending.joined(with: unwrapInboundIn(data))
+        process(unwrapInboundIn(data), context: context)
+    }
+
+    /// Runs the frames of `input` (after what was kept from earlier reads); stops, keeping the rest, when
+    /// the connection cannot take more output and this transport pauses then.
+    private func process(_ input: ByteBuffer, context: ChannelHandlerContext) {
+        var buffer = pending.joined(with: input)
         do {
-            while let frame = try parser.nextFrame(from: &buffer) {
+            while !pausesWhenUnwritable || context.channel.isWritable, let frame = try parser.nextFrame(from: &buffer) {
                 guard frameReceived(frame, context: context) else { return }
             }
         } catch .frameTooLarge {
@@ -124,6 +154,10 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         pending.keep(&buffer, allocator: context.channel.allocator)
+        if pausesWhenUnwritable, !context.channel.isWritable, !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
     }
 
     /// Runs the assembler's action for one frame; false once the connection is ending.

@@ -6,8 +6,19 @@ public struct STOMPConfiguration: Sendable {
     public var webSocket = true
     /// The heart-beat interval the server offers, in seconds (0 = none).
     public var heartBeat: Double = 10
-    /// `login:passcode` pairs; empty = no login required.
-    public var users: [String] = []
+    /// The logins `CONNECT` must match (`[[stomp.user]]`); empty = anonymous connections.
+    public var users: [STOMPUser] = []
+    /// Who may send and subscribe where (`security.client_publish`, `security.client_subscribe`).
+    public var policy = ChannelPolicy()
+    /// Seconds a new connection gets to send `CONNECT`.
+    public var connectTimeout: Double = 10
+    /// Most body bytes one transaction may hold.
+    public var maxTransactionBytes = 4 << 20
+    /// Most frames one transaction may hold.
+    public var maxTransactionFrames = 10_000
+    /// Unsent bytes per connection (`limits.max_outbound_bytes`): queue deliveries are handed over in
+    /// batches of at most this size, and a topic subscriber further behind is a slow consumer.
+    public var maxOutboundBytes = 4 << 20
     /// Unacknowledged messages per queue subscription when the client gives no `prefetch-count`.
     public var prefetch = 100
     /// Most subscriptions per connection.
@@ -37,10 +48,10 @@ public struct STOMPConfiguration: Sendable {
         session.defaultPrefetch = prefetch
         session.maxNameLength = maxNameLength
         session.serverName = "Switchboard/\(SwitchboardVersion.current)"
-        for user in users {
-            guard let colon = user.firstIndex(of: ":") else { continue }
-            session.users[String(user[..<colon])] = String(user[user.index(after: colon)...])
-        }
+        session.policy = policy
+        session.maxTransactionBytes = maxTransactionBytes
+        session.maxTransactionFrames = maxTransactionFrames
+        for user in users { session.users[user.login] = user }
         return session
     }
 

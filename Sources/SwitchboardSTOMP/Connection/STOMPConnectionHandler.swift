@@ -46,6 +46,8 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     /// it drains (consumer key -> last tag).
     private var autoSettleWhenWritable: [Int: UInt64] = [:]
     private var isWritable = true
+    /// Set while reading is stopped because the client does not take its answers in.
+    private var readingPaused = false
     private var needsFlush = false
     private var closing = false
     private var format: WireFormat
@@ -58,6 +60,10 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     private var lastWrite = NIODeadline.now()
     /// The `receipt` of the frame being handled, for an error found while running its actions.
     private var currentReceipt: String?
+    /// The body bytes of open transactions taken from the server's memory budget.
+    private var reservedTransactionBytes = 0
+    /// Ends a connection that has not sent CONNECT in time.
+    private var connectDeadline: Scheduled<Void>?
 
     init(service: STOMPService, framing: Framing?) {
         self.service = service
@@ -72,6 +78,13 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.isWritable = context.channel.isWritable
+        let seconds = service.configuration.connectTimeout
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        connectDeadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+            let handler = handler.value
+            handler.run(handler.session.connectTimedOut(seconds: seconds))
+            handler.flushIfNeeded()
+        }
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
@@ -87,7 +100,10 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         guard context != nil else { return }
         heartBeatTask?.cancel()
         heartBeatTask = nil
+        connectDeadline?.cancel()
+        connectDeadline = nil
         run(session.connectionClosed())
+        accountTransactions()
         service.queues.removeTemporaryQueues(of: session.id)
         self.context = nil
     }
@@ -111,6 +127,14 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
                 guard let consumer = consumers[key] else { continue }
                 consumer.queue.settle(consumer, tag: tag, accept: true, cumulative: true)
             }
+            // Frames read while the client was not taking its answers: their turn now, then read on.
+            if !pending.isEmpty { processFrames(ByteBuffer(), context: context) }
+            flushIfNeeded()
+            if readingPaused {
+                readingPaused = false
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+                context.read()
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -122,20 +146,51 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
     // MARK: Inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var buffer = pending.joined(with: unwrapInboundIn(data))
+        processFrames(unwrapInboundIn(data), context: context)
+    }
+
+    /// Runs the frames in `input` (after what was kept from earlier reads). A client whose answers
+    /// (receipts, a subscription's missed messages) it does not take in fills the output budget: its
+    /// further frames then wait, unread, until the connection drains — answers never pile up unbounded.
+    private func processFrames(_ input: ByteBuffer, context: ChannelHandlerContext) {
+        var buffer = pending.joined(with: input)
         do {
-            while !closing, self.context != nil, let frame = try decoder.next(from: &buffer) {
+            while !closing, self.context != nil, isWritable, let frame = try decoder.next(from: &buffer) {
                 service.counters.framesReceived.wrappingIncrement(ordering: .relaxed)
                 currentReceipt = frame["receipt"]
                 run(session.receive(frame))
                 currentReceipt = nil
                 decoder.escaping = session.escaping
                 format = service.formats.format(for: session.version)
+                accountTransactions()
+                if session.state != .awaitingConnect, let deadline = connectDeadline {
+                    deadline.cancel()
+                    connectDeadline = nil
+                }
             }
         } catch {
             run(session.fail(.decoding(error)))
         }
-        if !closing { pending.keep(&buffer, allocator: context.channel.allocator) }
+        guard !closing else { return }
+        pending.keep(&buffer, allocator: context.channel.allocator)
+        if !isWritable, !readingPaused {
+            readingPaused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    /// Takes what open transactions hold from the server's memory budget (or gives it back); a client
+    /// whose transactions cannot fit is ended with an ERROR.
+    private func accountTransactions() {
+        let held = session.pendingTransactionBytes
+        let change = held - reservedTransactionBytes
+        if change < 0 {
+            service.hub.memory.release(-change, for: .transactions)
+        } else if change > 0, !service.hub.memory.reserve(change, for: .transactions) {
+            run(session.fail(.refused(.memoryFull(limit: service.hub.memory.limit)), receipt: currentReceipt))
+            return
+        }
+        reservedTransactionBytes = held
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
@@ -158,7 +213,12 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             case .startHeartBeats(let send, let receive):
                 startHeartBeats(send: send, receive: receive, context: context)
             case .publish(let channel, let request):
-                service.hub.publish(request, to: channel)
+                do {
+                    try service.hub.publish(request, to: channel)
+                } catch {
+                    run(session.fail(.refused(error), receipt: currentReceipt))
+                    return
+                }
             case .enqueue(let queue, let request, let temporary):
                 if case .failure(let error) = service.queues.send(request, to: queue, temporary: temporary) {
                     run(session.fail(Self.sessionError(error, queue: queue), receipt: currentReceipt))
@@ -206,6 +266,8 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             )
         case .full(.removed), .noSuchTemporaryQueue:
             return .queueFull(queue, "was removed while the message was on its way; send it again.")
+        case .full(.memoryFull(let limit)):
+            return .refused(.memoryFull(limit: limit))
         }
     }
 
@@ -221,14 +283,22 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             var prefix = context.channel.allocator.buffer(capacity: 32 + subscription.id.utf8.count)
             prefix.writeString("MESSAGE\n")
             STOMPFrameEncoder.writeHeader("subscription", subscription.id, escaping: session.escaping, into: &prefix)
-            let (hubSubscription, resume) = service.hub.subscribe(
-                self,
-                to: channel,
-                from: position,
-                format: format,
-                tag: subscription.key,
-                on: context.eventLoop
-            )
+            let hubSubscription: SwitchboardCore.Subscription
+            var resume: ResumeResult
+            do {
+                (hubSubscription, resume) = try service.hub.subscribe(
+                    self,
+                    to: channel,
+                    from: position,
+                    format: format,
+                    tag: subscription.key,
+                    on: context.eventLoop
+                )
+            } catch {
+                return .failure(.refused(error))
+            }
+            // The missed messages are an answer too: at most half the output budget of them.
+            resume = resume.limited(toBytes: service.configuration.maxOutboundBytes / 2)
             let topic = TopicSubscription(
                 hubSubscription: hubSubscription,
                 prefix: prefix,
@@ -255,6 +325,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
                 owner: owner,
                 subscriptionKey: subscription.key,
                 prefetch: subscription.prefetch,
+                maxBatchBytes: service.configuration.maxOutboundBytes / 2,
                 eventLoop: context.eventLoop,
                 sink: self
             ) {
@@ -303,14 +374,21 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         guard let context, let topic = topics[subscription.tag],
             let stompSubscription = session.subscription(key: subscription.tag)
         else { return }
-        let (renewed, _) = service.hub.subscribe(
-            self,
-            to: subscription.channel,
-            from: nil,
-            format: format,
-            tag: subscription.tag,
-            on: context.eventLoop
-        )
+        let renewed: SwitchboardCore.Subscription
+        do {
+            (renewed, _) = try service.hub.subscribe(
+                self,
+                to: subscription.channel,
+                from: nil,
+                format: format,
+                tag: subscription.tag,
+                on: context.eventLoop
+            )
+        } catch {
+            run(session.fail(.refused(error)))
+            flushIfNeeded()
+            return
+        }
         topics[stompSubscription.key] = TopicSubscription(
             hubSubscription: renewed,
             prefix: topic.prefix,

@@ -53,7 +53,7 @@ public final class STOMPService: Sendable {
         self.hub = hub
         self.configuration = configuration
         self.formats = formats
-        self.queues = QueueStore(limits: configuration.queueLimits, clock: hub.clock)
+        self.queues = QueueStore(limits: configuration.queueLimits, memory: hub.memory, clock: hub.clock)
         self.sessionConfiguration = configuration.session
         var encoders: [STOMPVersion: TopicMessageEncoder] = [:]
         for version in STOMPVersion.allCases { encoders[version] = TopicMessageEncoder(escaping: version.escaping) }

@@ -26,6 +26,8 @@ public final class MessageQueue: Sendable {
     /// Why a message was not stored.
     public enum EnqueueError: Error, Sendable {
         case full(length: Int, bytes: Int)
+        /// The server's memory budget (`limits.max_memory`) is spent.
+        case memoryFull(limit: Int)
         /// The queue was removed (idle, or its temporary owner left) while the message was on its way.
         case removed
     }
@@ -47,11 +49,14 @@ public final class MessageQueue: Sendable {
     public let owner: String?
     let limits: Limits
     let state: Mutex<State>
+    /// Held messages (waiting or unacknowledged) count against it.
+    let memory: MemoryBudget
 
-    init(name: String, owner: String?, limits: Limits, now: Int64) {
+    init(name: String, owner: String?, limits: Limits, memory: MemoryBudget, now: Int64) {
         self.name = name
         self.owner = owner
         self.limits = limits
+        self.memory = memory
         var initial = State()
         initial.idleSince = now
         self.state = Mutex(initial)
@@ -67,14 +72,16 @@ public final class MessageQueue: Sendable {
             guard state.waiting.count < limits.maxLength, state.waitingBytes + size <= limits.maxBytes else {
                 return .failure(.full(length: limits.maxLength, bytes: limits.maxBytes))
             }
-            state.waiting.append(
-                QueuedMessage(
-                    sequence: state.nextSequence,
-                    payload: request.payload,
-                    contentType: request.contentType,
-                    headers: request.headers
-                )
+            let message = QueuedMessage(
+                sequence: state.nextSequence,
+                payload: request.payload,
+                contentType: request.contentType,
+                headers: request.headers
             )
+            guard memory.reserve(message.retainedBytes, for: .queues) else {
+                return .failure(.memoryFull(limit: memory.limit))
+            }
+            state.waiting.append(message)
             state.nextSequence += 1
             state.waitingBytes += size
             state.idleSince = nil
@@ -110,9 +117,10 @@ public final class MessageQueue: Sendable {
             guard consumer.isActive else { return [] }
             consumer.isActive = false
             state.consumers.removeAll { $0 === consumer }
-            Self.requeue(Array(consumer.unacked), into: &state)
+            requeue(Array(consumer.unacked), into: &state)
             consumer.unacked.removeAll()
             consumer.outbox.removeAll()
+            consumer.outboxBytes = 0
             if state.consumers.isEmpty && state.waiting.isEmpty { state.idleSince = now }
             return Self.dispatch(&state)
         }
@@ -134,7 +142,11 @@ public final class MessageQueue: Sendable {
             } else if let index = consumer.unacked.firstIndex(where: { $0.tag == tag }) {
                 taken.append(consumer.unacked.remove(at: index))
             }
-            if !accept { Self.requeue(taken, into: &state) }
+            if accept {
+                for delivery in taken { memory.release(delivery.message.retainedBytes, for: .queues) }
+            } else {
+                requeue(taken, into: &state)
+            }
             return (taken.count, taken.isEmpty ? [] : Self.dispatch(&state))
         }
         Self.hand(handoffs)
@@ -158,6 +170,7 @@ public final class MessageQueue: Sendable {
             guard force || (state.consumers.isEmpty && state.waiting.isEmpty && (state.idleSince ?? .max) < cutoff)
             else { return false }
             state.isRemoved = true
+            for message in state.waiting { memory.release(message.retainedBytes, for: .queues) }
             state.waiting.removeAll()
             state.waitingBytes = 0
             return true
@@ -191,7 +204,12 @@ public final class MessageQueue: Sendable {
     /// Consumers that got deliveries in their outbox and need a loop task to hand them over.
     typealias Handoff = QueueConsumer
 
-    private static func requeue(_ deliveries: [QueueDelivery], into state: inout State) {
+    /// Puts unacknowledged deliveries back at the head of the queue; a removed queue lets them go.
+    private func requeue(_ deliveries: [QueueDelivery], into state: inout State) {
+        guard !state.isRemoved else {
+            for delivery in deliveries { memory.release(delivery.message.retainedBytes, for: .queues) }
+            return
+        }
         for delivery in deliveries.reversed() {
             var message = delivery.message
             message.redelivered = true
@@ -221,6 +239,7 @@ public final class MessageQueue: Sendable {
             consumer.nextTag += 1
             consumer.unacked.append(delivery)
             consumer.outbox.append(delivery)
+            consumer.outboxBytes += message.size
             if !consumer.handoffScheduled {
                 consumer.handoffScheduled = true
                 handoffs.append(consumer)
@@ -235,6 +254,7 @@ public final class MessageQueue: Sendable {
             consumer.handoffScheduled = false
             let deliveries = consumer.outbox
             consumer.outbox = []
+            consumer.outboxBytes = 0
             return deliveries
         }
     }

@@ -20,6 +20,9 @@ public final class QueueConsumer: @unchecked Sendable {
     public let subscriptionKey: Int
     /// Unacknowledged deliveries allowed at once.
     public let prefetch: Int
+    /// Most body bytes handed over in one batch (the connection's output budget): a batch is written at
+    /// once, so it must not make the connection hold more than it may.
+    let maxBatchBytes: Int
     let eventLoop: any EventLoop
     weak var sink: (any QueueSink)?
 
@@ -27,19 +30,31 @@ public final class QueueConsumer: @unchecked Sendable {
     /// Deliveries decided but not yet handed to the sink, and whether a loop task will hand them over:
     /// many SENDs read at once become one loop task per consumer, not one per message.
     var outbox: [QueueDelivery] = []
+    var outboxBytes = 0
     var handoffScheduled = false
     var nextTag: UInt64 = 1
     var isActive = true
     /// False while the connection's outbound buffer is full: nothing more is dispatched to it.
     var isReady = true
 
-    init(queue: MessageQueue, subscriptionKey: Int, prefetch: Int, eventLoop: any EventLoop, sink: any QueueSink) {
+    init(
+        queue: MessageQueue,
+        subscriptionKey: Int,
+        prefetch: Int,
+        maxBatchBytes: Int = .max,
+        eventLoop: any EventLoop,
+        sink: any QueueSink
+    ) {
         self.queue = queue
         self.subscriptionKey = subscriptionKey
         self.prefetch = prefetch
+        self.maxBatchBytes = maxBatchBytes
         self.eventLoop = eventLoop
         self.sink = sink
     }
 
-    var hasRoom: Bool { isActive && isReady && unacked.count < prefetch }
+    /// Whether another message may be dispatched to it now (one always fits in an empty batch).
+    var hasRoom: Bool {
+        isActive && isReady && unacked.count < prefetch && (outbox.isEmpty || outboxBytes < maxBatchBytes)
+    }
 }

@@ -37,11 +37,18 @@ public final class QueueStore: Sendable {
     let limits: Limits
     private let queues = Mutex<[String: MessageQueue]>([:])
     private let clock: @Sendable () -> Int64
+    /// The server's budget for retained bytes, which held messages count against.
+    let memory: MemoryBudget
     /// Replies sent to temporary queues whose connection had left (dropped: nobody can receive them).
     public let droppedReplies = ManagedAtomic<Int>(0)
 
-    public init(limits: Limits = .init(), clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
+    public init(
+        limits: Limits = .init(),
+        memory: MemoryBudget = MemoryBudget(limit: 0),
+        clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds
+    ) {
         self.limits = limits
+        self.memory = memory
         self.clock = clock
     }
 
@@ -51,7 +58,7 @@ public final class QueueStore: Sendable {
         return queues.withLock { queues in
             if let queue = queues[name] { return .success(queue) }
             guard queues.count < limits.maxQueues else { return .failure(.tooManyQueues(limit: limits.maxQueues)) }
-            let queue = MessageQueue(name: name, owner: owner, limits: limits.queue, now: now)
+            let queue = MessageQueue(name: name, owner: owner, limits: limits.queue, memory: memory, now: now)
             queues[name] = queue
             return .success(queue)
         }
@@ -90,6 +97,7 @@ public final class QueueStore: Sendable {
         owner: String?,
         subscriptionKey: Int,
         prefetch: Int,
+        maxBatchBytes: Int = .max,
         eventLoop: any EventLoop,
         sink: any QueueSink
     ) -> Result<QueueConsumer, SendError> {
@@ -103,6 +111,7 @@ public final class QueueStore: Sendable {
                 queue: queue,
                 subscriptionKey: subscriptionKey,
                 prefetch: prefetch,
+                maxBatchBytes: maxBatchBytes,
                 eventLoop: eventLoop,
                 sink: sink
             )

@@ -13,6 +13,10 @@ public struct QueuedMessage: Sendable {
 
     /// The bytes it counts against the queue's memory bound.
     var size: Int { payload.readableBytes }
+    /// The bytes it counts against the server's memory budget (`limits.max_memory`) while it is held.
+    var retainedBytes: Int {
+        MemoryBudget.cost(payload: payload.readableBytes, contentType: contentType, eventType: nil, headers: headers)
+    }
 }
 
 /// One delivery of a queued message to a consumer: the tag that acknowledges it and the message.

@@ -7,8 +7,10 @@ import SwitchboardCore
 public struct STOMPSession: Sendable {
     /// What the session needs to know about the broker.
     public struct Configuration: Sendable {
-        /// `login` -> `passcode`; empty means no login is required.
-        public var users: [String: String] = [:]
+        /// The logins by name; empty means no login is required (the connection is anonymous).
+        public var users: [String: STOMPUser] = [:]
+        /// Who may send and subscribe where.
+        public var policy = ChannelPolicy()
         /// The heart-beat interval the server offers in both directions, in milliseconds (0 = none).
         public var heartBeatMilliseconds = 10_000
         /// Most subscriptions per connection.
@@ -19,6 +21,8 @@ public struct STOMPSession: Sendable {
         public var maxTransactions = 16
         /// Most frames one transaction may hold.
         public var maxTransactionFrames = 10_000
+        /// Most body bytes one transaction may hold.
+        public var maxTransactionBytes = 4 << 20
         /// Longest channel or queue name, in bytes.
         public var maxNameLength = ChannelName.defaultMaxLength
         /// The `server` header of CONNECTED.
@@ -79,7 +83,18 @@ public struct STOMPSession: Sendable {
     private var subscriptions: [String: Subscription] = [:]
     private var subscriptionIDsByKey: [Int: String] = [:]
     private var nextKey = 1
-    private var transactions: [String: [Action]] = [:]
+    private var transactions: [String: Transaction] = [:]
+    /// Who the connection is for the policy: its login's grants, or anonymous.
+    public private(set) var principal = Principal.anonymous
+
+    /// An open transaction: the actions it will run on COMMIT, and the body bytes it holds meanwhile.
+    private struct Transaction: Sendable {
+        var actions: [Action] = []
+        var bytes = 0
+    }
+
+    /// The body bytes held by open transactions (they count against `limits.max_memory`).
+    public var pendingTransactionBytes: Int { transactions.values.reduce(0) { $0 + $1.bytes } }
 
     /// Creates a session waiting for CONNECT.
     public init(id: String, configuration: Configuration = .init()) {
@@ -145,6 +160,12 @@ public struct STOMPSession: Sendable {
         return [.send(frame), .close]
     }
 
+    /// `stomp.connect_timeout` passed: a connection that has not sent CONNECT by now is ended.
+    public mutating func connectTimedOut(seconds: Double) -> [Action] {
+        guard state == .awaitingConnect else { return [] }
+        return fail(.connectTimeout(seconds: seconds))
+    }
+
     /// Handles the end of the connection: every subscription ends (queue messages not acknowledged go
     /// back to their queues).
     public mutating func connectionClosed() -> [Action] {
@@ -207,8 +228,9 @@ public struct STOMPSession: Sendable {
         version = chosen
         if !configuration.users.isEmpty {
             guard let login = frame["login"], let passcode = frame["passcode"],
-                let expected = configuration.users[login], ConstantTime.equals(expected, passcode)
+                let user = configuration.users[login], user.accepts(passcode: passcode)
             else { return fail(.accessRefused) }
+            principal = .client(user.grants)
         }
         guard let beats = Self.negotiateHeartBeats(frame["heart-beat"], server: configuration.heartBeatMilliseconds)
         else {
@@ -250,6 +272,7 @@ public struct STOMPSession: Sendable {
             temporary = parsed.temporaryName != nil
         case .failure(let error): return .failure(error)
         }
+        if let refusal = refusal(of: .publish, to: destination, command: "SEND") { return .failure(refusal) }
         var actions: [Action] = []
         var headers: [MessageHeader] = []
         var seen: Set<String> = []
@@ -279,9 +302,30 @@ public struct STOMPSession: Sendable {
             )
         }
         if let transaction = frame["transaction"] {
-            return enlist(effect, in: transaction).map { actions }
+            return enlist(effect, bytes: frame.body.readableBytes, in: transaction).map { actions }
         }
         return .success(actions + [effect])
+    }
+
+    /// Why the policy refuses `operation` on `destination` for this connection, if it does. A temporary
+    /// queue is a capability: its name (with the owner's random session id) is known only to those the
+    /// owner gave it in `reply-to`, so anyone connected may send to it; only the owner consumes it.
+    private func refusal(
+        of operation: ChannelPolicy.Operation,
+        to destination: STOMPDestination,
+        command: String
+    ) -> STOMPSessionError? {
+        let decision: ChannelPolicy.Decision
+        switch destination {
+        case .topic(let channel):
+            decision = configuration.policy.decide(operation, channel.rawValue, by: principal)
+        case .queue(let name) where name.hasPrefix(STOMPDestination.temporaryQueuePrefix):
+            decision = .allowed
+        case .queue(let name):
+            decision = configuration.policy.decide(operation, name, destination: .queue, by: principal)
+        }
+        guard case .denied(let reason) = decision else { return nil }
+        return .permissionDenied(command: command, reason: reason)
     }
 
     /// The real name of the temporary queue `/temp-queue/NAME`, and a subscription to it when this is the
@@ -330,6 +374,7 @@ public struct STOMPSession: Sendable {
         {
             return .failure(.temporaryQueueNotOwned(name))
         }
+        if let refusal = refusal(of: .subscribe, to: destination, command: "SUBSCRIBE") { return .failure(refusal) }
         guard subscriptions[id] == nil else { return .failure(.duplicateSubscription(id)) }
         guard subscriptions.count < configuration.maxSubscriptions else {
             return .failure(.tooManySubscriptions(limit: configuration.maxSubscriptions))
@@ -439,19 +484,28 @@ public struct STOMPSession: Sendable {
             cumulative: subscription.ackMode == .client
         )
         if let transaction = frame["transaction"] {
-            return enlist(effect, in: transaction).map { [] }
+            return enlist(effect, bytes: 0, in: transaction).map { [] }
         }
         return .success([effect])
     }
 
-    private mutating func enlist(_ action: Action, in transaction: String) -> Result<Void, STOMPSessionError> {
-        guard var actions = transactions[transaction] else { return .failure(.unknownTransaction(transaction)) }
-        guard actions.count < configuration.maxTransactionFrames else {
+    /// Adds `action` (whose body has `bytes` bytes) to `transaction`, within the per-transaction limits.
+    private mutating func enlist(
+        _ action: Action,
+        bytes: Int,
+        in transaction: String
+    ) -> Result<Void, STOMPSessionError> {
+        guard var open = transactions[transaction] else { return .failure(.unknownTransaction(transaction)) }
+        guard open.actions.count < configuration.maxTransactionFrames else {
             return .failure(.transactionTooLarge(transaction, limit: configuration.maxTransactionFrames))
         }
+        guard open.bytes + bytes <= configuration.maxTransactionBytes else {
+            return .failure(.transactionBytesExceeded(transaction, limit: configuration.maxTransactionBytes))
+        }
         transactions[transaction] = nil  // keep the array uniquely referenced while appending
-        actions.append(action)
-        transactions[transaction] = actions
+        open.actions.append(action)
+        open.bytes += bytes
+        transactions[transaction] = open
         return .success(())
     }
 
@@ -463,7 +517,7 @@ public struct STOMPSession: Sendable {
         guard transactions.count < configuration.maxTransactions else {
             return .failure(.tooManyTransactions(limit: configuration.maxTransactions))
         }
-        transactions[transaction] = []
+        transactions[transaction] = Transaction()
         return .success([])
     }
 
@@ -471,10 +525,10 @@ public struct STOMPSession: Sendable {
         guard let transaction = frame["transaction"] else {
             return .failure(.missingHeader(command: frame.command, header: "transaction"))
         }
-        guard let actions = transactions.removeValue(forKey: transaction) else {
+        guard let open = transactions.removeValue(forKey: transaction) else {
             return .failure(.unknownTransaction(transaction))
         }
-        return .success(commit ? actions : [])
+        return .success(commit ? open.actions : [])
     }
 
     private mutating func disconnect(_ frame: STOMPFrame) -> [Action] {

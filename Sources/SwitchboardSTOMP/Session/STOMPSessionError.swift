@@ -1,3 +1,5 @@
+import SwitchboardCore
+
 /// A protocol error: the session answers it with an `ERROR` frame (a short `message`, an explaining body)
 /// and closes the connection, as STOMP requires.
 public enum STOMPSessionError: Error, Equatable, Sendable {
@@ -5,6 +7,10 @@ public enum STOMPSessionError: Error, Equatable, Sendable {
     case alreadyConnected
     case unsupportedVersion(offered: String)
     case accessRefused
+    case permissionDenied(command: String, reason: String)
+    case connectTimeout(seconds: Double)
+    case transactionBytesExceeded(String, limit: Int)
+    case refused(HubRefusal)
     case unknownCommand(String)
     case missingHeader(command: String, header: String)
     case invalidHeader(command: String, header: String, value: String, expected: String)
@@ -32,6 +38,11 @@ public enum STOMPSessionError: Error, Equatable, Sendable {
         case .alreadyConnected: return "already connected"
         case .unsupportedVersion: return "unsupported version"
         case .accessRefused: return "access refused"
+        case .permissionDenied: return "permission denied"
+        case .connectTimeout: return "connect timeout"
+        case .transactionBytesExceeded: return "transaction too large"
+        case .refused(.memoryFull): return "memory full"
+        case .refused(.tooManyChannels): return "too many channels"
         case .unknownCommand: return "unknown command"
         case .missingHeader(_, let header): return "missing header: \(header)"
         case .invalidHeader(_, let header, _, _): return "invalid header: \(header)"
@@ -65,7 +76,15 @@ public enum STOMPSessionError: Error, Equatable, Sendable {
             return "None of the versions offered in accept-version (\(offered.prefix(60))) is supported; "
                 + "this server speaks 1.0, 1.1 and 1.2."
         case .accessRefused:
-            return "The login and passcode do not match a configured user (stomp.users)."
+            return "The login and passcode do not match a configured user ([[stomp.user]])."
+        case .permissionDenied(let command, let reason):
+            return "\(command) refused: \(reason)."
+        case .connectTimeout(let seconds):
+            return "No CONNECT frame came within \(seconds) seconds of connecting (stomp.connect_timeout)."
+        case .transactionBytesExceeded(let id, let limit):
+            return "Transaction '\(id.prefix(60))' holds more than \(limit) body bytes (stomp.max_transaction_bytes)."
+        case .refused(let refusal):
+            return "The message was not stored: \(refusal.message)."
         case .unknownCommand(let command):
             return "'\(command.prefix(40))' is not a STOMP client frame (CONNECT, STOMP, SEND, SUBSCRIBE, "
                 + "UNSUBSCRIBE, ACK, NACK, BEGIN, COMMIT, ABORT, DISCONNECT)."
@@ -90,7 +109,7 @@ public enum STOMPSessionError: Error, Equatable, Sendable {
         case .tooManyTransactions(let limit):
             return "A connection may have at most \(limit) open transactions."
         case .transactionTooLarge(let id, let limit):
-            return "Transaction '\(id.prefix(60))' holds more than \(limit) frames."
+            return "Transaction '\(id.prefix(60))' holds more than \(limit) frames (stomp.max_transaction_frames)."
         case .queueFull(let queue, let why):
             return "The message was not stored: queue '\(queue.prefix(80))' \(why)"
         case .tooManyQueues(let limit):

@@ -85,9 +85,9 @@ public struct ConfigurationLoader: Sendable {
         }
         var errors: [ConfigurationError] = []
         let sections = Set(ConfigurationOption.all.map { String($0.key.split(separator: ".")[0]) })
-        let routePath = ["bridge", "route"]
+        let tableArrays = [BridgeRoutes.tables.path, STOMPUsers.tables.path]
         for header in document.tableHeaders
-        where !sections.contains(header.path.joined(separator: ".")) && header.path != routePath {
+        where !sections.contains(header.path.joined(separator: ".")) && !tableArrays.contains(header.path) {
             errors.append(
                 ConfigurationError(
                     source: path,
@@ -97,7 +97,8 @@ public struct ConfigurationLoader: Sendable {
             )
         }
         errors += BridgeRoutes.apply(document, source: path, to: &configuration)
-        for entry in document.entries where !entry.keyPath.starts(with: routePath) {
+        errors += STOMPUsers.apply(document, source: path, to: &configuration)
+        for entry in document.entries where !tableArrays.contains(where: { entry.keyPath.starts(with: $0) }) {
             let key = entry.keyPath.joined(separator: ".")
             guard let option = ConfigurationOption.named(key) else {
                 // An unknown key inside an unknown section was already reported with the section.

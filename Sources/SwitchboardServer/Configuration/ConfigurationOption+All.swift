@@ -117,6 +117,18 @@ extension ConfigurationOption {
             range: 1024...(1 << 31)
         ) { $0.httpFrontEnd.maxOutboundBytes = $1 },
         .integer(
+            "limits.max_memory",
+            "bytes all channel histories, queued messages and pending STOMP transactions may hold together; over it publishes are refused (507)",
+            default: 1 << 30,
+            range: (1 << 20)...(1 << 40)
+        ) { $0.maxMemory = $1 },
+        .integer(
+            "limits.max_channels",
+            "most channels at once; a publish or subscription that would create one more is refused",
+            default: 100_000,
+            range: 1...100_000_000
+        ) { $0.maxChannels = $1 },
+        .integer(
             "limits.max_request_line",
             "longest request target (URI), bytes; longer gets 414",
             default: 8 << 10,
@@ -162,10 +174,17 @@ extension ConfigurationOption {
         },
         .stringList(
             "security.client_publish",
-            "channel patterns (* and ?) where clients may publish: WebSocket subscribers by sending frames, the native protocol's publish (the default lets the chat at / work)",
+            "channel and queue patterns (* and ?) where every client may publish: the native protocol, Socket.IO, WebSocket subscribers' frames, STOMP SEND (the default lets the chat at / work); credentials may grant more",
             default: ["chat", "chat.*"]
         ) {
-            $0.httpFrontEnd.clientPublishPatterns = $1
+            $0.httpFrontEnd.policy.clientPublish = $1
+        },
+        .stringList(
+            "security.client_subscribe",
+            "channel and queue patterns (* and ?) where every client may subscribe (and read history and presence); credentials may grant more",
+            default: ["*"]
+        ) {
+            $0.httpFrontEnd.policy.clientSubscribe = $1
         },
         .string(
             "stomp.listen",
@@ -189,10 +208,34 @@ extension ConfigurationOption {
         },
         .stringList(
             "stomp.users",
-            "\"login:passcode\" pairs; when set, CONNECT must carry one of them",
+            "deprecated: \"login:passcode\" pairs that may send and subscribe everywhere; use [[stomp.user]] tables",
             validate: OptionValidation.user
         ) {
-            $0.stompFrontEnd.users = $1
+            $0.legacySTOMPUsers = $1
+        },
+        .number(
+            "stomp.connect_timeout",
+            "seconds a new STOMP connection gets to send CONNECT",
+            default: 10,
+            range: 0.05...3600
+        ) {
+            $0.stompFrontEnd.connectTimeout = $1
+        },
+        .integer(
+            "stomp.max_transaction_bytes",
+            "body bytes one STOMP transaction may hold until COMMIT",
+            default: 4 << 20,
+            range: 0...(1 << 30)
+        ) {
+            $0.stompFrontEnd.maxTransactionBytes = $1
+        },
+        .integer(
+            "stomp.max_transaction_frames",
+            "frames one STOMP transaction may hold until COMMIT",
+            default: 10_000,
+            range: 1...1_000_000
+        ) {
+            $0.stompFrontEnd.maxTransactionFrames = $1
         },
         .integer(
             "stomp.prefetch",
@@ -354,10 +397,17 @@ extension ConfigurationOption {
         },
         .stringList(
             "bridge.origins",
-            "Origin header values allowed on every bridged path (a route's origins replace it); empty = any",
+            "Origins allowed on every bridged path (a route's origins replace it); empty = same origin and security.origins; [\"*\"] = any",
             default: []
         ) {
             $0.httpFrontEnd.bridge.origins = $1
+        },
+        .boolean(
+            "bridge.auth",
+            "every bridged path needs ?access_token= (an API key or a signed token) unless its route says auth = false",
+            default: false
+        ) {
+            $0.httpFrontEnd.bridge.auth = $1
         },
         .number("bridge.connect_timeout", "seconds the TCP connect to a target may take", default: 5, range: 0.05...300)
         {

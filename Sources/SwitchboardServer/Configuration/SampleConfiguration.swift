@@ -20,9 +20,21 @@ public enum SampleConfiguration {
             lines.append("# \(option.summary) (env: \(option.environmentVariable))")
             lines.append("\(parts[1]) = \(option.defaultText)")
             if option.key == "bridge.max_connections_per_address" { lines += bridgeRouteExample }
+            if option.key == "stomp.users" { lines += stompUserExample }
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// STOMP logins are tables, one per login (none by default: anonymous connections).
+    private static let stompUserExample = [
+        "# Logins: when any is configured, CONNECT must carry one. write and read are channel / queue patterns",
+        "# the login may SEND to and SUBSCRIBE to, beyond security.client_publish and client_subscribe. For example:",
+        "# [[stomp.user]]",
+        "# login = \"feed\"",
+        "# passcode = \"change me\"            # or passcode_sha256 = \"<sha256sum of the passcode, 64 hex digits>\"",
+        "# write = [\"prices\", \"orders.*\"]",
+        "# read = [\"*\"]",
+    ]
 
     /// Named bridge routes are tables, one per route (none by default).
     private static let bridgeRouteExample = [
@@ -33,7 +45,7 @@ public enum SampleConfiguration {
         "# target = \"127.0.0.1:6667\"",
         "# text = true",
         "# origins = [\"https://app.example\"]   # optional: the Origins allowed here",
-        "# auth = false                          # optional: require ?access_token= (API key or signed token)",
+        "# auth = false                          # optional: require ?access_token= (default bridge.auth)",
         "# proxy_protocol = false                # optional: PROXY v2 header with the browser's address",
     ]
 }

@@ -17,12 +17,18 @@ public struct SwitchboardConfiguration: Sendable {
     public var historySize = 100
     /// Seconds a message is kept.
     public var historyTTL: Double = 3600
+    /// Bytes that histories, queues and pending transactions may retain together (`limits.max_memory`).
+    public var maxMemory = 1 << 30
+    /// Most channels at once (`limits.max_channels`).
+    public var maxChannels = 100_000
     /// The HTTP front end's limits, timings and access rules.
     public var httpFrontEnd = HTTPConfiguration()
     /// Where the STOMP over TCP listener binds; nil = no listener.
     public var stomp: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 61613)
     /// The STOMP broker's options (the body and name limits come from `limits.*`: see ``stompBroker``).
     public var stompFrontEnd = STOMPConfiguration()
+    /// The deprecated `stomp.users` (`"login:passcode"` strings, allowed everything), kept working.
+    public var legacySTOMPUsers: [String] = []
 
     /// The defaults.
     public init() {}
@@ -32,12 +38,37 @@ public struct SwitchboardConfiguration: Sendable {
         var broker = stompFrontEnd
         broker.maxBodySize = httpFrontEnd.maxMessageSize
         broker.maxNameLength = httpFrontEnd.maxChannelNameLength
+        broker.maxOutboundBytes = httpFrontEnd.maxOutboundBytes
+        broker.policy = httpFrontEnd.policy
+        broker.users += legacySTOMPUsers.compactMap(STOMPUser.init(legacy:))
         return broker
+    }
+
+    /// What in the configuration works but is unsafe or deprecated, logged at start.
+    public var warnings: [String] {
+        var warnings: [String] = []
+        if !legacySTOMPUsers.isEmpty {
+            warnings.append(
+                "stomp.users is deprecated: its logins may send and subscribe everywhere; use [[stomp.user]] "
+                    + "tables with write and read lists (docs/security.md)"
+            )
+        }
+        if httpFrontEnd.anonymousUsers {
+            warnings.append(
+                "security.anonymous_users is on: any client may claim any user name and receive that user's "
+                    + "messages and calls; for development only"
+            )
+        }
+        return warnings
     }
 
     /// The hub's part of the configuration.
     public var hub: Hub.Configuration {
-        Hub.Configuration(historySize: historySize, historyTTLMilliseconds: Int64(historyTTL * 1000))
+        Hub.Configuration(
+            historySize: historySize,
+            historyTTLMilliseconds: Int64(historyTTL * 1000),
+            maxChannels: maxChannels
+        )
     }
 }
 

@@ -1,0 +1,13 @@
+/// Who asks the ``ChannelPolicy``: the application's back end, or a client with what its credential
+/// grants.
+public enum Principal: Sendable, Equatable {
+    /// The application's back end: an HTTP request with an API key, or from a trusted loopback client
+    /// with no sign of a browser. May publish and subscribe everywhere.
+    case backend
+    /// A client connection (a page, a STOMP client, a Socket.IO socket): what every client may do, plus
+    /// what its credential grants.
+    case client(ChannelGrants)
+
+    /// A client without a credential.
+    public static let anonymous = Principal.client(.none)
+}
