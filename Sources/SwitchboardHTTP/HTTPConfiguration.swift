@@ -27,6 +27,17 @@ public struct HTTPConfiguration: Sendable {
     public var allowLoopback = true
     /// Keys accepted in `Authorization: Bearer <key>` for publishing and the API.
     public var apiKeys: [String] = []
+    /// The `Host` names requests may carry (`security.hosts`); empty = any. The server puts the loopback
+    /// names here when it listens on a loopback address and none are configured (DNS rebinding).
+    public var hosts: [String] = []
+    /// Browser origins allowed on two-way endpoints and for CORS on the API, besides the same origin.
+    public var origins: [String] = []
+    /// Browser origins allowed to subscribe (`GET /sub/...`); `*` = any.
+    public var subscribeOrigins = ["*"]
+    /// Addresses (or ranges) of proxies whose forwarding headers are believed.
+    public var trustedProxies: [String] = []
+    /// Whether the listener serves TLS (https, wss).
+    public var usesTLS = false
     /// Who may publish and subscribe where (`security.client_publish`, `security.client_subscribe`); the
     /// default lets the chat application at `/` publish into its rooms.
     public var policy = ChannelPolicy()
@@ -58,6 +69,25 @@ public struct HTTPConfiguration: Sendable {
 
     /// The documented defaults.
     public init() {}
+
+    /// What is wrong with a `security.origins` entry, or nil.
+    public static func problem(withOrigin text: String) -> String? { OriginPattern.problem(with: text) }
+
+    /// What is wrong with a `security.hosts` entry, or nil.
+    public static func problem(withHost text: String) -> String? { HostAllowList.problem(with: text) }
+
+    /// What is wrong with a `security.trusted_proxies` entry, or nil.
+    public static func problem(withProxy text: String) -> String? {
+        IPRange(text) == nil ? "\"\(text)\" is not an address or range (e.g. 127.0.0.1, 10.0.0.0/8, ::1)" : nil
+    }
+
+    /// Puts the loopback names in ``hosts`` when none are configured and the listener (`host`) is on a
+    /// loopback address: a browser page whose name was pointed at it must not be answered.
+    public mutating func applyHostDefault(listenerHost: String) {
+        guard hosts.isEmpty else { return }
+        let isLoopback = listenerHost.lowercased() == "localhost" || (IPAddress(listenerHost)?.isLoopback ?? false)
+        if isLoopback { hosts = HostAllowList.loopbackDefault(listenerHost: listenerHost) }
+    }
 
     /// Whether presence is tracked on `channel`.
     public func tracksPresence(on channel: ChannelName) -> Bool {

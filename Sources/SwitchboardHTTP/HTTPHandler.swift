@@ -32,6 +32,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let router: Router
     private var state: State = .idle
     private var shuttingDown = false
+    /// The allowed `Origin` of the request being answered: echoed in `Access-Control-Allow-Origin`.
+    private var corsOrigin: String?
 
     init(service: HTTPService) {
         self.service = service
@@ -143,16 +145,51 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Dispatch
 
     private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+        let headers = request.head.headers
+        let security = service.security
+        corsOrigin = nil
+        // DNS rebinding: a page whose name was pointed at this server sends its own name as Host.
+        guard security.allowsHost(headers) else {
+            refuse(.hostNotAllowed, request: request, context: context)
+            return
+        }
+        if request.head.method == .OPTIONS, headers.contains(name: "access-control-request-method"),
+            headers.contains(name: "origin")
+        {
+            preflight(request, context: context)
+            return
+        }
         let route: Route
         switch router.route(method: request.head.method, path: request.target.path) {
         case .success(let found): route = found
         case .failure(let error):
-            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
+            refuse(error, request: request, context: context)
             return
         }
-        if route.isPrivileged && !isAuthorized(request.head, context: context) {
-            respond(.error(.forbidden, allocator: context.channel.allocator), to: request.head, context: context)
+        let exposure = route.exposure
+        if exposure == .privileged,
+            let refusal = security.privilegeRefusal(headers, client: client(of: request, context: context))
+        {
+            refuse(refusal, request: request, context: context)
             return
+        }
+        if case .bridge = route {
+            // The bridge checks Origins itself: a route (or bridge.origins) may name its own.
+        } else {
+            switch security.checkOrigin(headers, for: exposure) {
+            case .refused(let origin):
+                if case .engineIO = route {
+                    // The reference server's refusal (its allowRequest): 403 {"code": 4, "message": "Forbidden"}.
+                    respond(EngineIOServer.errorResponse(.forbidden), to: request.head, context: context)
+                } else {
+                    refuse(.originNotAllowed(origin), request: request, context: context)
+                }
+                return
+            case .allowed(let origin):
+                corsOrigin = origin
+            case .absent:
+                break
+            }
         }
         switch route {
         case .subscribe(let channels):
@@ -280,16 +317,23 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let target: BridgeService.Target
         let configuration = service.configuration
         let verifier = configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
+        let security = service.security
+        let headers = request.head.headers
         let resolved = bridge.resolve(
             path: path,
             target: request.target,
-            origin: request.head.headers.first(name: "origin")
-        ) { credential in
-            if configuration.apiKeys.contains(where: { ConstantTime.equals($0, credential) }) { return true }
-            guard let verifier, case .success = verifier.verify(credential, now: WallClock.milliseconds())
-            else { return false }
-            return true
-        }
+            originIsAllowed: { patterns in
+                let listed = patterns.isEmpty ? nil : patterns.compactMap(OriginPattern.init)
+                if case .refused = security.checkOrigin(headers, patterns: listed) { return false }
+                return true
+            },
+            credentialIsValid: { credential in
+                if security.isAPIKey(credential) { return true }
+                guard let verifier, case .success = verifier.verify(credential, now: WallClock.milliseconds())
+                else { return false }
+                return true
+            }
+        )
         switch resolved {
         case .failure(let error):
             respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
@@ -306,7 +350,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             return
         }
-        let client = context.channel.remoteAddress?.ipAddress ?? "?"
+        let client = client(of: request, context: context).address
         if let error = bridge.admit(target, client: client) {
             respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             return
@@ -317,16 +361,39 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func isAuthorized(_ head: HTTPRequestHead, context: ChannelHandlerContext) -> Bool {
-        let configuration = service.configuration
-        if configuration.allowLoopback, let address = context.channel.remoteAddress, address.isLoopback { return true }
-        guard !configuration.apiKeys.isEmpty, let authorization = head.headers.first(name: "authorization") else {
-            return false
+    /// Who sent `request`: the peer, or the client a trusted proxy forwards for.
+    private func client(of request: Request, context: ChannelHandlerContext) -> ForwardedClient {
+        service.security.client(peer: context.channel.remoteAddress?.ipAddress, headers: request.head.headers)
+    }
+
+    /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`): allowed origins
+    /// get the methods and headers the endpoint takes; others a `403` without
+    /// `Access-Control-Allow-Origin`, so the browser sends nothing.
+    private func preflight(_ request: Request, context: ChannelHandlerContext) {
+        let headers = request.head.headers
+        let wanted = HTTPMethod(rawValue: headers.first(name: "access-control-request-method") ?? "GET")
+        let route: Route
+        switch router.route(method: wanted, path: request.target.path) {
+        case .success(let found): route = found
+        case .failure(let error):
+            refuse(error, request: request, context: context)
+            return
         }
-        let parts = authorization.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
-        let key = String(parts[1].trimmingSpaces)
-        return configuration.apiKeys.contains { ConstantTime.equals($0, key) }
+        guard case .allowed(let origin) = service.security.checkOrigin(headers, for: route.exposure) else {
+            refuse(.originNotAllowed(headers.first(name: "origin") ?? ""), request: request, context: context)
+            return
+        }
+        corsOrigin = origin
+        let answer: HTTPHeaders = [
+            "Access-Control-Allow-Methods": "GET, POST, DELETE",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, Event-Type, Last-Event-ID",
+            "Access-Control-Max-Age": "600",
+        ]
+        respond(HTTPResponse(status: .noContent, headers: answer), to: request.head, context: context)
+    }
+
+    private func refuse(_ error: HTTPError, request: Request, context: ChannelHandlerContext) {
+        respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
     }
 
     // MARK: Subscribers
@@ -378,6 +445,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers: HTTPHeaders,
         context: ChannelHandlerContext
     ) {
+        var headers = headers
+        addCORS(to: &headers)
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
             promise: nil
@@ -593,6 +662,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext)
     {
         var headers = response.headers
+        addCORS(to: &headers)
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let head = HTTPResponseHead(
@@ -609,6 +679,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// An allowed cross-origin request's answer names its origin (instead of `*`, which some endpoints
+    /// give every reader), so the page can read it; `Vary` tells caches.
+    private func addCORS(to headers: inout HTTPHeaders) {
+        guard let corsOrigin else { return }
+        headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: corsOrigin)
+        headers.add(name: "Vary", value: "Origin")
     }
 
     // MARK: Lifecycle
@@ -651,21 +729,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
         case .reading, .discarding, .handedOff, .awaiting:
             break  // The current answer goes out with `Connection: close`.
-        }
-    }
-}
-
-extension SocketAddress {
-    /// Whether the address is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x).
-    var isLoopback: Bool {
-        switch self {
-        case .v4(let address):
-            return UInt32(bigEndian: address.address.sin_addr.s_addr) >> 24 == 127
-        case .v6:
-            guard let ip = ipAddress else { return false }
-            return ip == "::1" || ip.hasPrefix("::ffff:127.")
-        case .unixDomainSocket:
-            return true
         }
     }
 }

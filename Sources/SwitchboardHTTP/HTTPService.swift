@@ -51,6 +51,8 @@ public final class HTTPService: Sendable {
     /// take in what is already queued, its goodbye included, before it is cut off.
     static let goodbyeTimeout = TimeAmount.seconds(30)
     public let configuration: HTTPConfiguration
+    /// Who may ask what (Host, Origin, the loopback privilege, trusted proxies).
+    let security: RequestSecurity
     let formats: Formats
     let counters = Counters()
     let streamTemplate: StreamTemplateEncoder
@@ -126,6 +128,7 @@ public final class HTTPService: Sendable {
         self.backend = backend
         self.stomp = stomp
         self.configuration = configuration
+        self.security = RequestSecurity(configuration: configuration)
         self.formats = formats
         self.bridge = configuration.bridge.isEnabled ? BridgeService(configuration: configuration.bridge) : nil
         let engineConfiguration = EngineIOConfiguration(configuration.socketIO)

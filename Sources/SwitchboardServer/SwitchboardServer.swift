@@ -31,9 +31,11 @@ public final class SwitchboardServer: Sendable {
             memory: MemoryBudget(limit: configuration.maxMemory)
         )
         self.stompService = STOMPService(hub: hub, configuration: configuration.stompBroker, formats: stompFormats)
+        var httpConfiguration = configuration.httpFrontEnd
+        httpConfiguration.applyHostDefault(listenerHost: configuration.http.host)
         self.httpService = HTTPService(
             hub: hub,
-            configuration: configuration.httpFrontEnd,
+            configuration: httpConfiguration,
             formats: formats,
             stomp: stompService,
             backend: BackendClient()

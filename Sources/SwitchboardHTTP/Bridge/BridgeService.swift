@@ -55,22 +55,22 @@ final class BridgeService: Sendable {
 
     /// Where a request for `path` goes, or why it may not go anywhere (no TCP connection is attempted
     /// for a refused one): the route's Origin list and credential requirement are checked first.
-    /// `credentialIsValid` says whether an `access_token` is an API key or a valid signed token.
+    /// `originIsAllowed` checks the request's `Origin` against a list (empty: the server's own Origin
+    /// policy); `credentialIsValid` says whether an `access_token` is an API key or a valid signed token.
     func resolve(
         path: String,
         target: RequestTarget,
-        origin: String?,
+        originIsAllowed: (_ patterns: [String]) -> Bool,
         credentialIsValid: (String) -> Bool
     ) -> Result<Target, HTTPError> {
         let route = routes[path]
-        let origins = route?.origins ?? configuration.origins
         var result: Result<Target, HTTPError>
-        if !origins.isEmpty, !origins.contains(where: { $0.lowercased() == origin?.lowercased() }) {
+        if !originIsAllowed(route?.origins ?? configuration.origins) {
             result = .failure(
                 HTTPError(
                     status: .forbidden,
                     code: "origin_not_allowed",
-                    message: "origin \(origin ?? "(none)") may not use \(path)"
+                    message: "pages from that origin may not use \(path) (bridge.origins, security.origins)"
                 )
             )
         } else if route?.requiresAuthentication ?? configuration.auth,
@@ -80,7 +80,7 @@ final class BridgeService: Sendable {
                 HTTPError(
                     status: .unauthorized,
                     code: "unauthorized",
-                    message: "\(path) needs ?access_token= (an API key or a token signed with security.token_secret)"
+                    message: "\(path) needs ?access_token= (an API key or a signed token)"
                 )
             )
         } else {

@@ -32,6 +32,18 @@ struct HTTPError: Error, Equatable {
             message: "the body is over the limit of \(limit) bytes"
         )
     }
+    static let hostNotAllowed = HTTPError(
+        status: .misdirectedRequest,
+        code: "host_not_allowed",
+        message: "this server does not answer for that Host (security.hosts)"
+    )
+    static func originNotAllowed(_ origin: String) -> HTTPError {
+        HTTPError(
+            status: .forbidden,
+            code: "origin_not_allowed",
+            message: "pages from \(origin.prefix(100)) may not use this endpoint (security.origins)"
+        )
+    }
     static let forbidden = HTTPError(
         status: .forbidden,
         code: "forbidden",

@@ -39,15 +39,18 @@ enum Route: Equatable {
     /// A file served from the binary (``WebAssets``): switchboard.js, the chat pages.
     case asset(String)
 
-    /// Whether the route is for publishers and the back end (loopback or API key only).
-    var isPrivileged: Bool {
+    /// What the route exposes, which decides the checks a request gets (``RequestSecurity``).
+    var exposure: RequestSecurity.Exposure {
         switch self {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
             .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall, .apiSocketIOEmit, .apiSocketIOSockets:
-            return true
-        case .subscribe, .health, .echo, .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .asset, .engineIO,
-            .bridge:
-            return false
+            return .privileged
+        case .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .engineIO, .bridge:
+            return .twoWay
+        case .subscribe:
+            return .subscribe
+        case .health, .echo, .asset:
+            return .open
         }
     }
 }

@@ -77,9 +77,12 @@ final class EngineIOServer: Sendable {
         json.integer("code", failure.rawValue)
         json.string("message", failure.message)
         json.endObject()
+        // A refused origin must not be told it may read the answer.
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if failure != .forbidden { headers.add(name: "Access-Control-Allow-Origin", value: "*") }
         return HTTPResponse(
             status: failure == .forbidden ? .forbidden : .badRequest,
-            headers: ["Content-Type": "application/json", "Access-Control-Allow-Origin": "*"],
+            headers: headers,
             body: json.buffer
         )
     }

@@ -158,6 +158,38 @@ extension ConfigurationOption {
         ) {
             $0.httpFrontEnd.apiKeys = $1
         },
+        .stringList(
+            "security.hosts",
+            "Host names (NAME, NAME:PORT, *.DOMAIN, *) requests may carry; empty = on a loopback listener localhost, 127.0.0.1, [::1] and its address, else any",
+            default: [],
+            validate: OptionValidation.host
+        ) {
+            $0.httpFrontEnd.hosts = $1
+        },
+        .stringList(
+            "security.origins",
+            "browser origins (https://HOST[:PORT], https://*.DOMAIN, *) allowed on two-way endpoints and for CORS on the API, besides the same origin",
+            default: [],
+            validate: OptionValidation.origin
+        ) {
+            $0.httpFrontEnd.origins = $1
+        },
+        .stringList(
+            "security.subscribe_origins",
+            "browser origins allowed to subscribe with GET /sub/... (* = any)",
+            default: ["*"],
+            validate: OptionValidation.origin
+        ) {
+            $0.httpFrontEnd.subscribeOrigins = $1
+        },
+        .stringList(
+            "security.trusted_proxies",
+            "addresses or ranges (127.0.0.1, 10.0.0.0/8) of proxies whose Forwarded / X-Forwarded-For / X-Real-IP headers are believed",
+            default: [],
+            validate: OptionValidation.proxy
+        ) {
+            $0.httpFrontEnd.trustedProxies = $1
+        },
         .string(
             "security.token_secret",
             "HMAC secret of native-protocol connect tokens (HS256 JWT, user in sub); empty = no tokens",
@@ -506,6 +538,12 @@ enum OptionValidation {
     @Sendable static func logLevel(_ text: String) -> String? {
         LogLevelName.isValid(text) ? nil : "must be one of \(LogLevelName.all.joined(separator: ", "))"
     }
+
+    @Sendable static func host(_ text: String) -> String? { HTTPConfiguration.problem(withHost: text) }
+
+    @Sendable static func origin(_ text: String) -> String? { HTTPConfiguration.problem(withOrigin: text) }
+
+    @Sendable static func proxy(_ text: String) -> String? { HTTPConfiguration.problem(withProxy: text) }
 
     @Sendable static func apiKey(_ text: String) -> String? {
         text.isEmpty || text.contains(" ") ? "API keys must be non-empty and without spaces" : nil
