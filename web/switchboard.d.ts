@@ -7,9 +7,9 @@ export type ConnectionState = "disconnected" | "connecting" | "connected" | "rec
 export interface SwitchboardOptions {
   /** Transports in order of preference (default: all three, in this order). */
   transports?: TransportName[];
-  /** A signed token (HS256 JWT; its `sub` is the user). */
+  /** A signed token from your back end (a JWT; its `sub` is the user, `channels` what it may use). */
   token?: string;
-  /** The user, where the server allows anonymous users. */
+  /** The user, only where the server allows anonymous users (security.anonymous_users: development). */
   user?: string;
   /** Shown to others in presence (any JSON object or array up to 4 KiB). */
   info?: unknown;

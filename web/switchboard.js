@@ -3,7 +3,7 @@
  * No dependencies. Served by Switchboard at /switchboard.js (a plain script that defines the global
  * `Switchboard`) and /switchboard.mjs (the same code as an ES module); types in /switchboard.d.ts.
  *
- *   const sb = new Switchboard({ user: "ann" });
+ *   const sb = new Switchboard({ token: tokenFromYourBackEnd, info: { nick: "Ann" } });
  *   const room = sb.subscribe("chat", { recent: 20, onMessage: (m) => show(m.data) });
  *   room.publish({ text: "hello" });
  *
@@ -229,8 +229,10 @@ var Switchboard = (function () {
 
   /**
    * new Switchboard([url], options): url is the server's base URL (default: the page's origin).
-   * options: transports (["websocket", "sse", "longpoll"], in order of preference), token, user, info,
-   * minReconnectDelay (ms, 500), maxReconnectDelay (ms, 15000), openTimeout (ms, 5000), autoConnect (true).
+   * options: transports (["websocket", "sse", "longpoll"], in order of preference), token (a signed token
+   * from your back end: the user comes from it), info (what others see of this client, e.g. a nickname),
+   * user (only where the server allows anonymous users: development), minReconnectDelay (ms, 500),
+   * maxReconnectDelay (ms, 15000), openTimeout (ms, 5000), autoConnect (true).
    */
   function Switchboard(url, options) {
     if (typeof url === "object" && url !== null) {

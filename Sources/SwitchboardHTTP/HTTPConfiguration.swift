@@ -56,8 +56,9 @@ public struct HTTPConfiguration: Sendable {
     public var hookEvents: Set<String> = ["connect", "subscribe", "publish", "disconnect"]
     /// The HMAC secret of native-protocol `connect` tokens (HS256 JWTs); empty = no tokens.
     public var tokenSecret = ""
-    /// Whether native-protocol clients may name their user in `connect` without a token.
-    public var anonymousUsers = true
+    /// Whether native-protocol clients may name their user in `connect` without a token (development
+    /// only: anyone could then claim anyone's messages and calls).
+    public var anonymousUsers = false
     /// Serves the WebSocket echo endpoint `/echo`, for the Autobahn conformance suite.
     public var webSocketEcho = false
     /// Whether the chat application is served at `/` and `/stomp-chat`.

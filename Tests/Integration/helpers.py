@@ -27,6 +27,33 @@ _executor = concurrent.futures.ThreadPoolExecutor(max_workers=32)
 
 
 # --------------------------------------------------------------------------------------------
+# signed tokens (the user of a connection comes from a credential)
+# --------------------------------------------------------------------------------------------
+
+TOKEN_SECRET = "tok-secret"   # the token_secret of the test servers that name users
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def make_token(claims, secret=TOKEN_SECRET, header=None):
+    """An HS256 JWT, made with the standard library the way any JWT library makes it."""
+    import hashlib
+    import hmac
+
+    head = header or {"alg": "HS256", "typ": "JWT"}
+    signing_input = b64url(json.dumps(head).encode()) + "." + b64url(json.dumps(claims).encode())
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(signature)
+
+
+def user_token(user, seconds=600, **claims):
+    """A token naming `user`, valid for `seconds`: how a back end lets a page connect as that user."""
+    return make_token({"sub": user, "exp": int(time.time()) + seconds, **claims})
+
+
+# --------------------------------------------------------------------------------------------
 # small HTTP helpers (requests)
 # --------------------------------------------------------------------------------------------
 

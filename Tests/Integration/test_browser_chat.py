@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from conftest import BIN, ROOT
+from helpers import TOKEN_SECRET, user_token
 from tcp_proxy import TCPProxy
 
 selenium = pytest.importorskip("selenium")
@@ -34,7 +35,7 @@ if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(history_size=200)
+    return make_module_server(history_size=200, token_secret=TOKEN_SECRET)
 
 
 @pytest.fixture
@@ -266,11 +267,13 @@ def test_a_phone_sized_window(srv, browsers):
 def test_the_es_module_calls_and_is_called(srv, browsers):
     page = browsers()
     page.get(srv.url + "/")
-    # The ES module, imported by the page: a second client, named "mod", with a handler the back end calls.
+    # The ES module, imported by the page: a second client, the user "mod" by the token the back end gave
+    # the page, with a handler the back end calls.
     outcome = page.execute_async_script("""
         const done = arguments[arguments.length - 1];
+        const token = arguments[0];
         import("/switchboard.mjs").then((module) => {
-          const sb = new module.default({ user: "mod" });
+          const sb = new module.default({ token: token });
           sb.handle("double", (n) => n * 2);
           sb.on("connected", (info) => {
             sb.rpc("anything").then(
@@ -279,7 +282,7 @@ def test_the_es_module_calls_and_is_called(srv, browsers):
                                 rpc: error.reason, code: error.code }));
           });
         });
-    """)
+    """, user_token("mod"))
     # No native.rpc_url is configured: the promise rejects with the server's error.
     assert outcome["named"] is True and outcome["rpc"] == "rpc_failed" and outcome["code"] == 115
     r = requests.post(f"{srv.url}/api/call", json={"client": outcome["client"], "method": "double", "data": 21},

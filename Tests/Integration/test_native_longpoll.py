@@ -7,12 +7,12 @@ import time
 import pytest
 import requests
 
-from helpers import publish, wait_until
+from helpers import TOKEN_SECRET, publish, user_token, wait_until
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(presence=["*"], longpoll_timeout=2)
+    return make_module_server(presence=["*"], longpoll_timeout=2, token_secret=TOKEN_SECRET)
 
 
 class PollSession:
@@ -61,7 +61,7 @@ class PollSession:
 def test_commands_by_post_replies_by_poll(srv, chan):
     ch = chan()
     s = PollSession(srv)
-    s.send({"id": 1, "method": "connect", "params": {"user": "pat"}},
+    s.send({"id": 1, "method": "connect", "params": {"token": user_token("pat")}},
            {"id": 2, "method": "subscribe", "params": {"channel": ch}})
     assert s.next()["result"]["user"] == "pat"
     sub = s.next()
@@ -135,7 +135,7 @@ def test_no_message_lost_under_load(srv, chan):
 
 def test_api_send_and_call_reach_a_polling_page(srv):
     s = PollSession(srv)
-    s.send({"id": 1, "method": "connect", "params": {"user": "poller"}})
+    s.send({"id": 1, "method": "connect", "params": {"token": user_token("poller")}})
     client = s.next()["result"]["client"]
     r = requests.post(f"{srv.url}/api/send", json={"user": "poller", "data": {"hi": 1}}, timeout=5)
     assert r.json()["connections"] == 1
@@ -153,7 +153,7 @@ def test_api_send_and_call_reach_a_polling_page(srv):
 
 def test_api_disconnect_ends_the_session(srv):
     s = PollSession(srv)
-    s.send({"id": 1, "method": "connect", "params": {"user": "gone"}})
+    s.send({"id": 1, "method": "connect", "params": {"token": user_token("gone")}})
     s.next()
     assert requests.post(f"{srv.url}/api/disconnect", json={"user": "gone"}, timeout=5).json()["connections"] == 1
     assert s.next() == {"push": "disconnect", "reason": "disconnected"}
@@ -167,7 +167,7 @@ def test_a_session_nobody_polls_ends_and_leaves(srv, chan):
     watcher = PollSession(srv)
     watcher.subscribe(ch)
     s = PollSession(srv)
-    s.send({"id": 1, "method": "connect", "params": {"user": "idler"}},
+    s.send({"id": 1, "method": "connect", "params": {"token": user_token("idler")}},
            {"id": 2, "method": "subscribe", "params": {"channel": ch}})
     assert watcher.next()["user"] == "idler"
     # s stops polling: after the timeout (2 s) its session ends and it leaves the channel.
@@ -187,7 +187,7 @@ def test_bad_polls(srv):
 
 
 def test_shutdown_answers_the_waiting_poll_with_a_reason(make_server):
-    srv = make_server(longpoll_timeout=20)
+    srv = make_server(longpoll_timeout=20, token_secret=TOKEN_SECRET)
     s = PollSession(srv)
     s.send({"id": 1, "method": "connect"})
     s.next()

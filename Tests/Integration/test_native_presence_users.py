@@ -5,20 +5,20 @@ import time
 import pytest
 import requests
 
-from helpers import ws_expect_close
+from helpers import TOKEN_SECRET, make_token, user_token, ws_expect_close
 from test_native_protocol import Native
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(presence=["room-*"])
+    return make_module_server(presence=["room-*"], token_secret=TOKEN_SECRET)
 
 
 def connect(srv, user=None, info=None):
     c = Native(srv, connect=False)
     params = {}
     if user is not None:
-        params["user"] = user
+        params["token"] = user_token(user)   # users come from credentials
     if info is not None:
         params["info"] = info
     c.connect_result = c.call("connect", **params)
@@ -31,8 +31,8 @@ def test_connect_with_user_and_info(srv):
     try:
         res = c.connect_result["result"]
         assert res["user"] == "alice" and res["client"]
-        bad = connect(srv, "")
-        assert bad.connect_result["error"]["name"] == "bad_request"
+        bad = Native(srv, connect=False)
+        assert bad.call("connect", token="")["error"]["name"] == "invalid_token"
         bad.close()
     finally:
         c.close()
@@ -117,14 +117,29 @@ def test_disconnect_a_user(srv):
             c.close()
 
 
-def test_users_can_be_forbidden(make_server):
-    s = make_server(anonymous_users=False)
-    c = connect(s, "mallory")
+def test_a_client_cannot_name_its_user_by_default(make_server):
+    """Before: security.anonymous_users was on by default, and a page could connect as "alice" and
+    receive alice's /api/send pushes and /api/call calls."""
+    s = make_server()
+    c = Native(s, connect=False)
     try:
-        assert c.connect_result["error"]["name"] == "permission_denied"
-        assert c.call("connect")["result"]["user"] is None
+        err = c.call("connect", user="alice")["error"]
+        assert err["name"] == "permission_denied" and "security.anonymous_users" in err["message"]
+        assert c.call("connect", info={"nick": "alice"})["result"]["user"] is None
+        r = requests.post(f"{s.url}/api/send", json={"user": "alice", "data": "for alice"}, timeout=5).json()
+        assert r["connections"] == 0
     finally:
         c.close()
+
+
+def test_anonymous_users_stay_available_for_development(make_server):
+    s = make_server(anonymous_users=True)
+    c = Native(s, connect=False)
+    try:
+        assert c.call("connect", user="dev")["result"]["user"] == "dev"
+    finally:
+        c.close()
+    assert "security.anonymous_users is on" in s.log()
 
 
 def test_api_is_privileged(make_server):
@@ -132,20 +147,6 @@ def test_api_is_privileged(make_server):
     assert requests.post(f"{s.url}/api/send", json={"user": "x", "data": "y"}, timeout=5).status_code == 403
     assert requests.post(f"{s.url}/api/send", json={"user": "x", "data": "y"},
                          headers={"Authorization": "Bearer k1"}, timeout=5).status_code == 200
-
-
-def make_token(claims, secret="tok-secret"):
-    """An HS256 JWT, made with the standard library the way any JWT library makes it."""
-    import base64
-    import hashlib
-    import hmac
-
-    def b64url(data):
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    signing_input = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64url(json.dumps(claims).encode())
-    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + b64url(signature)
 
 
 def test_tokens_set_the_user(make_server, chan):
@@ -176,8 +177,8 @@ def test_tokens_set_the_user(make_server, chan):
             bad.close()
 
 
-def test_tokens_refused_without_a_secret(srv):
-    c = Native(srv, connect=False)
+def test_tokens_refused_without_a_secret(make_server):
+    c = Native(make_server(), connect=False)
     try:
         err = c.call("connect", token=make_token({"sub": "x"}))["error"]
         assert err["name"] == "invalid_token" and "security.token_secret" in err["message"]

@@ -8,7 +8,7 @@ from http.server import ThreadingHTTPServer
 import pytest
 
 from conftest import free_port
-from helpers import JSONBackendHandler
+from helpers import TOKEN_SECRET, JSONBackendHandler, user_token
 from test_native_protocol import Native
 
 
@@ -44,13 +44,13 @@ def backend():
 
 @pytest.fixture(scope="module")
 def srv(make_module_server, backend):
-    return make_module_server(native={"rpc_url": backend, "backend_timeout": 0.5})
+    return make_module_server(native={"rpc_url": backend, "backend_timeout": 0.5}, token_secret=TOKEN_SECRET)
 
 
 def test_rpc_result_and_what_the_back_end_sees(srv):
     c = Native(srv, connect=False)
     try:
-        client = c.call("connect", user="lena")["result"]["client"]
+        client = c.call("connect", token=user_token("lena"))["result"]["client"]
         assert c.call("rpc", method="add", data=[1, 2, 3])["result"] == {"result": 6}
         assert c.call("rpc", method="whoami")["result"] == {"result": {"user": "lena", "client": client}}
         assert Backend.calls[-1]["data"] is None

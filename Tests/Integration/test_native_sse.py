@@ -5,12 +5,12 @@ import signal
 import pytest
 import requests
 
-from helpers import SSEClient, publish, wait_until
+from helpers import TOKEN_SECRET, SSEClient, publish, user_token, wait_until
 
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(presence=["*"])
+    return make_module_server(presence=["*"], token_secret=TOKEN_SECRET)
 
 
 class SSESession:
@@ -40,7 +40,7 @@ def test_commands_by_post_replies_on_the_stream(srv, chan):
     s = SSESession(srv)
     try:
         assert s.stream.headers.get("content-type").startswith("text/event-stream")
-        r = s.send({"id": 1, "method": "connect", "params": {"user": "sam"}},
+        r = s.send({"id": 1, "method": "connect", "params": {"token": user_token("sam")}},
                    {"id": 2, "method": "subscribe", "params": {"channel": ch}})
         assert r.status_code == 202 and r.json() == {"accepted": 2}
         assert s.next()["result"]["user"] == "sam"
@@ -93,7 +93,7 @@ def test_closing_the_stream_ends_the_session(srv, chan):
     try:
         watcher.send({"id": 1, "method": "connect"}, {"id": 2, "method": "subscribe", "params": {"channel": ch}})
         watcher.next(), watcher.next(), watcher.next()
-        s.send({"id": 1, "method": "connect", "params": {"user": "leaver"}},
+        s.send({"id": 1, "method": "connect", "params": {"token": user_token("leaver")}},
                {"id": 2, "method": "subscribe", "params": {"channel": ch}})
         assert watcher.next()["user"] == "leaver"
         session = s.session

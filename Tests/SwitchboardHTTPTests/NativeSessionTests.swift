@@ -135,7 +135,9 @@ struct NativeSessionTests {
 
     @Test("connect: user only where anonymous users are allowed, info kept as JSON; presence where tracked")
     func identityAndPresence() {
-        var s = NativeSession(configuration: .init(tracksPresence: { $0.rawValue.hasPrefix("room") }))
+        var s = NativeSession(
+            configuration: .init(tracksPresence: { $0.rawValue.hasPrefix("room") }, anonymousUsers: true)
+        )
         #expect(
             trace(s.receive(command(#"{"id":1,"method":"connect","params":{"user":"ann","info":{"n":1}}}"#)))
                 == #"connected 1 ann {"n":1}"#
@@ -148,7 +150,7 @@ struct NativeSessionTests {
             trace(s.receive(command(#"{"id":3,"method":"presence","params":{"channel":"hall"}}"#)))
                 == "error 3 presence_disabled"
         )
-        var strict = NativeSession(configuration: .init(anonymousUsers: false))
+        var strict = NativeSession(configuration: .init())  // the default: users come from credentials only
         #expect(
             trace(strict.receive(command(#"{"id":1,"method":"connect","params":{"user":"ann"}}"#)))
                 == "error 1 permission_denied"

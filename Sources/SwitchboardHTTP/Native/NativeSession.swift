@@ -16,7 +16,7 @@ struct NativeSession {
         /// Whether presence is tracked on a channel (`channels.presence`).
         var tracksPresence: @Sendable (ChannelName) -> Bool = { _ in true }
         /// Whether `connect` may name its user (`security.anonymous_users`).
-        var anonymousUsers = true
+        var anonymousUsers = false
         /// Checks `connect` tokens; nil when no secret is configured (tokens are refused).
         var tokens: TokenVerifier?
     }
@@ -158,9 +158,19 @@ struct NativeSession {
         }
     }
 
-    /// The user and client info of `connect`: `user` only where anonymous users are allowed; `info`, any
-    /// JSON object or array, kept as its JSON text.
+    /// The user and client info of `connect`. The user comes from a token, or — only where anonymous
+    /// users are allowed — from `user`; `info`, any JSON object or array (a nickname, say), kept as its
+    /// JSON text; a token's own `info` claim wins over it.
     private func identity(in command: NativeCommand) -> Result<(String?, String?), NativeError> {
+        var info: String?
+        if let value = command.params["info"], !(value is NSNull) {
+            guard let data = JSONText.encodeContainer(value), data.count <= 4096 else {
+                return .failure(
+                    NativeError(.badRequest, "\"info\" must be a JSON object or array of at most 4,096 bytes")
+                )
+            }
+            info = String(decoding: data, as: UTF8.self)
+        }
         if let value = command.params["token"], !(value is NSNull) {
             guard let token = value as? String else {
                 return .failure(NativeError(.badRequest, "\"token\" must be a string"))
@@ -170,7 +180,7 @@ struct NativeSession {
                     NativeError(.invalidToken, "this server accepts no tokens (security.token_secret is not set)")
                 )
             }
-            return tokens.verify(token, now: now).map { ($0.user, $0.info) }
+            return tokens.verify(token, now: now).map { ($0.user, $0.info ?? info) }
         }
         var user: String?
         if let value = command.params["user"], !(value is NSNull) {
@@ -179,19 +189,14 @@ struct NativeSession {
             }
             guard configuration.anonymousUsers else {
                 return .failure(
-                    NativeError(.permissionDenied, "clients may not name their user (security.anonymous_users)")
+                    NativeError(
+                        .permissionDenied,
+                        "the user comes from a token or the connect hook (security.anonymous_users is off); "
+                            + "a nickname goes in info"
+                    )
                 )
             }
             user = name
-        }
-        var info: String?
-        if let value = command.params["info"], !(value is NSNull) {
-            guard let data = JSONText.encodeContainer(value), data.count <= 4096 else {
-                return .failure(
-                    NativeError(.badRequest, "\"info\" must be a JSON object or array of at most 4,096 bytes")
-                )
-            }
-            info = String(decoding: data, as: UTF8.self)
         }
         return .success((user, info))
     }

@@ -136,9 +136,10 @@ button:disabled { background: #9aa6b5; cursor: default; }
   var $ = function (id) { return document.getElementById(id); };
   var params = new URLSearchParams(location.search);
   var transports = params.get("transport") ? [params.get("transport")] : undefined;
-  var rooms = {};          // name -> {subscription, messages: [], online: {user: count}}
+  var rooms = {};          // name -> {subscription, messages: [], online: {nickname: count}}
   var active = null;
   var client = null;
+  var nickname = null;
 
   function channelOf(room) { return room === "chat" ? "chat" : "chat." + room; }
   function time(ms) {
@@ -206,8 +207,8 @@ button:disabled { background: #9aa6b5; cursor: default; }
   function renderOnline() {
     var list = $("online");
     list.textContent = "";
-    Object.keys(rooms[active].online).sort().forEach(function (user) {
-      list.appendChild(el("li", "user", user));
+    Object.keys(rooms[active].online).sort().forEach(function (nick) {
+      list.appendChild(el("li", "user", nick));
     });
   }
 
@@ -222,15 +223,24 @@ button:disabled { background: #9aa6b5; cursor: default; }
     return { nick: message.event || "server", text: text, time: message.time };
   }
 
+  // Who a presence member is: the nickname it chose (its info), or its user when a token names one.
+  // Nicknames are what people call themselves, not identities: the server takes user names from
+  // credentials only (security.anonymous_users).
+  function nickOf(member) {
+    var info = member.info;
+    if (info && typeof info === "object" && typeof info.nick === "string" && info.nick) return info.nick;
+    return member.user || null;
+  }
+
   function joinRoom(room) {
     if (rooms[room]) { active = room; renderRoom(); return; }
     var state = rooms[room] = { messages: [], online: {} };
     active = room;
     renderRoom();
-    function presenceCount(user, delta) {
-      var before = state.online[user] || 0;
+    function presenceCount(nick, delta) {
+      var before = state.online[nick] || 0;
       var after = before + delta;
-      if (after > 0) state.online[user] = after; else delete state.online[user];
+      if (after > 0) state.online[nick] = after; else delete state.online[nick];
       if (room === active) renderOnline();
       return [before, after];
     }
@@ -240,30 +250,33 @@ button:disabled { background: #9aa6b5; cursor: default; }
       onSubscribed: function () {
         client.presence(channelOf(room)).then(function (members) {
           state.online = {};
-          members.forEach(function (member) { if (member.user) presenceCount(member.user, 1); });
+          members.forEach(function (member) { var nick = nickOf(member); if (nick) presenceCount(nick, 1); });
           if (room === active) renderOnline();
         });
       },
       onJoin: function (event) {
-        if (!event.user) return;
-        if (presenceCount(event.user, 1)[0] === 0 && event.client !== client.clientId) {
-          add(room, { notice: event.user + " joined" });
+        var nick = nickOf(event);
+        if (!nick) return;
+        if (presenceCount(nick, 1)[0] === 0 && event.client !== client.clientId) {
+          add(room, { notice: nick + " joined" });
         }
       },
       onLeave: function (event) {
-        if (!event.user) return;
-        if (presenceCount(event.user, -1)[1] === 0) add(room, { notice: event.user + " left" });
+        var nick = nickOf(event);
+        if (!nick) return;
+        if (presenceCount(nick, -1)[1] === 0) add(room, { notice: nick + " left" });
       },
       onGap: function () { add(room, { notice: "Some messages could not be recovered after the reconnect." }); },
       onError: function (error) { add(room, { notice: "Could not join: " + error.message }); }
     });
   }
 
-  function login(nickname) {
-    localStorage.setItem("switchboard-chat-nickname", nickname);
+  function login(nick) {
+    nickname = nick;
+    localStorage.setItem("switchboard-chat-nickname", nick);
     $("login-form").hidden = true;
     $("chat").hidden = false;
-    client = new Switchboard({ user: nickname, info: { name: nickname }, transports: transports });
+    client = new Switchboard({ info: { nick: nick }, transports: transports });
     window.chat = { client: client, rooms: rooms };
     client.on("state", setStatus);
     setStatus(client.state);
@@ -290,8 +303,8 @@ button:disabled { background: #9aa6b5; cursor: default; }
   $("nickname").value = localStorage.getItem("switchboard-chat-nickname") || "";
   $("login-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    var nickname = $("nickname").value.trim();
-    if (nickname) login(nickname);
+    var nick = $("nickname").value.trim();
+    if (nick) login(nick);
   });
   $("join-form").addEventListener("submit", function (event) {
     event.preventDefault();
@@ -304,7 +317,7 @@ button:disabled { background: #9aa6b5; cursor: default; }
     var text = $("message").value;
     if (!text.trim() || !client || client.state !== "connected") return;
     $("message").value = "";
-    client.publish(channelOf(active), { nick: client.user, text: text }).catch(function (error) {
+    client.publish(channelOf(active), { nick: nickname, text: text }).catch(function (error) {
       add(active, { notice: "Not sent: " + error.message });
     });
   });
@@ -549,9 +562,9 @@ export type ConnectionState = "disconnected" | "connecting" | "connected" | "rec
 export interface SwitchboardOptions {
   /** Transports in order of preference (default: all three, in this order). */
   transports?: TransportName[];
-  /** A signed token (HS256 JWT; its `sub` is the user). */
+  /** A signed token from your back end (a JWT; its `sub` is the user, `channels` what it may use). */
   token?: string;
-  /** The user, where the server allows anonymous users. */
+  /** The user, only where the server allows anonymous users (security.anonymous_users: development). */
   user?: string;
   /** Shown to others in presence (any JSON object or array up to 4 KiB). */
   info?: unknown;
@@ -688,7 +701,7 @@ export { Switchboard };
  * No dependencies. Served by Switchboard at /switchboard.js (a plain script that defines the global
  * `Switchboard`) and /switchboard.mjs (the same code as an ES module); types in /switchboard.d.ts.
  *
- *   const sb = new Switchboard({ user: "ann" });
+ *   const sb = new Switchboard({ token: tokenFromYourBackEnd, info: { nick: "Ann" } });
  *   const room = sb.subscribe("chat", { recent: 20, onMessage: (m) => show(m.data) });
  *   room.publish({ text: "hello" });
  *
@@ -914,8 +927,10 @@ var Switchboard = (function () {
 
   /**
    * new Switchboard([url], options): url is the server's base URL (default: the page's origin).
-   * options: transports (["websocket", "sse", "longpoll"], in order of preference), token, user, info,
-   * minReconnectDelay (ms, 500), maxReconnectDelay (ms, 15000), openTimeout (ms, 5000), autoConnect (true).
+   * options: transports (["websocket", "sse", "longpoll"], in order of preference), token (a signed token
+   * from your back end: the user comes from it), info (what others see of this client, e.g. a nickname),
+   * user (only where the server allows anonymous users: development), minReconnectDelay (ms, 500),
+   * maxReconnectDelay (ms, 15000), openTimeout (ms, 5000), autoConnect (true).
    */
   function Switchboard(url, options) {
     if (typeof url === "object" && url !== null) {

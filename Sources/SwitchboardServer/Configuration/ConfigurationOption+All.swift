@@ -199,8 +199,8 @@ extension ConfigurationOption {
         },
         .boolean(
             "security.anonymous_users",
-            "native-protocol clients may name their user in connect (no token needed)",
-            default: true
+            "clients may name their user in connect without a token: for development only (anyone could claim anyone's messages); the user comes from a token or the connect hook otherwise",
+            default: false
         ) {
             $0.httpFrontEnd.anonymousUsers = $1
         },
