@@ -54,8 +54,6 @@ public struct HTTPConfiguration: Sendable {
     public var hookURL: HTTPURL?
     /// The events the hook is asked about: `connect`, `subscribe`, `publish`, `disconnect`.
     public var hookEvents: Set<String> = ["connect", "subscribe", "publish", "disconnect"]
-    /// The HMAC secret of native-protocol `connect` tokens (HS256 JWTs); empty = no tokens.
-    public var tokenSecret = ""
     /// Whether native-protocol clients may name their user in `connect` without a token (development
     /// only: anyone could then claim anyone's messages and calls).
     public var anonymousUsers = false

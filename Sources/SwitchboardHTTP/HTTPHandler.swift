@@ -195,7 +195,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .subscribe(let channels):
             switch SubscribeRequest.parse(channels: channels, head: request.head, target: request.target) {
             case .success(var subscribeRequest):
-                subscribeRequest.principal = .anonymous
+                switch subscriberPrincipal(request) {
+                case .success(let principal): subscribeRequest.principal = principal
+                case .failure(let error):
+                    refuse(error, request: request, context: context)
+                    return
+                }
                 for channel in channels {
                     let decision = service.configuration.policy.decide(
                         .subscribe,
@@ -316,7 +321,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let bridge = service.bridge else { return }
         let target: BridgeService.Target
         let configuration = service.configuration
-        let verifier = configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
+        let verifier = service.tokens
         let security = service.security
         let headers = request.head.headers
         let resolved = bridge.resolve(
@@ -358,6 +363,32 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         let session = BridgeSession(bridge: bridge, target: target, client: client)
         if !upgradeToWebSocket(head: request.head, mode: .bridge(session), context: context) {
             bridge.release(target, client: client)
+        }
+    }
+
+    /// Who subscribes: the back end with an API key (`?access_token=` or `Authorization: Bearer`), a client
+    /// with what its signed token grants, or an anonymous client. A credential that is neither is refused.
+    private func subscriberPrincipal(_ request: Request) -> Result<Principal, HTTPError> {
+        var credential = request.target.parameter("access_token")
+        if credential == nil, let authorization = request.head.headers.first(name: "authorization") {
+            let parts = authorization.split(separator: " ", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "bearer" { credential = String(parts[1].trimmingSpaces) }
+        }
+        guard let credential, !credential.isEmpty else { return .success(.anonymous) }
+        if service.security.isAPIKey(credential) { return .success(.backend) }
+        guard let tokens = service.tokens else {
+            return .failure(
+                HTTPError(
+                    status: .unauthorized,
+                    code: "invalid_token",
+                    message: "the credential is not an API key, and this server accepts no tokens"
+                )
+            )
+        }
+        switch tokens.verify(credential, now: WallClock.milliseconds()) {
+        case .success(let identity): return .success(.client(identity.grants))
+        case .failure(let error):
+            return .failure(HTTPError(status: .unauthorized, code: "invalid_token", message: error.reason))
         }
     }
 

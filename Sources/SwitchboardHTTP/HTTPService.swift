@@ -1,5 +1,6 @@
 import Atomics
 import NIOCore
+import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardSTOMP
 import Synchronization
@@ -78,6 +79,8 @@ public final class HTTPService: Sendable {
     var socketIOConfiguration: SocketIOConfiguration { configuration.socketIO }
     /// The way to the application's back end (native-protocol `rpc`).
     let backend: (any BackendCaller)?
+    /// Checks the signed tokens clients show; nil when no key is configured.
+    let tokens: TokenVerifier?
     /// The open connections, for graceful shutdown.
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
@@ -122,10 +125,12 @@ public final class HTTPService: Sendable {
         configuration: HTTPConfiguration,
         formats: Formats,
         stomp: STOMPService? = nil,
-        backend: (any BackendCaller)? = nil
+        backend: (any BackendCaller)? = nil,
+        tokens: TokenVerifier? = nil
     ) {
         self.hub = hub
         self.backend = backend
+        self.tokens = tokens
         self.stomp = stomp
         self.configuration = configuration
         self.security = RequestSecurity(configuration: configuration)

@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardSTOMP
@@ -17,9 +18,12 @@ public final class SwitchboardServer: Sendable {
     let stompService: STOMPService
     let group: MultiThreadedEventLoopGroup
     let logger: Logger
+    /// Keeps the token keys of `security.jwks`, when configured.
+    let jwks: JWKSLoader?
 
-    /// Builds the server (nothing is bound yet).
-    public init(configuration: SwitchboardConfiguration, logger: Logger) {
+    /// Builds the server (nothing is bound yet). Throws what is wrong with files the configuration names
+    /// (a trust store that cannot be read).
+    public init(configuration: SwitchboardConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         var registry = WireFormatRegistry()
@@ -33,12 +37,29 @@ public final class SwitchboardServer: Sendable {
         self.stompService = STOMPService(hub: hub, configuration: configuration.stompBroker, formats: stompFormats)
         var httpConfiguration = configuration.httpFrontEnd
         httpConfiguration.applyHostDefault(listenerHost: configuration.http.host)
+        let backend = try BackendClient(extraTrustFile: configuration.jwksCA.isEmpty ? nil : configuration.jwksCA)
+        var tokens: TokenVerifier?
+        if !configuration.tokens.secret.isEmpty || !configuration.jwks.isEmpty {
+            tokens = TokenVerifier(configuration: configuration.tokens)
+        }
+        self.jwks = tokens.flatMap { verifier in
+            configuration.jwks.isEmpty
+                ? nil
+                : JWKSLoader(
+                    source: configuration.jwks,
+                    verifier: verifier,
+                    client: backend,
+                    refreshSeconds: configuration.jwksRefresh,
+                    logger: logger
+                )
+        }
         self.httpService = HTTPService(
             hub: hub,
             configuration: httpConfiguration,
             formats: formats,
             stomp: stompService,
-            backend: BackendClient()
+            backend: backend,
+            tokens: tokens
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -59,6 +80,7 @@ public final class SwitchboardServer: Sendable {
 
     /// Binds the listeners.
     public func start() async throws -> Listeners {
+        try jwks?.start(on: group.next())
         let service = httpService
         let bootstrap = serverBootstrap { channel in try service.installHandlers(on: channel) }
         let address = configuration.http

@@ -1,4 +1,6 @@
+import Crypto
 import NIOCore
+import SwitchboardAuth
 import SwitchboardCore
 import Testing
 
@@ -16,7 +18,10 @@ struct NativeSessionTests {
 
     func trace(_ action: NativeSession.Action) -> String {
         switch action {
-        case .connected(let id, let user, let info): return "connected \(id ?? -1) \(user ?? "-") \(info ?? "-")"
+        case .connected(let id, let user, let info, let expiresAt):
+            return "connected \(id ?? -1) \(user ?? "-") \(info ?? "-")" + (expiresAt.map { " until \($0)" } ?? "")
+        case .refreshed(let id, let expiresAt):
+            return "refreshed \(id ?? -1) until \(expiresAt.map(String.init) ?? "-")"
         case .presence(let id, let channel): return "presence \(id ?? -1) \(channel.rawValue)"
         case .subscribe(let id, let channel, let since):
             return "subscribe \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-")"
@@ -191,6 +196,57 @@ struct NativeSessionTests {
         )
         #expect(trace(s.receive(command(#"{"id":8,"method":"rpc","params":{"data":1}}"#))) == "error 8 bad_request")
     }
+    /// An HS256 token signed with `secret`.
+    func token(_ claims: String, secret: String = "s3cret") -> String {
+        let input = Base64URL.encode(Array(#"{"alg":"HS256"}"#.utf8)) + "." + Base64URL.encode(Array(claims.utf8))
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(input.utf8), using: SymmetricKey(data: Array(secret.utf8)))
+        return input + "." + Base64URL.encode(Array(mac))
+    }
+
+    @Test("a token names the user, grants its channels, and sets an expiry that refresh moves")
+    func tokens() {
+        let now: Int64 = 1_800_000_000_000
+        var s = NativeSession(
+            configuration: .init(
+                policy: ChannelPolicy(clientPublish: [], clientSubscribe: ["*"]),
+                tokens: TokenVerifier(configuration: .init(secret: "s3cret"))
+            )
+        )
+        let first = token(#"{"sub":"ann","exp":1800000060,"channels":["team.*"]}"#)
+        #expect(
+            trace(s.receive(command(#"{"id":1,"method":"connect","params":{"token":"\#(first)"}}"#), now: now))
+                == "connected 1 ann - until 1800000060000"
+        )
+        #expect(s.principal == .client(ChannelGrants(publish: ["team.*"], subscribe: ["team.*"])))
+        #expect(
+            trace(s.receive(command(#"{"id":2,"method":"publish","params":{"channel":"team.a","data":1}}"#), now: now))
+                == "publish 2 team.a application/json 1"
+        )
+        #expect(
+            trace(s.receive(command(#"{"id":3,"method":"publish","params":{"channel":"news","data":1}}"#), now: now))
+                == "error 3 permission_denied"
+        )
+        let next = token(#"{"sub":"ann","exp":1800000120}"#)
+        #expect(
+            trace(s.receive(command(#"{"id":4,"method":"refresh","params":{"token":"\#(next)"}}"#), now: now))
+                == "refreshed 4 until 1800000120000"
+        )
+        #expect(s.expiresAt == 1_800_000_120_000 && s.principal == .anonymous)  // the new token grants nothing more
+        let other = token(#"{"sub":"bob","exp":1800000120}"#)
+        #expect(
+            trace(s.receive(command(#"{"id":5,"method":"refresh","params":{"token":"\#(other)"}}"#), now: now))
+                == "error 5 invalid_token"
+        )
+        #expect(s.expiresAt == 1_800_000_120_000)
+        var anonymous = NativeSession(
+            configuration: .init(tokens: TokenVerifier(configuration: .init(secret: "s3cret")))
+        )
+        _ = anonymous.receive(command(#"{"id":1,"method":"connect"}"#), now: now)
+        #expect(
+            trace(anonymous.receive(command(#"{"id":2,"method":"refresh","params":{"token":"\#(next)"}}"#), now: now))
+                == "error 2 bad_request"
+        )
+    }
 }
 
 @Suite("Native protocol rate limit")
@@ -208,4 +264,5 @@ struct CommandRateLimiterTests {
         var unlimited = CommandRateLimiter(rate: 0, now: 0)
         #expect((0..<1000).allSatisfy { _ in unlimited.admit(now: 0) == .allow })
     }
+
 }

@@ -12,6 +12,8 @@ public enum DisconnectReason: Sendable, Equatable {
     case shutdown
     /// The client sent something it may not (e.g. published where that is not allowed).
     case policyViolation
+    /// The connection's token expired and no `refresh` came with a new one.
+    case tokenExpired
 
     /// The WebSocket close code for this reason.
     public var webSocketCloseCode: UInt16 {
@@ -21,6 +23,7 @@ public enum DisconnectReason: Sendable, Equatable {
         case .positionTooOld: return 4003
         case .shutdown: return 1001
         case .policyViolation: return 1008
+        case .tokenExpired: return 4005
         }
     }
 
@@ -32,6 +35,7 @@ public enum DisconnectReason: Sendable, Equatable {
         case .positionTooOld: return "position too old"
         case .shutdown: return "server shutting down"
         case .policyViolation: return "policy violation"
+        case .tokenExpired: return "token expired"
         }
     }
 
@@ -43,6 +47,7 @@ public enum DisconnectReason: Sendable, Equatable {
         case .positionTooOld: return "position-too-old"
         case .shutdown: return "shutdown"
         case .policyViolation: return "policy-violation"
+        case .tokenExpired: return "token-expired"
         }
     }
 }

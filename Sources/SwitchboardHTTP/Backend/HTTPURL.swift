@@ -1,15 +1,25 @@
-/// An `http://HOST[:PORT][/path]` URL: where the CLI finds the server, where the server finds the
-/// application's back end (`native.rpc_url`).
+/// An `http://HOST[:PORT][/path]` or `https://...` URL: where the CLI finds the server, where the server
+/// finds the application's back end (`native.rpc_url`) or an identity provider's keys (`security.jwks`).
 public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
     /// The path, without a trailing slash ("" for none).
     public var pathPrefix: String
+    /// Whether it is an `https://` URL.
+    public var usesTLS: Bool
 
-    /// Parses the URL; nil when it is not `http://` or the port is not a number.
+    /// Parses the URL; nil when it is not `http://` or `https://`, or the port is not a number.
     public init?(_ text: String) {
-        guard text.hasPrefix("http://") else { return nil }
-        var rest = Substring(text.dropFirst("http://".count))
+        let scheme: String
+        if text.hasPrefix("http://") {
+            scheme = "http://"
+        } else if text.hasPrefix("https://") {
+            scheme = "https://"
+        } else {
+            return nil
+        }
+        usesTLS = scheme == "https://"
+        var rest = Substring(text.dropFirst(scheme.count))
         var prefix = ""
         if let slash = rest.firstIndex(of: "/") {
             prefix = String(rest[slash...])
@@ -17,7 +27,7 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
             while prefix.hasSuffix("/") { prefix.removeLast() }
         }
         var host = rest
-        var port = 80
+        var port = usesTLS ? 443 : 80
         if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
             guard let parsed = Int(rest[rest.index(after: colon)...]), (1...65535).contains(parsed) else { return nil }
             host = rest[..<colon]
@@ -31,6 +41,6 @@ public struct HTTPURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(pathPrefix)"
+        "\(usesTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(pathPrefix)"
     }
 }

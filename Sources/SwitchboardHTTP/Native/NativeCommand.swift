@@ -61,7 +61,6 @@ struct NativeError: Error {
         case memoryFull = 118
         case tooManyChannels = 119
         case tooManyCalls = 120
-        case tokenExpired = 121
 
         /// The machine-readable name.
         var name: String {
@@ -87,7 +86,6 @@ struct NativeError: Error {
             case .memoryFull: return "memory_full"
             case .tooManyChannels: return "too_many_channels"
             case .tooManyCalls: return "too_many_calls"
-            case .tokenExpired: return "token_expired"
             }
         }
     }

@@ -11,7 +11,7 @@ extension NativeConnection {
         let configuration = service.configuration
         guard configuration.hookURL != nil else { return nil }
         switch action {
-        case .connected(_, let user, let info) where configuration.hookEvents.contains("connect"):
+        case .connected(_, let user, let info, _) where configuration.hookEvents.contains("connect"):
             var fields: [String: Any] = ["user": user ?? NSNull()]
             if let info, let object = try? JSONSerialization.jsonObject(with: Data(info.utf8)) {
                 fields["info"] = object
@@ -94,12 +94,14 @@ extension NativeConnection {
                 return .failure(NativeError(.permissionDenied, reason, id: id))
             }
             switch action {
-            case .connected(let id, let user, let info):
+            case .connected(let id, let user, let info, let expiresAt):
                 var newInfo = info
                 if let value = object["info"], let data = JSONText.encodeContainer(value) {
                     newInfo = String(decoding: data, as: UTF8.self)
                 }
-                return .success(.connected(id: id, user: object["user"] as? String ?? user, info: newInfo))
+                return .success(
+                    .connected(id: id, user: object["user"] as? String ?? user, info: newInfo, expiresAt: expiresAt)
+                )
             case .publish(let id, let channel, var request):
                 if let value = object["data"], let data = JSONText.encode(value) {
                     // Rewritten by the back end.
@@ -115,7 +117,8 @@ extension NativeConnection {
 
     private func actionID(_ action: NativeSession.Action) -> Int? {
         switch action {
-        case .connected(let id, _, _), .subscribe(let id, _, _), .publish(let id, _, _), .unsubscribe(let id, _),
+        case .connected(let id, _, _, _), .refreshed(let id, _), .subscribe(let id, _, _), .publish(let id, _, _),
+            .unsubscribe(let id, _),
             .history(let id, _, _, _), .pong(let id), .answer(let id, _, _), .rpc(let id, _, _), .presence(let id, _):
             return id
         case .error(let error):

@@ -43,6 +43,8 @@ final class NativeConnection: ChannelSubscriber {
     private var awaitedCalls: Set<UInt64> = []
     /// The hub format of pushes for this transport.
     private let pushFormat: WireFormat
+    /// Ends the connection when its token expires without a `refresh`.
+    private var expiry: Scheduled<Void>?
 
     init(service: HTTPService, transport: any NativeTransport, eventLoop: any EventLoop) {
         self.service = service
@@ -58,7 +60,7 @@ final class NativeConnection: ChannelSubscriber {
                 policy: configuration.policy,
                 tracksPresence: { configuration.tracksPresence(on: $0) },
                 anonymousUsers: configuration.anonymousUsers,
-                tokens: configuration.tokenSecret.isEmpty ? nil : TokenVerifier(secret: configuration.tokenSecret)
+                tokens: service.tokens
             )
         )
         self.clientID = RandomID.make(length: 16)
@@ -79,6 +81,8 @@ final class NativeConnection: ChannelSubscriber {
         guard transport != nil else { return }
         transport = nil
         closing = true
+        expiry?.cancel()
+        expiry = nil
         service.counters.native.wrappingDecrement(ordering: .relaxed)
         for subscription in subscriptions.values { service.hub.unsubscribe(subscription, on: eventLoop) }
         subscriptions = [:]
@@ -198,7 +202,7 @@ final class NativeConnection: ChannelSubscriber {
 
     func run(_ action: NativeSession.Action) {
         switch action {
-        case .connected(let id, let user, let info):
+        case .connected(let id, let user, let info, let expiresAt):
             if let user {
                 // Messages to the user (POST /api/send) come on their hidden channel.
                 do {
@@ -220,11 +224,18 @@ final class NativeConnection: ChannelSubscriber {
             self.user = user
             self.info = info
             service.users.add(self, client: clientID)
+            scheduleExpiry(at: expiresAt)
             writeReply(id) { json in
                 json.string("client", clientID)
                 json.string("user", user)
                 json.string("version", SwitchboardVersion.current)
                 json.double("ping_interval", service.configuration.pingInterval)
+                if let expiresAt { json.int64("expires_at", expiresAt) }
+            }
+        case .refreshed(let id, let expiresAt):
+            scheduleExpiry(at: expiresAt)
+            writeReply(id) { json in
+                if let expiresAt { json.int64("expires_at", expiresAt) }
             }
         case .pong(let id):
             writeReply(id) { _ in }
@@ -319,6 +330,24 @@ final class NativeConnection: ChannelSubscriber {
     /// The most a single reply may carry (missed messages, history, presence): half the connection's
     /// output budget, so a reply never takes a connection over it on its own.
     private var replyBudget: Int { service.configuration.maxOutboundBytes / 2 }
+
+    /// Ends the connection at `expiresAt` (milliseconds since the Unix epoch) unless a `refresh` moves it:
+    /// a connection must not outlive its credential.
+    private func scheduleExpiry(at expiresAt: Int64?) {
+        expiry?.cancel()
+        expiry = nil
+        guard let expiresAt else { return }
+        let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
+        let connection = NIOLoopBound(self, eventLoop: eventLoop)
+        expiry = eventLoop.scheduleTask(in: delay) { connection.value.tokenExpired() }
+    }
+
+    private func tokenExpired() {
+        expiry = nil
+        let reason = DisconnectReason.tokenExpired
+        writePush(["push": "disconnect", "reason": reason.token])
+        close(code: reason.webSocketCloseCode, reason: reason.text)
+    }
 
     /// Forwards an `rpc` to the back end (`native.rpc_url`) and replies with its answer.
     private func rpc(id: Int?, method: String, data: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardAuth
 import SwitchboardCore
 
 /// One native-protocol connection's state, as a value: commands in, actions out. It checks every command
@@ -17,14 +18,17 @@ struct NativeSession {
         var tracksPresence: @Sendable (ChannelName) -> Bool = { _ in true }
         /// Whether `connect` may name its user (`security.anonymous_users`).
         var anonymousUsers = false
-        /// Checks `connect` tokens; nil when no secret is configured (tokens are refused).
+        /// Checks `connect` and `refresh` tokens; nil when no key is configured (tokens are refused).
         var tokens: TokenVerifier?
     }
 
     enum State { case awaitingConnect, connected }
 
     enum Action {
-        case connected(id: Int?, user: String?, info: String?)
+        /// Connected as `user` (nil: anonymous), until `expiresAt` (milliseconds) when its token expires.
+        case connected(id: Int?, user: String?, info: String?, expiresAt: Int64?)
+        /// A new token took the place of the connection's: it now expires at `expiresAt`.
+        case refreshed(id: Int?, expiresAt: Int64?)
         case presence(id: Int?, channel: ChannelName)
         case subscribe(id: Int?, channel: ChannelName, since: StreamPosition?)
         case unsubscribe(id: Int?, channel: ChannelName)
@@ -41,6 +45,11 @@ struct NativeSession {
     private(set) var channels: Set<ChannelName> = []
     /// Who the connection is for the policy: anonymous until a token grants more.
     private(set) var principal = Principal.anonymous
+    /// When the connection's token expires (milliseconds since the Unix epoch): a `refresh` must come
+    /// before, or the connection ends (close code 4005).
+    private(set) var expiresAt: Int64?
+    /// The user the connection's token named (a `refresh` must name the same).
+    private var tokenUser: String?
     private var now: Int64 = 0
 
     init(configuration: Configuration) {
@@ -70,8 +79,10 @@ struct NativeSession {
             }
             return identity(in: command).map { user, info in
                 state = .connected
-                return .connected(id: id, user: user, info: info)
+                return .connected(id: id, user: user, info: info, expiresAt: expiresAt)
             }
+        case "refresh":
+            return refresh(command)
         case "presence":
             return channel(in: command, for: .subscribe).flatMap { channel in
                 guard configuration.tracksPresence(channel) else {
@@ -151,7 +162,7 @@ struct NativeSession {
             return .failure(
                 NativeError(
                     .unknownMethod,
-                    "unknown method \"\(command.method.prefix(40))\"; the methods are connect, subscribe, "
+                    "unknown method \"\(command.method.prefix(40))\"; the methods are connect, refresh, subscribe, "
                         + "unsubscribe, publish, presence, history, rpc, answer, ping"
                 )
             )
@@ -161,7 +172,7 @@ struct NativeSession {
     /// The user and client info of `connect`. The user comes from a token, or — only where anonymous
     /// users are allowed — from `user`; `info`, any JSON object or array (a nickname, say), kept as its
     /// JSON text; a token's own `info` claim wins over it.
-    private func identity(in command: NativeCommand) -> Result<(String?, String?), NativeError> {
+    private mutating func identity(in command: NativeCommand) -> Result<(String?, String?), NativeError> {
         var info: String?
         if let value = command.params["info"], !(value is NSNull) {
             guard let data = JSONText.encodeContainer(value), data.count <= 4096 else {
@@ -175,12 +186,12 @@ struct NativeSession {
             guard let token = value as? String else {
                 return .failure(NativeError(.badRequest, "\"token\" must be a string"))
             }
-            guard let tokens = configuration.tokens else {
-                return .failure(
-                    NativeError(.invalidToken, "this server accepts no tokens (security.token_secret is not set)")
-                )
+            return verify(token).map { identity in
+                principal = .client(identity.grants)
+                expiresAt = identity.expiresAt
+                tokenUser = identity.user
+                return (identity.user, identity.info ?? info)
             }
-            return tokens.verify(token, now: now).map { ($0.user, $0.info ?? info) }
         }
         var user: String?
         if let value = command.params["user"], !(value is NSNull) {
@@ -201,6 +212,34 @@ struct NativeSession {
         return .success((user, info))
     }
 
+    /// `refresh {"token"}`: a new token for the same user before the old one expires; its expiry and
+    /// channels replace the old one's.
+    private mutating func refresh(_ command: NativeCommand) -> Result<Action, NativeError> {
+        guard let token = command.params["token"] as? String else {
+            return .failure(NativeError(.badRequest, "\"token\" (a string) is required"))
+        }
+        guard let tokenUser else {
+            return .failure(NativeError(.badRequest, "only a connection made with a token can refresh it"))
+        }
+        return verify(token).flatMap { identity in
+            guard identity.user == tokenUser else {
+                return .failure(NativeError(.invalidToken, "the new token is for another user"))
+            }
+            principal = .client(identity.grants)
+            expiresAt = identity.expiresAt
+            return .success(.refreshed(id: command.id, expiresAt: identity.expiresAt))
+        }
+    }
+
+    private func verify(_ token: String) -> Result<TokenIdentity, NativeError> {
+        guard let tokens = configuration.tokens else {
+            return .failure(
+                NativeError(.invalidToken, "this server accepts no tokens (security.token_secret, security.jwks)")
+            )
+        }
+        return tokens.verify(token, now: now).mapError { NativeError(.invalidToken, $0.reason) }
+    }
+
     private func publishRequest(_ params: [String: Any]) -> Result<PublishRequest, NativeError> {
         do {
             return .success(try JSONPublishFields.request(from: params, maxMessageSize: configuration.maxMessageSize))
@@ -214,6 +253,9 @@ struct NativeSession {
     /// The back end refused the `connect` it was asked about: the session waits for another.
     mutating func connectRefused() {
         state = .awaitingConnect
+        principal = .anonymous
+        expiresAt = nil
+        tokenUser = nil
     }
 
     /// The channel a subscription ended by itself (the channel was deleted).

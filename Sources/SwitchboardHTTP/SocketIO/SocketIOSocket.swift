@@ -1,6 +1,7 @@
 import DequeModule
 import Foundation
 import NIOCore
+import SwitchboardAuth
 import SwitchboardCore
 
 /// One Socket.IO socket: a client connected to one namespace. Rooms are Switchboard channels, joined and
@@ -22,6 +23,8 @@ final class SocketIOSocket: ChannelSubscriber {
     private(set) var user: String?
     /// Who the socket is for the policy: anonymous unless its credential grants more.
     private var principal = Principal.anonymous
+    /// Ends the socket when the token of its `auth` expires.
+    private var expiry: Scheduled<Void>?
     /// The private id of connection state recovery (nil when it is off).
     /// The acknowledgements `POST /api/socketio/emit` waits for from this socket (an empty set costs no
     /// allocation).
@@ -53,8 +56,21 @@ final class SocketIOSocket: ChannelSubscriber {
         var auth = auth
         let recoveryPID = auth.removeValue(forKey: "pid") as? String
         let recoveryOffset = auth.removeValue(forKey: "offset") as? String
+        if let token = auth["token"], service.tokens != nil {
+            // A signed token names the user and grants channels, as on the native protocol. (A server
+            // without token keys passes `auth` on to the connect hook untouched: apps' own tokens.)
+            switch verify(token) {
+            case .failure(let error):
+                refuse(error.reason, data: nil)
+                return
+            case .success(let identity):
+                user = identity.user
+                principal = .client(identity.grants)
+                scheduleExpiry(at: identity.expiresAt)
+            }
+        }
         if recovers, let recoveryPID, let kept = service.socketIO.take(pid: recoveryPID),
-            kept.namespace == namespace, recover(kept, offset: recoveryOffset)
+            kept.namespace == namespace, user == nil || user == kept.user, recover(kept, offset: recoveryOffset)
         {
             return
         }
@@ -105,9 +121,33 @@ final class SocketIOSocket: ChannelSubscriber {
         }
     }
 
+    private func verify(_ token: Any) -> Result<TokenIdentity, TokenError> {
+        guard let token = token as? String else { return .failure(TokenError("\"token\" must be a string")) }
+        guard let tokens = service.tokens else {
+            return .failure(TokenError("this server accepts no tokens (security.token_secret, security.jwks)"))
+        }
+        return tokens.verify(token, now: WallClock.milliseconds())
+    }
+
+    /// Ends the socket when its token expires: a server-side namespace disconnect, after which stock
+    /// clients do not reconnect by themselves (they need a new token).
+    private func scheduleExpiry(at expiresAt: Int64?) {
+        guard let expiresAt else { return }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
+        expiry = eventLoop.scheduleTask(in: delay) {
+            let socket = bound.value
+            guard socket.state != .ended else { return }
+            socket.connection.send(SocketIOPacket(.disconnect, namespace: socket.namespace))
+            socket.connection.session.flush()
+            socket.ended(reason: DisconnectReason.tokenExpired.text, recoverable: false)
+        }
+    }
+
     /// CONNECT_ERROR `{"message": reason, "data": ...}`: the client gets `connect_error`.
     private func refuse(_ reason: String, data: Any?) {
         state = .ended
+        expiry?.cancel()
         var payload: [String: Any] = ["message": reason]
         if let data, !(data is NSNull) { payload["data"] = data }
         connection.send(SocketIOPacket(.connectError, namespace: namespace, data: payload))
@@ -202,7 +242,7 @@ final class SocketIOSocket: ChannelSubscriber {
         }
         id = kept.sid
         recovery = Recovery(pid: kept.pid)
-        user = kept.user
+        user = user ?? kept.user
         state = .connected
         register()
         connection.socketConnected()
@@ -456,6 +496,8 @@ final class SocketIOSocket: ChannelSubscriber {
     /// The socket is gone: leave its rooms, tell the back end, and keep its state when it may recover.
     func ended(reason: String, recoverable: Bool) {
         guard state != .ended else { return }
+        expiry?.cancel()
+        expiry = nil
         let wasConnected = state == .connected
         state = .ended
         connection.socketEnded(self)

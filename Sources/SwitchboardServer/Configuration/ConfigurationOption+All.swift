@@ -192,10 +192,40 @@ extension ConfigurationOption {
         },
         .string(
             "security.token_secret",
-            "HMAC secret of native-protocol connect tokens (HS256 JWT, user in sub); empty = no tokens",
+            "HMAC secret of HS256 tokens (JWT: the user in sub, channels it may use in channels); empty = none",
             default: ""
         ) {
-            $0.httpFrontEnd.tokenSecret = $1
+            $0.tokens.secret = $1
+        },
+        .string(
+            "security.jwks",
+            "RS256 / ES256 / EdDSA token keys: a JWK Set file, or its https:// URL (fetched at start and every jwks_refresh); empty = none",
+            default: "",
+            validate: OptionValidation.jwks
+        ) {
+            $0.jwks = $1
+        },
+        .number(
+            "security.jwks_refresh",
+            "seconds between fetches of a JWK Set URL (a failed fetch is retried every 10 s; the old keys stay)",
+            default: 300,
+            range: 1...86400
+        ) {
+            $0.jwksRefresh = $1
+        },
+        .string(
+            "security.jwks_ca",
+            "PEM file of certificates trusted for the JWK Set URL besides the system's; empty = the system's",
+            default: ""
+        ) {
+            $0.jwksCA = $1
+        },
+        .boolean(
+            "security.token_require_exp",
+            "a token without exp is refused (turn off only for tokens that never expire)",
+            default: true
+        ) {
+            $0.tokens.requireExpiry = $1
         },
         .boolean(
             "security.anonymous_users",
@@ -540,6 +570,15 @@ enum OptionValidation {
     }
 
     @Sendable static func host(_ text: String) -> String? { HTTPConfiguration.problem(withHost: text) }
+
+    @Sendable static func jwks(_ text: String) -> String? {
+        guard text.hasPrefix("http://") || text.hasPrefix("https://") else { return nil }  // a file
+        guard let url = HTTPURL(text) else { return "expected https://HOST[:PORT]/PATH or a file path" }
+        if !url.usesTLS, !["localhost", "127.0.0.1", "::1"].contains(url.host) {
+            return "a JWK Set URL must be https:// (http:// only on this machine)"
+        }
+        return nil
+    }
 
     @Sendable static func origin(_ text: String) -> String? { HTTPConfiguration.problem(withOrigin: text) }
 

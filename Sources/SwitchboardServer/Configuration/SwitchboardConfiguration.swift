@@ -1,3 +1,4 @@
+import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardSTOMP
@@ -27,6 +28,14 @@ public struct SwitchboardConfiguration: Sendable {
     public var stomp: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 61613)
     /// The STOMP broker's options (the body and name limits come from `limits.*`: see ``stompBroker``).
     public var stompFrontEnd = STOMPConfiguration()
+    /// How signed tokens are checked: the HS256 secret and whether `exp` is required.
+    public var tokens = TokenVerifier.Configuration()
+    /// `security.jwks`: a JWK Set file, or the `https://` URL of one; empty = none.
+    public var jwks = ""
+    /// Seconds between fetches of a JWK Set URL.
+    public var jwksRefresh: Double = 300
+    /// Certificates (PEM) trusted for a JWK Set URL besides the system's; empty = the system's only.
+    public var jwksCA = ""
     /// The deprecated `stomp.users` (`"login:passcode"` strings, allowed everything), kept working.
     public var legacySTOMPUsers: [String] = []
 
@@ -52,6 +61,9 @@ public struct SwitchboardConfiguration: Sendable {
                 "stomp.users is deprecated: its logins may send and subscribe everywhere; use [[stomp.user]] "
                     + "tables with write and read lists (docs/security.md)"
             )
+        }
+        if !tokens.requireExpiry {
+            warnings.append("security.token_require_exp is off: a token without exp is valid for ever")
         }
         if httpFrontEnd.anonymousUsers {
             warnings.append(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import SwitchboardAuth
 import SwitchboardServer
 
 /// `switchboard serve`: runs the server until SIGINT/SIGTERM.
@@ -43,7 +44,18 @@ struct Serve: AsyncParsableCommand {
             handler.logLevel = Logger.Level(rawValue: level) ?? .info
             return handler
         }
-        let server = SwitchboardServer(configuration: configuration, logger: Logger(label: "switchboard"))
-        try await server.run()
+        let server: SwitchboardServer
+        do {
+            server = try SwitchboardServer(configuration: configuration, logger: Logger(label: "switchboard"))
+        } catch {
+            printError("switchboard: \(error)")
+            throw ExitCode(2)
+        }
+        do {
+            try await server.run()
+        } catch let error as TokenError {
+            printError("switchboard: \(error)")
+            throw ExitCode(2)
+        }
     }
 }
