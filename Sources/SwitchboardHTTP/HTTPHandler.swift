@@ -320,7 +320,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func bridge(_ request: Request, path: String, context: ChannelHandlerContext) {
         guard let bridge = service.bridge else { return }
         let target: BridgeService.Target
-        let configuration = service.configuration
         let verifier = service.tokens
         let security = service.security
         let headers = request.head.headers
