@@ -50,6 +50,8 @@ public struct HTTPConfiguration: Sendable {
     public var rpcURL: HTTPURL?
     /// Seconds the back end gets to answer.
     public var backendTimeout: Double = 5
+    /// Requests to the back end (`rpc` and hooks) one native-protocol connection may have in flight.
+    public var maxConcurrentCalls = 8
     /// Where native-protocol hooks are POSTed; nil = no hooks.
     public var hookURL: HTTPURL?
     /// The events the hook is asked about: `connect`, `subscribe`, `publish`, `disconnect`.

@@ -42,20 +42,20 @@ SECTIONS = {
                  "hosts", "origins", "subscribe_origins", "trusted_proxies", "jwks", "jwks_refresh", "jwks_ca",
                  "token_require_exp"],
     "testing": ["websocket_echo", "socketio_conformance"],
-    "native": ["rpc_url", "backend_timeout", "hook_url", "hooks"],
+    "native": ["rpc_url", "backend_timeout", "hook_url", "hooks", "max_concurrent_calls"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "user", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues", "connect_timeout",
               "max_transaction_bytes", "max_transaction_frames"],
     "bridge": ["route", "token_file", "allow", "origins", "connect_timeout", "idle_timeout", "max_connections_per_route",
                "max_connections_per_address"],
     "socketio": ["enabled", "namespaces", "ping_interval", "ping_timeout", "max_payload", "connect_timeout",
-                 "max_attachments", "recovery_window", "hook_url", "hooks"],
+                 "max_attachments", "recovery_window", "hook_url", "hooks", "max_concurrent_calls"],
 }
 # Socket.IO's and the bridge's keys share names with other sections': only accepted per section,
 # make_server(socketio={...}), make_server(bridge={..., "route": [{"path", "target", "text"}]}).
 KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge") for k in keys}
 # Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
-for _key in ("listen", "websocket", "users", "user", "heartbeat", "connect_timeout"):
+for _key in ("listen", "websocket", "users", "user", "heartbeat", "connect_timeout", "max_concurrent_calls"):
     KEY_SECTION.pop(_key, None)
 
 # Fast timings for the tests.

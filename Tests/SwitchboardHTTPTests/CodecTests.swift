@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
@@ -204,5 +205,30 @@ struct RoutingTests {
         #expect(RequestTarget("/x").parameter("a") == nil)
         #expect(RequestTarget("/x?").parameter("a") == nil)
         #expect(RequestTarget("/x?&&a=1&").parameter("a") == "1")
+    }
+}
+
+@Suite("JSON writer")
+struct JSONWriterTests {
+    @Test("strings: escapes what RFC 8259 requires, copies the rest; a JSON parser reads back the same text")
+    func strings() throws {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "\"", "\\", "\n", "\r", "\t", "\u{01}", "\u{1F}", "é", "🙂", "/", " ", "\u{7F}"]
+        var samples = ["", "plain", String(repeating: "x", count: 70_000), "\"quoted\"\\"]
+        for _ in 0..<200 {
+            samples.append(
+                (0..<Int.random(in: 1...40, using: &generator)).map { _ in pieces.randomElement()! }.joined()
+            )
+        }
+        for sample in samples {
+            var buffer = ByteBuffer()
+            JSONWriter.writeString(sample, into: &buffer)
+            let text = String(buffer: buffer)
+            let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            #expect(parsed as? String == sample)
+        }
+        var buffer = ByteBuffer()
+        JSONWriter.writeString("a\"b\\c\nd\u{01}", into: &buffer)
+        #expect(String(buffer: buffer) == #""a\"b\\c\nd\u0001""#)
     }
 }

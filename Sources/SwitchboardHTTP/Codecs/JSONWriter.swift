@@ -67,20 +67,36 @@ struct JSONWriter {
         }
     }
 
-    /// Writes `value` as a JSON string literal (RFC 8259 §7).
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Writes `value` as a JSON string literal (RFC 8259 §7). Runs of bytes that need no escaping (nearly
+    /// all of a typical payload) are copied in one call, not byte by byte.
     static func writeString(_ value: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("\"")
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case 0x0A: buffer.writeStaticString("\\n")
-            case 0x0D: buffer.writeStaticString("\\r")
-            case 0x09: buffer.writeStaticString("\\t")
-            case 0x00..<0x20:
-                let hex = String(byte, radix: 16)
-                buffer.writeString("\\u00" + (hex.count == 1 ? "0" + hex : hex))
-            default: buffer.writeInteger(byte)
+        var value = value
+        value.withUTF8 { bytes in
+            var runStart = 0
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                if runStart < index {
+                    buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index])))
+                }
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case 0x0A: buffer.writeStaticString("\\n")
+                case 0x0D: buffer.writeStaticString("\\r")
+                case 0x09: buffer.writeStaticString("\\t")
+                default:
+                    buffer.writeStaticString("\\u00")
+                    buffer.writeInteger(Self.hexDigits[Int(byte >> 4)])
+                    buffer.writeInteger(Self.hexDigits[Int(byte & 0x0F)])
+                }
+            }
+            if runStart < bytes.count {
+                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart...])))
             }
         }
         buffer.writeStaticString("\"")

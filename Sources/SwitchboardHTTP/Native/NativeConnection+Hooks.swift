@@ -48,6 +48,7 @@ extension NativeConnection {
         if body["user"] == nil { body["user"] = user ?? NSNull() }
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         let finish = NIOLoopBound(done, eventLoop: eventLoop)
+        callsInFlight += 1
         BackendHook.ask(
             backend,
             url: url,
@@ -56,6 +57,7 @@ extension NativeConnection {
             timeoutSeconds: service.configuration.backendTimeout,
             on: eventLoop
         ).whenSuccess { answer in
+            handler.value.callsInFlight -= 1
             finish.value(handler.value, answer)
         }
     }
@@ -67,14 +69,19 @@ extension NativeConnection {
         case .success(let decided):
             run(decided)
         case .failure(let error):
-            switch action {
-            case .connected: session.connectRefused()
-            case .subscribe(_, let channel, _): session.channelEnded(channel)
-            default: break
-            }
-            writeError(error)
+            refuse(action, error)
         }
         releaseHeld()
+    }
+
+    /// `action` does not take effect: the session forgets what it recorded for it, the client gets `error`.
+    func refuse(_ action: NativeSession.Action, _ error: NativeError) {
+        switch action {
+        case .connected: session.connectRefused()
+        case .subscribe(_, let channel, _): session.channelEnded(channel)
+        default: break
+        }
+        writeError(error)
     }
 
     private func hookDecision(

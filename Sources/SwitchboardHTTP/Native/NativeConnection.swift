@@ -45,6 +45,9 @@ final class NativeConnection: ChannelSubscriber {
     private let pushFormat: WireFormat
     /// Ends the connection when its token expires without a `refresh`.
     private var expiry: Scheduled<Void>?
+    /// Requests to the back end (`rpc`, hooks) this connection has in flight: at most
+    /// `native.max_concurrent_calls`, so one client cannot turn into hundreds of back-end requests.
+    var callsInFlight = 0
 
     init(service: HTTPService, transport: any NativeTransport, eventLoop: any EventLoop) {
         self.service = service
@@ -183,6 +186,10 @@ final class NativeConnection: ChannelSubscriber {
         let action = session.receive(command)
         guard let (event, fields) = hookQuestion(for: action) else {
             run(action)
+            return
+        }
+        if let refusal = callRefusal(id: command.id) {
+            refuse(action, refusal)
             return
         }
         awaitingHook = true
@@ -349,6 +356,17 @@ final class NativeConnection: ChannelSubscriber {
         close(code: reason.webSocketCloseCode, reason: reason.text)
     }
 
+    /// The refusal of one more back-end request when `native.max_concurrent_calls` are in flight.
+    private func callRefusal(id: Int?) -> NativeError? {
+        let limit = service.configuration.maxConcurrentCalls
+        guard callsInFlight >= limit else { return nil }
+        return NativeError(
+            .tooManyCalls,
+            "\(limit) requests to the back end are already in flight (native.max_concurrent_calls)",
+            id: id
+        )
+    }
+
     /// Forwards an `rpc` to the back end (`native.rpc_url`) and replies with its answer.
     private func rpc(id: Int?, method: String, data: String) {
         let configuration = service.configuration
@@ -356,6 +374,11 @@ final class NativeConnection: ChannelSubscriber {
             writeError(NativeError(.rpcFailed, "this server has no back end for rpc (native.rpc_url)", id: id))
             return
         }
+        if let refusal = callRefusal(id: id) {
+            writeError(refusal)
+            return
+        }
+        callsInFlight += 1
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("client", clientID)
@@ -366,6 +389,7 @@ final class NativeConnection: ChannelSubscriber {
         let timeout = TimeAmount.milliseconds(Int64(configuration.backendTimeout * 1000))
         let handler = NIOLoopBound(self, eventLoop: eventLoop)
         backend.post(url, body: json.buffer, timeout: timeout, on: eventLoop).whenComplete { result in
+            handler.value.callsInFlight -= 1
             handler.value.rpcAnswered(id: id, result: result)
         }
     }

@@ -21,6 +21,8 @@ public struct SocketIOConfiguration: Sendable {
     public var hookURL: HTTPURL?
     /// The hooks in use: `connect`, `disconnect`, `event`.
     public var hooks: Set<String> = ["connect", "disconnect", "event"]
+    /// Events one socket may have at the event hook at once; more are refused in their acknowledgement.
+    public var maxConcurrentCalls = 8
     /// Answer like the reference test servers of the socket.io-protocol and engine.io-protocol suites:
     /// an Engine.IO echo at `/engine.io/`, an `auth` event on connect, `message` echoed as `message-back`
     /// and `message-with-ack` acknowledged with its arguments. For conformance tests only.

@@ -15,6 +15,8 @@ final class SocketIOConnection: EngineIOApplication {
     private var assembler = SocketIOPacketAssembler()
     /// Set once a namespace was joined: the connect deadline then no longer applies.
     private var joinedOnce = false
+    /// Closes the session when a packet's announced attachments do not all come in time.
+    private var attachmentDeadline: Scheduled<Void>?
 
     init(session: EngineIOSession) {
         self.session = session
@@ -28,7 +30,14 @@ final class SocketIOConnection: EngineIOApplication {
     // MARK: EngineIOApplication
 
     func received(_ message: EngineIOPacket) {
-        switch assembler.receive(message, maxAttachments: configuration.maxAttachments) {
+        let wasAwaiting = assembler.isAwaitingAttachments
+        let result = assembler.receive(
+            message,
+            maxAttachments: configuration.maxAttachments,
+            maxBytes: configuration.maxPayload
+        )
+        if assembler.isAwaitingAttachments != wasAwaiting { attachmentsAwaited(assembler.isAwaitingAttachments) }
+        switch result {
         case .failure:
             session.close(.parseError)
         case .success(let packet?):
@@ -36,6 +45,17 @@ final class SocketIOConnection: EngineIOApplication {
         case .success(nil):
             break
         }
+    }
+
+    /// A packet started (or stopped) waiting for its attachments: they must all come within
+    /// `socketio.connect_timeout`, or the half-received packet would be held for as long as the client likes.
+    private func attachmentsAwaited(_ waiting: Bool) {
+        attachmentDeadline?.cancel()
+        attachmentDeadline = nil
+        guard waiting else { return }
+        let session = NIOLoopBound(session, eventLoop: session.eventLoop)
+        let delay = TimeAmount.milliseconds(Int64(configuration.connectTimeout * 1000))
+        attachmentDeadline = session.value.eventLoop.scheduleTask(in: delay) { session.value.close(.parseError) }
     }
 
     private func dispatch(_ packet: SocketIOPacket) {
@@ -55,6 +75,8 @@ final class SocketIOConnection: EngineIOApplication {
     }
 
     func sessionClosed(_ reason: EngineIOSession.CloseReason) {
+        attachmentDeadline?.cancel()
+        attachmentDeadline = nil
         let all = sockets
         sockets.removeAll()
         for socket in all { socket.ended(reason: reason.rawValue, recoverable: Self.isRecoverable(reason)) }

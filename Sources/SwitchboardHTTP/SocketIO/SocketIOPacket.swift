@@ -45,12 +45,15 @@ struct SocketIOPacket {
         case unknownType
         case illegalAttachments
         case invalidPayload
+        /// The attachments of one packet add up to more than `socketio.max_payload`.
+        case attachmentsTooLarge
 
         var description: String {
             switch self {
             case .unknownType: return "unknown packet type"
             case .illegalAttachments: return "illegal attachments"
             case .invalidPayload: return "invalid payload"
+            case .attachmentsTooLarge: return "attachments too large"
             }
         }
     }

@@ -8,6 +8,7 @@ struct SocketIOPacketAssembler {
     private final class Pending {
         let packet: SocketIOPacket
         var attachments: [ByteBuffer] = []
+        var bytes = 0
         init(_ packet: SocketIOPacket) { self.packet = packet }
     }
 
@@ -15,15 +16,26 @@ struct SocketIOPacketAssembler {
 
     init() {}
 
+    /// Whether a packet waits for attachments (its sender gets a deadline to complete it).
+    var isAwaitingAttachments: Bool { pending != nil }
+
     /// The packet `message` completes, nil while attachments are still due, or why the connection must
-    /// be closed (the reference parser's errors).
+    /// be closed (the reference parser's errors, and attachments adding up to more than `maxBytes`:
+    /// each message is bounded by `maxPayload`, but a packet's attachments together must be too, or one
+    /// client could make the server hold `maxAttachments` times as much).
     mutating func receive(
         _ message: EngineIOPacket,
-        maxAttachments: Int
+        maxAttachments: Int,
+        maxBytes: Int = .max
     ) -> Result<SocketIOPacket?, SocketIOPacket.DecodingError> {
         if message.isBinary {
             // An attachment nobody announced is as malformed as a bad packet.
             guard let pending else { return .failure(.illegalAttachments) }
+            pending.bytes += message.payload.readableBytes
+            guard pending.bytes <= maxBytes else {
+                self.pending = nil
+                return .failure(.attachmentsTooLarge)
+            }
             pending.attachments.append(message.payload)
             guard pending.attachments.count == pending.packet.attachments else { return .success(nil) }
             self.pending = nil

@@ -25,6 +25,8 @@ final class SocketIOSocket: ChannelSubscriber {
     private var principal = Principal.anonymous
     /// Ends the socket when the token of its `auth` expires.
     private var expiry: Scheduled<Void>?
+    /// Events at the back end's hook now (`socketio.max_concurrent_calls`).
+    private var callsInFlight = 0
     /// The private id of connection state recovery (nil when it is off).
     /// The acknowledgements `POST /api/socketio/emit` waits for from this socket (an empty set costs no
     /// allocation).
@@ -449,10 +451,20 @@ final class SocketIOSocket: ChannelSubscriber {
             reply(ack, Self.failure("no handler for event \"\(name)\" (socketio.hook_url)"))
             return
         }
+        guard callsInFlight < configuration.maxConcurrentCalls else {
+            reply(
+                ack,
+                Self.failure(
+                    "\(configuration.maxConcurrentCalls) events are already at the back end (socketio.max_concurrent_calls)"
+                )
+            )
+            return
+        }
         var body = hookBody("event")
         body["name"] = name
         body["args"] = SocketIOBinary.base64Encoded(arguments)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        callsInFlight += 1
         BackendHook.ask(
             backend,
             url: url,
@@ -462,6 +474,7 @@ final class SocketIOSocket: ChannelSubscriber {
             on: eventLoop
         ).whenSuccess { answer in
             let socket = bound.value
+            socket.callsInFlight -= 1
             guard socket.state == .connected, let ack else { return }
             switch answer {
             case .answered(let object): socket.reply(ack, object.value)

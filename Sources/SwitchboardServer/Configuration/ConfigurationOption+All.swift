@@ -373,6 +373,14 @@ extension ConfigurationOption {
         .number("native.backend_timeout", "seconds the back end gets to answer an rpc", default: 5, range: 0.01...300) {
             $0.httpFrontEnd.backendTimeout = $1
         },
+        .integer(
+            "native.max_concurrent_calls",
+            "rpc and hook requests to the back end one connection may have in flight; more get error 120",
+            default: 8,
+            range: 1...10_000
+        ) {
+            $0.httpFrontEnd.maxConcurrentCalls = $1
+        },
         .boolean(
             "socketio.enabled",
             "serve Socket.IO (v4 clients: Engine.IO 4, Socket.IO 5) at /socket.io/",
@@ -441,6 +449,14 @@ extension ConfigurationOption {
             validate: OptionValidation.socketIOHook
         ) {
             $0.httpFrontEnd.socketIO.hooks = Set($1)
+        },
+        .integer(
+            "socketio.max_concurrent_calls",
+            "events one socket may have at the event hook at once; more are refused in their acknowledgement",
+            default: 8,
+            range: 1...10_000
+        ) {
+            $0.httpFrontEnd.socketIO.maxConcurrentCalls = $1
         },
         .string(
             "bridge.token_file",
