@@ -15,6 +15,11 @@ public struct HTTPConfiguration: Sendable {
     public var maxRequestLine = 8 << 10
     /// Largest header section, in bytes; larger gets `431`.
     public var maxHeaderSize = 16 << 10
+    /// Seconds a client gets to send a request head once its first byte came (and the body's first bytes
+    /// after the head); `408` after.
+    public var headerTimeout: Double = 10
+    /// Seconds a kept-alive connection may wait for its next request, and a request body may take.
+    public var idleTimeout: Double = 60
     /// Seconds between keep-alive pings on subscriber connections.
     public var pingInterval: Double = 25
     /// Seconds before an empty long-poll ends with `204`.

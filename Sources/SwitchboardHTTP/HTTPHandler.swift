@@ -34,9 +34,18 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var shuttingDown = false
     /// The allowed `Origin` of the request being answered: echoed in `Access-Control-Allow-Origin`.
     private var corsOrigin: String?
+    /// The connection's place in the connection limits.
+    private let slot: ConnectionLimiter.Slot?
+    /// Whether the peer is a trusted proxy (its requests' forwarded clients are counted, not the proxy).
+    private var peerIsTrustedProxy = false
+    /// The connection's read deadlines (nil once the connection stopped being request/response).
+    private var timeouts: HTTPReadTimeoutHandler?
 
-    init(service: HTTPService) {
+    init(service: HTTPService, slot: ConnectionLimiter.Slot? = nil) {
         self.service = service
+        self.slot = slot
+        // A connection accepted while the server drains gets its answer (503, /healthz says why) and closes.
+        self.shuttingDown = service.connections.isShuttingDown
         let configuration = service.configuration
         self.router = Router(
             maxChannelNameLength: configuration.maxChannelNameLength,
@@ -51,9 +60,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         )
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        timeouts = try? context.pipeline.syncOperations.handler(type: HTTPReadTimeoutHandler.self)
+        peerIsTrustedProxy = service.isTrustedProxy(context.channel.remoteAddress?.ipAddress)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .idle):
+            let length = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+            timeouts?.headReceived(expectsBody: length > 0 || head.headers.contains(name: "transfer-encoding"))
             headReceived(head, context: context)
         case (.body(var chunk), .reading(var request)):
             guard var body = request.body else { return }
@@ -75,6 +91,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             state = .reading(request)
         case (.end, .reading(let request)):
             state = .idle
+            timeouts?.requestEnded()
             dispatch(request, context: context)
         case (.end, .discarding):
             state = .idle
@@ -166,10 +183,33 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             refuse(error, request: request, context: context)
             return
         }
+        if shuttingDown, route != .health {
+            refuse(
+                HTTPError(status: .serviceUnavailable, code: "shutting_down", message: "the server is shutting down"),
+                request: request,
+                context: context
+            )
+            return
+        }
+        let client = client(of: request, context: context)
+        if peerIsTrustedProxy, let slot, let refusal = slot.reassign(to: client.address) {
+            // A trusted proxy's connection counts against the client it forwards for.
+            respondAndClose(
+                .error(
+                    HTTPError(
+                        status: .serviceUnavailable,
+                        code: "too_many_connections",
+                        message: refusal.message,
+                        extraHeaders: [("Retry-After", "1")]
+                    ),
+                    allocator: context.channel.allocator
+                ),
+                context: context
+            )
+            return
+        }
         let exposure = route.exposure
-        if exposure == .privileged,
-            let refusal = security.privilegeRefusal(headers, client: client(of: request, context: context))
-        {
+        if exposure == .privileged, let refusal = security.privilegeRefusal(headers, client: client) {
             refuse(refusal, request: request, context: context)
             return
         }
@@ -486,6 +526,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         do {
             try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            removeTimeouts(from: pipeline)
             try pipeline.addHandler(handler, position: .after(self))
             pipeline.removeHandler(context: context, promise: nil)
         } catch {
@@ -622,6 +663,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
+            removeTimeouts(from: pipeline)
             if case .stomp = mode, let stomp = service.stomp {
                 // STOMP over WebSocket: frames in and out of the STOMP connection handler, which is the same
                 // one that serves TCP; the WebSocket handler in front of it only unwraps and closes.
@@ -705,10 +747,19 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        timeouts?.responseSent(keepAlive: keepAlive)
         if !keepAlive {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+    }
+
+    /// The connection stops being request/response (a WebSocket, a stream): the read deadlines end; the
+    /// protocol that takes over has its own (pings, heart-beats).
+    private func removeTimeouts(from pipeline: ChannelPipeline.SynchronousOperations) {
+        guard let timeouts else { return }
+        self.timeouts = nil
+        pipeline.removeHandler(timeouts, promise: nil)
     }
 
     /// An allowed cross-origin request's answer names its origin (instead of `*`, which some endpoints

@@ -20,6 +20,8 @@ public final class SwitchboardServer: Sendable {
     let logger: Logger
     /// Keeps the token keys of `security.jwks`, when configured.
     let jwks: JWKSLoader?
+    /// Connections in total and per client address, across the listeners.
+    let connectionLimiter: ConnectionLimiter
 
     /// Builds the server (nothing is bound yet). Throws what is wrong with files the configuration names
     /// (a trust store that cannot be read).
@@ -63,6 +65,10 @@ public final class SwitchboardServer: Sendable {
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.connectionLimiter = ConnectionLimiter(
+            maxConnections: configuration.maxConnections ?? ConnectionLimits.defaultMaxConnections(),
+            perAddress: configuration.connectionsPerAddress
+        )
     }
 
     /// The bound listeners.
@@ -82,15 +88,35 @@ public final class SwitchboardServer: Sendable {
     public func start() async throws -> Listeners {
         try jwks?.start(on: group.next())
         let service = httpService
-        let bootstrap = serverBootstrap { channel in try service.installHandlers(on: channel) }
+        let limiter = connectionLimiter
+        let bootstrap = serverBootstrap { channel in
+            // A trusted proxy's connections are counted against their forwarded client once its first
+            // request says who that is (HTTPHandler); everyone else's against their own address.
+            let peer = channel.remoteAddress?.ipAddress
+            switch limiter.admit(address: service.isTrustedProxy(peer) ? nil : peer ?? "?") {
+            case .failure(let refusal):
+                let answer = HTTPService.refusal(refusal.message, allocator: channel.allocator)
+                try channel.pipeline.syncOperations.addHandler(ConnectionRefusalHandler(answer: answer))
+            case .success(let slot):
+                channel.closeFuture.whenComplete { _ in slot.release() }
+                try service.installHandlers(on: channel, slot: slot)
+            }
+        }
         let address = configuration.http
         let http = try await bootstrap.bind(host: address.host, port: address.port).get()
         var stomp: (any Channel)?
         if let stompAddress = configuration.stomp {
             let stompService = self.stompService
             let stompBootstrap = serverBootstrap { channel in
-                stompService.connectionOpened(channel, webSocket: false)
-                try channel.pipeline.syncOperations.addHandler(stompService.makeHandler())
+                switch limiter.admit(address: channel.remoteAddress?.ipAddress ?? "?") {
+                case .failure(let refusal):
+                    let answer = STOMPService.refusal(refusal.message, allocator: channel.allocator)
+                    try channel.pipeline.syncOperations.addHandler(ConnectionRefusalHandler(answer: answer))
+                case .success(let slot):
+                    channel.closeFuture.whenComplete { _ in slot.release() }
+                    stompService.connectionOpened(channel, webSocket: false)
+                    try channel.pipeline.syncOperations.addHandler(stompService.makeHandler())
+                }
             }
             do {
                 stomp = try await stompBootstrap.bind(host: stompAddress.host, port: stompAddress.port).get()
@@ -117,6 +143,13 @@ public final class SwitchboardServer: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Out of file descriptors (EMFILE), accept fails while the listener stays readable: without a
+            // pause the event loop would spin on it. Accepting resumes after 100 ms.
+            .serverChannelInitializer { [logger] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger))
+                }
+            }
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             // Each connection keeps its receive buffer for reuse; most of them (subscribers) read little, so
@@ -140,9 +173,12 @@ public final class SwitchboardServer: Sendable {
         if let stomp = listeners.stompAddress { metadata["stomp"] = "\(Self.describe(stomp))" }
         logger.info("Switchboard listening", metadata: metadata)
         for warning in configuration.warnings { logger.warning("\(warning)") }
+        let hangUps = SignalWaiter.onHangUp { [self] in reload() }
         let signal = await SignalWaiter.waitForTermination()
+        hangUps.cancel()
         logger.info("shutting down", metadata: ["signal": "\(signal)"])
-        try? await listeners.http.close()
+        // The HTTP listener stays open while connections drain: /healthz answers 503 there (a load balancer
+        // takes the node out), every other request 503 shutting_down. No new STOMP connections.
         try? await listeners.stomp?.close()
         // Every connection says its protocol's goodbye (WebSocket close 1001, SSE shutdown event, STOMP ERROR).
         httpService.shutdownLongPollSessions()
@@ -160,8 +196,15 @@ public final class SwitchboardServer: Sendable {
                 metadata: ["connections": "\(openCount())"]
             )
         }
+        try? await listeners.http.close()
         try await group.shutdownGracefully()
         logger.info("stopped")
+    }
+
+    /// SIGHUP: what can change without a restart is read again (the JWK Set file, TLS certificates).
+    public func reload() {
+        logger.info("reloading (SIGHUP)")
+        jwks?.reload(on: group.next())
     }
 }
 
@@ -173,8 +216,17 @@ extension SwitchboardServer {
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
+/// Waits for SIGINT or SIGTERM; calls back on SIGHUP.
 enum SignalWaiter {
+    /// Calls `body` on every SIGHUP until the returned source is cancelled.
+    static func onHangUp(_ body: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "switchboard.sighup"))
+        source.setEventHandler(handler: body)
+        source.resume()
+        return source
+    }
+
     static func waitForTermination() async -> Int32 {
         let queue = DispatchQueue(label: "switchboard.signals")
         let resumed = NIOLockedValueBox(false)

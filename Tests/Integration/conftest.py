@@ -37,7 +37,8 @@ SECTIONS = {
                  "message_template", "ping_template", "presence"],
     "limits": ["max_channel_name", "max_channels_per_subscription", "max_message_size",
                "max_outbound_bytes", "max_request_line", "max_header_size",
-               "native_commands_per_second", "max_memory", "max_channels"],
+               "native_commands_per_second", "max_memory", "max_channels", "max_connections",
+               "connections_per_address", "header_timeout", "idle_timeout"],
     "security": ["allow_loopback", "api_keys", "client_publish", "client_subscribe", "anonymous_users", "token_secret",
                  "hosts", "origins", "subscribe_origins", "trusted_proxies", "jwks", "jwks_refresh", "jwks_ca",
                  "token_require_exp"],
@@ -115,11 +116,12 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, config: dict, env=None, args=None, tmpdir=None):
+    def __init__(self, config: dict, env=None, args=None, tmpdir=None, prefix=None):
         self.config = config
         self.tmpdir = Path(tmpdir or tempfile.mkdtemp(prefix="switchboard-it-"))
         self.extra_env = env or {}
         self.extra_args = list(args or [])
+        self.prefix = list(prefix or [])   # e.g. ["prlimit", "--nofile=64:64", "--"]: runs the binary through it
         self.proc = None
         self.returncode = None
         self.port = None
@@ -179,7 +181,7 @@ class Server:
             self.log_path = self.tmpdir / f"switchboard-{self.port}.log"
             env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
             env.update(self.extra_env)
-            cmd = [str(BIN), "serve", "--config", str(self.config_path),
+            cmd = self.prefix + [str(BIN), "serve", "--config", str(self.config_path),
                    "--http", f"127.0.0.1:{self.port}"] + self.extra_args
             with open(self.log_path, "wb") as logf:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
@@ -236,9 +238,9 @@ class ServerPool:
         self.tmp_path_factory = tmp_path_factory
         self.servers = []
 
-    def __call__(self, env=None, args=None, **overrides):
+    def __call__(self, env=None, args=None, prefix=None, **overrides):
         cfg = merge_config(overrides)
-        srv = Server(cfg, env=env, args=args, tmpdir=self.tmp_path_factory.mktemp("srv"))
+        srv = Server(cfg, env=env, args=args, prefix=prefix, tmpdir=self.tmp_path_factory.mktemp("srv"))
         self.servers.append(srv)
         return srv.start()
 

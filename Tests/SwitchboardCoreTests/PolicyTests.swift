@@ -61,3 +61,30 @@ struct PolicyTests {
         #expect(!GlobPattern.anyMatches([], "yes"))
     }
 }
+
+@Suite("Connection limiter")
+struct ConnectionLimiterTests {
+    @Test("per address and in total; slots are given back; a proxy's slot moves to its client")
+    func limits() throws {
+        let limiter = ConnectionLimiter(maxConnections: 3, perAddress: 2)
+        let a1 = try limiter.admit(address: "a").get()
+        _ = try limiter.admit(address: "a").get()
+        #expect(throws: ConnectionLimiter.Refusal.tooManyFromAddress(limit: 2)) {
+            try limiter.admit(address: "a").get()
+        }
+        let proxied = try limiter.admit(address: nil).get()
+        #expect(limiter.count == 3)
+        #expect(throws: ConnectionLimiter.Refusal.tooManyConnections(limit: 3)) {
+            try limiter.admit(address: "b").get()
+        }
+        #expect(proxied.reassign(to: "a") == .tooManyFromAddress(limit: 2))
+        #expect(proxied.reassign(to: "c") == nil)
+        #expect(limiter.count(from: "c") == 1)
+        #expect(proxied.reassign(to: "d") == nil)  // a new request of the proxy's connection, for another client
+        #expect(limiter.count(from: "c") == 0 && limiter.count(from: "d") == 1)
+        a1.release()
+        proxied.release()
+        #expect(limiter.count == 1 && limiter.count(from: "a") == 1 && limiter.count(from: "d") == 0)
+        _ = try limiter.admit(address: "a").get()
+    }
+}

@@ -71,6 +71,16 @@ public final class STOMPService: Sendable {
         connections.add(channel, counting: counter)
     }
 
+    /// The answer to a connection refused by the connection limits: an `ERROR` frame, raw bytes.
+    public static func refusal(_ message: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let frame = STOMPFrame(
+            "ERROR",
+            headers: [("message", "too many connections"), ("content-type", "text/plain")],
+            body: ByteBuffer(string: message)
+        )
+        return STOMPFrameEncoder.encode(frame, escaping: .none)
+    }
+
     /// Upkeep: forgets idle queues (call once a second).
     public func sweep() {
         queues.sweep()

@@ -129,6 +129,30 @@ extension ConfigurationOption {
             range: 1...100_000_000
         ) { $0.maxChannels = $1 },
         .integer(
+            "limits.max_connections",
+            "most connections at once (HTTP, WebSocket, STOMP); 0 = the file-descriptor limit minus a tenth (at least 256) kept in reserve; more are refused with 503",
+            default: 0,
+            range: 0...10_000_000
+        ) { $0.maxConnections = $1 == 0 ? nil : $1 },
+        .integer(
+            "limits.connections_per_address",
+            "most connections from one client address (through a trusted proxy: the forwarded one); more are refused with 503",
+            default: 1000,
+            range: 1...10_000_000
+        ) { $0.connectionsPerAddress = $1 },
+        .number(
+            "limits.header_timeout",
+            "seconds a client gets to send a request's head once it started it (and its body's first bytes); 408 after",
+            default: 10,
+            range: 0.05...3600
+        ) { $0.httpFrontEnd.headerTimeout = $1 },
+        .number(
+            "limits.idle_timeout",
+            "seconds a kept-alive HTTP connection may wait for its next request, and a request body may take",
+            default: 60,
+            range: 0.05...86400
+        ) { $0.httpFrontEnd.idleTimeout = $1 },
+        .integer(
             "limits.max_request_line",
             "longest request target (URI), bytes; longer gets 414",
             default: 8 << 10,

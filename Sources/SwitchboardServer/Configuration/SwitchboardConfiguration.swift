@@ -22,6 +22,11 @@ public struct SwitchboardConfiguration: Sendable {
     public var maxMemory = 1 << 30
     /// Most channels at once (`limits.max_channels`).
     public var maxChannels = 100_000
+    /// Most connections at once across the listeners; nil = what the file-descriptor limit allows, minus
+    /// a reserve (`limits.max_connections = 0`).
+    public var maxConnections: Int?
+    /// Most connections from one client address (for a trusted proxy's, the forwarded one).
+    public var connectionsPerAddress = 1000
     /// The HTTP front end's limits, timings and access rules.
     public var httpFrontEnd = HTTPConfiguration()
     /// Where the STOMP over TCP listener binds; nil = no listener.

@@ -1,0 +1,204 @@
+"""Timeouts and connection caps (docs/security.md#timeouts-and-connection-caps).
+
+Before: a request head dribbled at one byte a second was never cut (200 such connections held 100 s);
+8,000 idle sockets from one address were all accepted; a STOMP connection that never sent CONNECT stayed
+open; out of file descriptors, the server spun (6.5 CPU-seconds in 5 s, /healthz unanswered); and during
+a graceful shutdown /healthz refused connections instead of answering 503.
+"""
+import signal
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from helpers import RawConn, RawWS, assert_error_json, raw_request
+from stomp_raw import Closed, RawStomp, RawStompWS
+from test_trusted_proxy import PROXY_ADDRESS, Nginx
+
+
+def closed_within(conn, seconds):
+    """Reads until the server closes the connection; returns (seconds taken, everything read)."""
+    start = time.monotonic()
+    conn.settimeout(seconds)
+    data = b""
+    try:
+        while True:
+            chunk = conn.sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (socket.timeout, TimeoutError):
+        raise AssertionError(f"still open after {seconds} s; read {data[:200]!r}")
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - start, data
+
+
+def test_a_dribbled_request_head_is_cut_with_408(make_server):
+    s = make_server(header_timeout=1)
+    conn = RawConn.to(s)
+    try:
+        for byte in b"GET /healthz HTTP/1.1\r\nHo":
+            conn.send(bytes([byte]))
+            time.sleep(0.03)
+        seconds, data = closed_within(conn, 5)
+        assert data.startswith(b"HTTP/1.1 408"), data[:100]
+        assert b'"code":"request_timeout"' in data
+        assert seconds < 2.5
+    finally:
+        conn.close()
+
+
+def test_a_body_that_never_comes_is_cut_with_408(make_server):
+    s = make_server(header_timeout=1)
+    conn = RawConn.to(s)
+    try:
+        conn.send(b"POST /pub/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n")
+        seconds, data = closed_within(conn, 5)
+        assert data.startswith(b"HTTP/1.1 408") and seconds < 2.5
+    finally:
+        conn.close()
+    assert requests.get(f"{s.url}/pub/x", timeout=5).status_code == 404   # nothing was published
+
+
+def test_an_idle_kept_alive_connection_is_closed_and_a_waiting_one_is_not(make_server):
+    s = make_server(idle_timeout=1, longpoll_timeout=2)
+    conn = RawConn.to(s)
+    try:
+        assert conn.request("GET", "/healthz").status == 200
+        seconds, data = closed_within(conn, 5)
+        assert data == b"" and seconds < 2.5
+    finally:
+        conn.close()
+    # A long-poll waits on the server's side: the client is not on the clock while it does.
+    started = time.monotonic()
+    r = requests.get(f"{s.url}/sub/quiet", timeout=10)
+    assert r.status_code in (200, 204) and time.monotonic() - started >= 1.5
+
+
+def test_a_stomp_connection_must_send_connect_in_time(make_server):
+    s = make_server(stomp={"connect_timeout": 1})
+    with RawStomp.to(s) as silent:
+        frame = silent.recv(timeout=5)
+        assert frame.command == "ERROR" and frame.get("message") == "connect timeout"
+        assert "stomp.connect_timeout" in frame.text
+        with pytest.raises(Closed):
+            silent.recv(timeout=2)
+    ws = RawStompWS(f"{s.ws_url}/stomp")
+    try:
+        frame = ws.recv(timeout=5)
+        assert frame.command == "ERROR" and frame.get("message") == "connect timeout"
+    finally:
+        ws.close()
+    with RawStomp.to(s) as prompt:
+        prompt.connect("1.2")
+        time.sleep(1.5)
+        prompt.sync()   # connected in time: not ended
+
+
+def test_connections_per_address_are_capped(make_server):
+    s = make_server(connections_per_address=5)
+    held = [RawConn.to(s) for _ in range(4)]
+    stomp = RawStomp.to(s)
+    try:
+        time.sleep(0.2)
+        refused = RawConn.to(s)
+        _, data = closed_within(refused, 5)
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503") and b"Retry-After: 1" in head
+        assert_error_json(503, body, 503, "too_many_connections")
+        with RawStomp.to(s) as refused_stomp:
+            frame = refused_stomp.recv(timeout=5)
+            assert frame.command == "ERROR" and frame.get("message") == "too many connections"
+            assert "limits.connections_per_address" in frame.text
+        held.pop().close()
+        time.sleep(0.2)
+        assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 200   # a slot was given back
+    finally:
+        for conn in held:
+            conn.close()
+        stomp.close()
+
+
+def test_connections_in_total_are_capped(make_server):
+    s = make_server(max_connections=3)
+    held = [RawConn.to(s) for _ in range(3)]
+    try:
+        time.sleep(0.2)
+        _, data = closed_within(RawConn.to(s), 5)
+        assert data.startswith(b"HTTP/1.1 503") and b"limits.max_connections" in data
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def test_through_a_trusted_proxy_the_forwarded_client_is_counted(make_server, tmp_path):
+    s = make_server(connections_per_address=2, longpoll_timeout=5, security={"trusted_proxies": [PROXY_ADDRESS]})
+    nginx = Nginx(s.port, tmp_path / "nginx")
+    try:
+        results = []
+
+        def poll():
+            r = requests.get(f"{nginx.url}/remote/sub/quiet", timeout=15)
+            results.append(r.status_code)
+
+        pollers = [threading.Thread(target=poll) for _ in range(3)]
+        for t in pollers:
+            t.start()
+            time.sleep(0.3)
+        # Two long-polls of the client 203.0.113.9 wait; its third is refused; other clients are not.
+        time.sleep(0.5)
+        assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 200
+        for t in pollers:
+            t.join()
+        assert sorted(results) == [204, 204, 503], results
+    finally:
+        nginx.stop()
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / 100   # utime + stime, in clock ticks of 1/100 s
+
+
+def test_out_of_file_descriptors_the_server_backs_off_instead_of_spinning(make_server):
+    # 64 descriptors, and a connection cap above that, so that accept really fails with EMFILE.
+    s = make_server(max_connections=1000, prefix=["prlimit", "--nofile=64:64", "--"])
+    conns = []
+    try:
+        for _ in range(80):
+            try:
+                conns.append(socket.create_connection(("127.0.0.1", s.port), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+        before = cpu_seconds(s.pid)
+        time.sleep(5)
+        used = cpu_seconds(s.pid) - before
+        print(f"\nout of descriptors: {used:.2f} CPU-seconds in 5 s with {len(conns)} connections attempted")
+        assert used < 1.0, f"{used:.2f} CPU-seconds in 5 s"
+    finally:
+        for c in conns:
+            c.close()
+    time.sleep(0.5)
+    assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 200   # accepting again
+
+
+def test_healthz_answers_503_while_the_server_drains(make_server):
+    s = make_server(shutdown_timeout=4)
+    # A WebSocket subscriber that never answers the closing handshake keeps the drain going.
+    stubborn = RawWS(s, "/sub/x")
+    try:
+        s.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        r = requests.get(f"{s.url}/healthz", timeout=5)
+        assert r.status_code == 503 and r.json() == {"status": "shutting-down"}
+        other = requests.post(f"{s.url}/pub/x", data="late", timeout=5)
+        assert other.status_code == 503 and other.json()["code"] == "shutting_down"
+    finally:
+        stubborn.close()
+    assert s.proc.wait(10) == 0
+    s.returncode = 0
