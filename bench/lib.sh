@@ -154,7 +154,10 @@ wait_port_free() { # wait_port_free PORT [SECONDS]
 
 SB_CONFIG=$OUT/switchboard-bench.toml
 
-# sb_config [EXTRA_TOML_LINES...]: the configuration the benchmarks run with (defaults otherwise).
+# sb_config [EXTRA_TOML_LINES...]: the configuration the benchmarks run with (defaults otherwise). The
+# extra lines come last, after [stomp], so that they may open sections and arrays of tables of their own.
+# Every load-generator connection comes from 127.0.0.1: the per-address cap is raised, and the total cap
+# set just under the box's 20,000 descriptors.
 sb_config() {
   {
     echo "# written by bench/lib.sh"
@@ -162,9 +165,12 @@ sb_config() {
     echo "http = \"127.0.0.1:$SB_PORT\""
     echo "threads = $SB_THREADS"
     echo "log_level = \"${SB_LOG_LEVEL:-warning}\""
-    for line in "$@"; do echo "$line"; done
+    echo "[limits]"
+    echo "connections_per_address = 1000000"
+    echo "max_connections = 19500"
     echo "[stomp]"
     echo "listen = \"127.0.0.1:$SB_STOMP_PORT\""
+    for line in "$@"; do echo "$line"; done
   } >"$SB_CONFIG"
 }
 

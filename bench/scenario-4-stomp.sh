@@ -64,7 +64,9 @@ dir=$(new_run_dir scenario-4)
 write_meta "$dir" scenario-4
 write_params "$dir" cases="$CASES" servers="$SERVERS" step_seconds="$STEP_SECONDS" stop_p99_ms="$STOP_P99_MS" \
   payload="$PAYLOAD" rates_topic="$RATES_TOPIC" rates_queue="$RATES_QUEUE" rates_queue_ack="$RATES_QUEUE_ACK"
-sb_config
+# SEND needs a login that may write (anonymous clients may send only to chat and chat.*), as RabbitMQ
+# needs guest:guest.
+sb_config "[[stomp.user]]" 'login = "bench"' 'passcode = "bench"' 'write = ["*"]' 'read = ["*"]'
 CMD_DIR=$dir
 log "scenario 4 -> $dir"
 
@@ -75,7 +77,7 @@ for case in $CASES; do
     if [ "$server" = rabbitmq ]; then
       rabbit_start; local_port=$RABBIT_PORT; extra=(--user guest:guest --vhost /)
     else
-      sb_start
+      sb_start; extra=(--user bench:bench)
     fi
     json=$dir/$server-$case.json
     rc=0

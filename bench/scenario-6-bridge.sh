@@ -48,14 +48,6 @@ sleep 1
 sb_config "[bridge]" "max_connections_per_address = 10000" "[[bridge.route]]" "path = \"/bridge-echo\"" "target = \"127.0.0.1:$ECHO_PORT\"" \
   "[[bridge.route]]" "path = \"/bridge-sink\"" "target = \"127.0.0.1:$SINK_PORT\"" \
   "[[bridge.route]]" "path = \"/bridge-source\"" "target = \"127.0.0.1:$SOURCE_PORT\""
-# sb_config appends [stomp] after the extra lines: move the routes after it (a table array must come last).
-python3 - "$SB_CONFIG" <<'PY'
-import sys
-text = open(sys.argv[1]).read()
-head, routes = text.split("[[bridge.route]]", 1)
-routes, stomp = ("[[bridge.route]]" + routes).split("[stomp]", 1)
-open(sys.argv[1], "w").write(head + "[stomp]" + stomp + routes)
-PY
 
 bridge_run() { # bridge_run DIR ARGS...: `switchboard-bench bridge` on the generator's core, measuring $SERVER_PID
   local dir=$1; shift
