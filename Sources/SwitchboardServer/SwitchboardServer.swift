@@ -3,6 +3,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardHTTP
@@ -22,6 +23,8 @@ public final class SwitchboardServer: Sendable {
     let jwks: JWKSLoader?
     /// Connections in total and per client address, across the listeners.
     let connectionLimiter: ConnectionLimiter
+    /// The certificate of `[tls]`, when configured.
+    let tls: TLSCertificates?
 
     /// Builds the server (nothing is bound yet). Throws what is wrong with files the configuration names
     /// (a trust store that cannot be read).
@@ -39,6 +42,10 @@ public final class SwitchboardServer: Sendable {
         self.stompService = STOMPService(hub: hub, configuration: configuration.stompBroker, formats: stompFormats)
         var httpConfiguration = configuration.httpFrontEnd
         httpConfiguration.applyHostDefault(listenerHost: configuration.http.host)
+        httpConfiguration.usesTLS = configuration.usesTLS
+        self.tls =
+            configuration.usesTLS
+            ? try TLSCertificates(certificate: configuration.tlsCertificate, key: configuration.tlsKey) : nil
         let backend = try BackendClient(extraTrustFile: configuration.jwksCA.isEmpty ? nil : configuration.jwksCA)
         var tokens: TokenVerifier?
         if !configuration.tokens.secret.isEmpty || !configuration.jwks.isEmpty {
@@ -89,7 +96,7 @@ public final class SwitchboardServer: Sendable {
         try jwks?.start(on: group.next())
         let service = httpService
         let limiter = connectionLimiter
-        let bootstrap = serverBootstrap { channel in
+        let bootstrap = serverBootstrap(tls: tls) { channel in
             // A trusted proxy's connections are counted against their forwarded client once its first
             // request says who that is (HTTPHandler); everyone else's against their own address.
             let peer = channel.remoteAddress?.ipAddress
@@ -107,7 +114,7 @@ public final class SwitchboardServer: Sendable {
         var stomp: (any Channel)?
         if let stompAddress = configuration.stomp {
             let stompService = self.stompService
-            let stompBootstrap = serverBootstrap { channel in
+            let stompBootstrap = serverBootstrap(tls: configuration.stompTLS ? tls : nil) { channel in
                 switch limiter.admit(address: channel.remoteAddress?.ipAddress ?? "?") {
                 case .failure(let refusal):
                     let answer = STOMPService.refusal(refusal.message, allocator: channel.allocator)
@@ -135,10 +142,14 @@ public final class SwitchboardServer: Sendable {
         return Listeners(http: http, stomp: stomp)
     }
 
-    /// A server bootstrap with the options every listener shares.
+    /// A server bootstrap with the options every listener shares; with `tls`, every connection is
+    /// encrypted before `initialize`'s handlers see it, and must complete its handshake within
+    /// `limits.header_timeout`.
     private func serverBootstrap(
+        tls: TLSCertificates? = nil,
         _ initialize: @escaping @Sendable (any Channel) throws -> Void
     ) -> ServerBootstrap {
+        let handshakeTimeout = TimeAmount.milliseconds(Int64(configuration.httpFrontEnd.headerTimeout * 1000))
         let highWater = configuration.httpFrontEnd.maxOutboundBytes
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
@@ -161,7 +172,15 @@ public final class SwitchboardServer: Sendable {
             // The slow-consumer limit: a subscriber whose unsent bytes exceed it becomes unwritable and is closed.
             .childChannelOption(.writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try initialize(channel) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+                        try channel.pipeline.syncOperations.addHandler(
+                            TLSHandshakeDeadlineHandler(timeout: handshakeTimeout)
+                        )
+                    }
+                    try initialize(channel)
+                }
             }
     }
 
@@ -169,8 +188,11 @@ public final class SwitchboardServer: Sendable {
     /// its protocol's goodbye, and those still open after `server.shutdown_timeout` are cut.
     public func run() async throws {
         let listeners = try await start()
-        var metadata: Logger.Metadata = ["http": "http://\(Self.describe(listeners.httpAddress))"]
-        if let stomp = listeners.stompAddress { metadata["stomp"] = "\(Self.describe(stomp))" }
+        let scheme = tls == nil ? "http" : "https"
+        var metadata: Logger.Metadata = ["http": "\(scheme)://\(Self.describe(listeners.httpAddress))"]
+        if let stomp = listeners.stompAddress {
+            metadata["stomp"] = "\(configuration.stompTLS ? "tls://" : "")\(Self.describe(stomp))"
+        }
         logger.info("Switchboard listening", metadata: metadata)
         for warning in configuration.warnings { logger.warning("\(warning)") }
         let hangUps = SignalWaiter.onHangUp { [self] in reload() }
@@ -205,6 +227,14 @@ public final class SwitchboardServer: Sendable {
     public func reload() {
         logger.info("reloading (SIGHUP)")
         jwks?.reload(on: group.next())
+        do {
+            try tls?.reload()
+            if tls != nil {
+                logger.info("TLS certificate read again", metadata: ["cert": "\(configuration.tlsCertificate)"])
+            }
+        } catch {
+            logger.error("\(error); the certificate in use stays")
+        }
     }
 }
 

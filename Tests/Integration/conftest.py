@@ -25,6 +25,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import urllib3
+
+urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # readiness checks of TLS servers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -46,17 +49,18 @@ SECTIONS = {
     "native": ["rpc_url", "backend_timeout", "hook_url", "hooks", "max_concurrent_calls"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "user", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues", "connect_timeout",
-              "max_transaction_bytes", "max_transaction_frames"],
+              "max_transaction_bytes", "max_transaction_frames", "tls"],
     "bridge": ["route", "token_file", "allow", "origins", "connect_timeout", "idle_timeout", "max_connections_per_route",
                "max_connections_per_address"],
+    "tls": ["cert", "key"],
     "socketio": ["enabled", "namespaces", "ping_interval", "ping_timeout", "max_payload", "connect_timeout",
                  "max_attachments", "recovery_window", "hook_url", "hooks", "max_concurrent_calls"],
 }
 # Socket.IO's and the bridge's keys share names with other sections': only accepted per section,
 # make_server(socketio={...}), make_server(bridge={..., "route": [{"path", "target", "text"}]}).
-KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge") for k in keys}
+KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge", "tls") for k in keys}
 # Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
-for _key in ("listen", "websocket", "users", "user", "heartbeat", "connect_timeout", "max_concurrent_calls"):
+for _key in ("listen", "websocket", "users", "user", "heartbeat", "connect_timeout", "max_concurrent_calls", "tls"):
     KEY_SECTION.pop(_key, None)
 
 # Fast timings for the tests.
@@ -129,12 +133,17 @@ class Server:
 
     # public surface ---------------------------------------------------------------------
     @property
+    def tls(self):
+        """Whether the server serves https and wss (a [tls] certificate is configured)."""
+        return bool(self.config.get("tls", {}).get("cert"))
+
+    @property
     def url(self):
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self):
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     @property
     def stomp_address(self):
@@ -201,7 +210,7 @@ class Server:
             if self.proc.poll() is not None:
                 return False
             try:
-                r = requests.get(f"{self.url}/healthz", timeout=1)
+                r = requests.get(f"{self.url}/healthz", timeout=1, verify=False)  # readiness only
                 if r.status_code == 200:
                     return True
             except requests.RequestException:

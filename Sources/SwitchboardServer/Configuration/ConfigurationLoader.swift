@@ -61,6 +61,9 @@ public struct ConfigurationLoader: Sendable {
                 errors.append(error)
             }
         }
+        if errors.isEmpty {
+            errors += configuration.problems.map { ConfigurationError(source: file ?? "configuration", message: $0) }
+        }
         return errors.isEmpty ? .success(configuration) : .failure(ConfigurationErrors(errors: errors))
     }
 

@@ -292,6 +292,13 @@ extension ConfigurationOption {
         ) {
             $0.stompFrontEnd.heartBeat = $1
         },
+        .boolean(
+            "stomp.tls",
+            "serve STOMP over TLS on stomp.listen, with the certificate of [tls]",
+            default: false
+        ) {
+            $0.stompTLS = $1
+        },
         .stringList(
             "stomp.users",
             "deprecated: \"login:passcode\" pairs that may send and subscribe everywhere; use [[stomp.user]] tables",
@@ -538,6 +545,16 @@ extension ConfigurationOption {
             range: 1...1_000_000
         ) {
             $0.httpFrontEnd.bridge.maxConnectionsPerAddress = $1
+        },
+        .string(
+            "tls.cert",
+            "certificate chain (PEM file) served on the HTTP listener: https and wss; read again on SIGHUP; empty = plain HTTP",
+            default: ""
+        ) {
+            $0.tlsCertificate = $1
+        },
+        .string("tls.key", "private key (PEM file) of tls.cert", default: "") {
+            $0.tlsKey = $1
         },
         .boolean(
             "testing.websocket_echo",

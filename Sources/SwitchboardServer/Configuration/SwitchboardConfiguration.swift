@@ -41,6 +41,12 @@ public struct SwitchboardConfiguration: Sendable {
     public var jwksRefresh: Double = 300
     /// Certificates (PEM) trusted for a JWK Set URL besides the system's; empty = the system's only.
     public var jwksCA = ""
+    /// The certificate chain (PEM) served on the HTTP listener (https, wss); empty = plain HTTP.
+    public var tlsCertificate = ""
+    /// The private key (PEM) of ``tlsCertificate``.
+    public var tlsKey = ""
+    /// Whether the STOMP listener serves TLS too (with the same certificate).
+    public var stompTLS = false
     /// The deprecated `stomp.users` (`"login:passcode"` strings, allowed everything), kept working.
     public var legacySTOMPUsers: [String] = []
 
@@ -56,6 +62,21 @@ public struct SwitchboardConfiguration: Sendable {
         broker.policy = httpFrontEnd.policy
         broker.users += legacySTOMPUsers.compactMap(STOMPUser.init(legacy:))
         return broker
+    }
+
+    /// Whether the listeners have a certificate.
+    public var usesTLS: Bool { !tlsCertificate.isEmpty }
+
+    /// What is wrong across options (each option is checked on its own as it is read).
+    public var problems: [String] {
+        var problems: [String] = []
+        if tlsCertificate.isEmpty != tlsKey.isEmpty {
+            problems.append("tls.cert and tls.key go together: set both, or neither")
+        }
+        if stompTLS && (tlsCertificate.isEmpty || stomp == nil) {
+            problems.append("stomp.tls needs tls.cert and tls.key, and a STOMP listener (stomp.listen)")
+        }
+        return problems
     }
 
     /// What in the configuration works but is unsafe or deprecated, logged at start.

@@ -23,6 +23,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "A TOML configuration file (see switchboard.toml).")
     var config: String?
 
+    @Option(name: .long, help: "Certificate chain (PEM) for https and wss (tls.cert; env SWITCHBOARD_TLS_CERT).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "Private key (PEM) of --tls-cert (tls.key; env SWITCHBOARD_TLS_KEY).")
+    var tlsKey: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
@@ -31,6 +37,8 @@ struct Serve: AsyncParsableCommand {
         if let http { flags.append(("server.http", http)) }
         if let logLevel { flags.append(("server.log_level", logLevel)) }
         if let stomp { flags.append(("stomp.listen", stomp)) }
+        if let tlsCert { flags.append(("tls.cert", tlsCert)) }
+        if let tlsKey { flags.append(("tls.key", tlsKey)) }
         let configuration: SwitchboardConfiguration
         switch ConfigurationLoader().load(file: config, flags: flags) {
         case .success(let loaded): configuration = loaded
