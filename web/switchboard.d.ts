@@ -9,6 +9,12 @@ export interface SwitchboardOptions {
   transports?: TransportName[];
   /** A signed token from your back end (a JWT; its `sub` is the user, `channels` what it may use). */
   token?: string;
+  /**
+   * Fetches a new token from your back end: called to connect when there is no token or it is about to
+   * expire, and ahead of the connection's token expiry to refresh it (without it, the connection ends
+   * at expiry with close code 4005 and does not come back).
+   */
+  getToken?: () => string | Promise<string>;
   /** The user, only where the server allows anonymous users (security.anonymous_users: development). */
   user?: string;
   /** Shown to others in presence (any JSON object or array up to 4 KiB). */
@@ -91,6 +97,8 @@ export interface Subscription {
   on(event: "gap", fn: (gap: Gap) => void): this;
   on(event: "subscribed" | "unsubscribed", fn: (info: unknown) => void): this;
   on(event: "error", fn: (error: SwitchboardError) => void): this;
+  /** The token was replaced (refresh, by hand or through getToken). */
+  on(event: "refreshed", fn: (info: { expiresAt: number | null }) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   publish(data: unknown, options?: { event?: string; contentType?: string }): Promise<{ channel: string; id: string }>;
   presence(): Promise<Member[]>;
@@ -115,6 +123,8 @@ export default class Switchboard {
   readonly transport: TransportName | null;
   readonly clientId: string | null;
   readonly user: string | null;
+  /** When the connection's token expires, in ms since the epoch (null without one). */
+  readonly expiresAt: number | null;
   connect(): void;
   disconnect(): void;
   /** Drops the connection and reconnects at once, resuming every subscription. */
@@ -125,6 +135,8 @@ export default class Switchboard {
   presence(channel: string): Promise<Member[]>;
   history(channel: string, options?: { since?: string; limit?: number }): Promise<HistoryPage>;
   rpc(method: string, data?: unknown): Promise<unknown>;
+  /** A new token for the same user before the current one expires (the server closes with 4005 after). */
+  refresh(token: string): Promise<{ expires_at?: number }>;
   /** Lets the back end call this page (POST /api/call). */
   handle(method: string, fn: (data: unknown) => unknown | Promise<unknown>): this;
   on(event: "state", fn: (state: ConnectionState) => void): this;
@@ -133,6 +145,8 @@ export default class Switchboard {
   /** Messages to this user (POST /api/send). */
   on(event: "message", fn: (message: Publication) => void): this;
   on(event: "error", fn: (error: SwitchboardError) => void): this;
+  /** The token was replaced (refresh, by hand or through getToken). */
+  on(event: "refreshed", fn: (info: { expiresAt: number | null }) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
 }
 export { Switchboard };

@@ -290,3 +290,75 @@ def test_the_es_module_calls_and_is_called(srv, browsers):
     assert r.status_code == 200 and r.json() == {"result": 42}
     r = requests.post(f"{srv.url}/api/call", json={"user": "mod", "method": "nope", "data": 1}, timeout=10)
     assert r.status_code == 502 and "no handler" in r.json()["error"]
+
+
+def run_token_scenario(page, script, tokens, seconds):
+    """Runs `script` with switchboard.js on the page: `getToken` hands out `tokens` in order (a bad one when
+    they run out) and is counted; after `seconds` the events the client emitted are returned."""
+    page.set_script_timeout(seconds + 10)
+    return page.execute_async_script("""
+        const [tokens, seconds, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+        const events = [];
+        let calls = 0;
+        const getToken = () => {
+          calls += 1;
+          if (tokens.length === 0) return Promise.reject(new Error("no more tokens"));
+          return Promise.resolve(tokens.shift());
+        };
+        const log = (sb) => {
+          for (const name of ["connected", "disconnected", "refreshed", "error"]) {
+            sb.on(name, (info) => events.push({ event: name, reason: info && (info.reason || info.message),
+                                                code: info && info.code, reconnect: info && info.reconnect,
+                                                expiresAt: info && info.expiresAt }));
+          }
+        };
+        """ + script + """
+        setTimeout(() => done({ events: events, calls: calls, state: sb.state, expiresAt: sb.expiresAt }),
+                   seconds * 1000);
+    """, tokens, seconds)
+
+
+def test_switchboard_js_refreshes_its_token_before_it_expires(srv, browsers):
+    page = browsers()
+    page.get(srv.url + "/")
+    short, long = user_token("tok", 3), user_token("tok", 600)
+    outcome = run_token_scenario(page, """
+        const sb = new Switchboard({ getToken: getToken, transports: ["websocket"] });
+        log(sb);
+    """, [short, long], 6)
+    names = [e["event"] for e in outcome["events"]]
+    # Connected with the short token, refreshed ahead of its expiry with the long one, never dropped.
+    assert names == ["connected", "refreshed"], outcome
+    assert outcome["calls"] == 2 and outcome["state"] == "connected"
+    assert outcome["expiresAt"] > (time.time() + 500) * 1000
+
+
+def test_switchboard_js_without_get_token_stops_when_its_token_expires(srv, browsers):
+    page = browsers()
+    page.get(srv.url + "/")
+    outcome = run_token_scenario(page, """
+        const sb = new Switchboard({ token: arguments[2], transports: ["websocket"] });
+        log(sb);
+    """.replace("arguments[2]", repr(user_token("tok", 2))), [], 5)
+    assert [e["event"] for e in outcome["events"]] == ["connected", "disconnected"], outcome
+    gone = outcome["events"][1]
+    assert gone["reason"] == "token-expired" and gone["code"] == 4005 and gone["reconnect"] is False
+    assert outcome["state"] == "disconnected" and outcome["calls"] == 0
+
+
+def test_switchboard_js_comes_back_with_a_new_token_after_expiry(srv, browsers):
+    page = browsers()
+    page.get(srv.url + "/")
+    # The refresh ahead of expiry fails (getToken has a bad moment): the server ends the connection at
+    # expiry (4005) and the client reconnects with the next token getToken gives.
+    outcome = run_token_scenario(page, """
+        const handOut = getToken;
+        let n = 0;
+        const sb = new Switchboard({ transports: ["websocket"], minReconnectDelay: 100,
+          getToken: () => { n += 1; return n === 2 ? Promise.reject(new Error("back end down")) : handOut(); } });
+        log(sb);
+    """, [user_token("tok", 2), user_token("tok", 600)], 6)
+    names = [e["event"] for e in outcome["events"]]
+    assert names == ["connected", "error", "disconnected", "connected"], outcome
+    assert outcome["events"][2]["reason"] == "token-expired" and outcome["events"][2]["reconnect"] is True
+    assert outcome["state"] == "connected" and outcome["expiresAt"] > (time.time() + 500) * 1000

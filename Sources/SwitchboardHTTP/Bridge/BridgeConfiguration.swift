@@ -8,7 +8,8 @@ public struct BridgeConfiguration: Sendable {
         /// Whether text frames are accepted (sent to the target as their UTF-8 bytes), for line protocols
         /// like IRC; otherwise a text frame closes the connection with 1003, as websockify does.
         public var text: Bool
-        /// The `Origin`s allowed to open it (empty = any; `bridge.origins` applies when nil).
+        /// The `Origin`s allowed to open it (empty = the server's Origin policy; `["*"]` = any;
+        /// `bridge.origins` applies when nil).
         public var origins: [String]?
         /// Whether a credential is required: `?access_token=` an API key or a signed token (browsers
         /// cannot set headers on a WebSocket); nil = as `bridge.auth` says.

@@ -564,6 +564,12 @@ export interface SwitchboardOptions {
   transports?: TransportName[];
   /** A signed token from your back end (a JWT; its `sub` is the user, `channels` what it may use). */
   token?: string;
+  /**
+   * Fetches a new token from your back end: called to connect when there is no token or it is about to
+   * expire, and ahead of the connection's token expiry to refresh it (without it, the connection ends
+   * at expiry with close code 4005 and does not come back).
+   */
+  getToken?: () => string | Promise<string>;
   /** The user, only where the server allows anonymous users (security.anonymous_users: development). */
   user?: string;
   /** Shown to others in presence (any JSON object or array up to 4 KiB). */
@@ -646,6 +652,8 @@ export interface Subscription {
   on(event: "gap", fn: (gap: Gap) => void): this;
   on(event: "subscribed" | "unsubscribed", fn: (info: unknown) => void): this;
   on(event: "error", fn: (error: SwitchboardError) => void): this;
+  /** The token was replaced (refresh, by hand or through getToken). */
+  on(event: "refreshed", fn: (info: { expiresAt: number | null }) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
   publish(data: unknown, options?: { event?: string; contentType?: string }): Promise<{ channel: string; id: string }>;
   presence(): Promise<Member[]>;
@@ -670,6 +678,8 @@ export default class Switchboard {
   readonly transport: TransportName | null;
   readonly clientId: string | null;
   readonly user: string | null;
+  /** When the connection's token expires, in ms since the epoch (null without one). */
+  readonly expiresAt: number | null;
   connect(): void;
   disconnect(): void;
   /** Drops the connection and reconnects at once, resuming every subscription. */
@@ -680,6 +690,8 @@ export default class Switchboard {
   presence(channel: string): Promise<Member[]>;
   history(channel: string, options?: { since?: string; limit?: number }): Promise<HistoryPage>;
   rpc(method: string, data?: unknown): Promise<unknown>;
+  /** A new token for the same user before the current one expires (the server closes with 4005 after). */
+  refresh(token: string): Promise<{ expires_at?: number }>;
   /** Lets the back end call this page (POST /api/call). */
   handle(method: string, fn: (data: unknown) => unknown | Promise<unknown>): this;
   on(event: "state", fn: (state: ConnectionState) => void): this;
@@ -688,6 +700,8 @@ export default class Switchboard {
   /** Messages to this user (POST /api/send). */
   on(event: "message", fn: (message: Publication) => void): this;
   on(event: "error", fn: (error: SwitchboardError) => void): this;
+  /** The token was replaced (refresh, by hand or through getToken). */
+  on(event: "refreshed", fn: (info: { expiresAt: number | null }) => void): this;
   off(event: string, fn: (...args: any[]) => void): this;
 }
 export { Switchboard };
@@ -928,7 +942,9 @@ var Switchboard = (function () {
   /**
    * new Switchboard([url], options): url is the server's base URL (default: the page's origin).
    * options: transports (["websocket", "sse", "longpoll"], in order of preference), token (a signed token
-   * from your back end: the user comes from it), info (what others see of this client, e.g. a nickname),
+   * from your back end: the user comes from it), getToken (a function returning a promise of a new token:
+   * called to connect when there is no token or it is about to expire, and before the connection's token
+   * expires, to refresh it), info (what others see of this client, e.g. a nickname),
    * user (only where the server allows anonymous users: development), minReconnectDelay (ms, 500),
    * maxReconnectDelay (ms, 15000), openTimeout (ms, 5000), autoConnect (true).
    */
@@ -952,6 +968,8 @@ var Switchboard = (function () {
     /** This connection's id and user, from the server's connect reply. */
     this.clientId = null;
     this.user = null;
+    /** When the connection's token expires (ms since the epoch), if it was made with one. */
+    this.expiresAt = null;
     this._subscriptions = {};
     this._handlers = this._handlers || {};
     this._methods = {};
@@ -1038,16 +1056,57 @@ var Switchboard = (function () {
     }, this.options.openTimeout || 5000);
   };
 
+  /** The token to connect with: options.token, or a new one from getToken when it is missing or expiring. */
+  Switchboard.prototype._connectToken = function () {
+    var current = this.options.token;
+    var expiring = this.expiresAt !== null && this.expiresAt - Date.now() < 5000;
+    if (!this.options.getToken || (current && !expiring)) return Promise.resolve(current);
+    var self = this;
+    return Promise.resolve().then(function () { return self.options.getToken(); }).then(function (token) {
+      self.options.token = token;
+      self.expiresAt = null;
+      return token;
+    });
+  };
+
+  /** Refreshes the token ahead of its expiry (a quarter of the time left, at most a minute ahead). */
+  Switchboard.prototype._scheduleRefresh = function () {
+    clearTimeout(this._refreshTimer);
+    if (!this.options.getToken || this.expiresAt === null) return;
+    var self = this;
+    var left = this.expiresAt - Date.now();
+    this._refreshTimer = setTimeout(function () {
+      if (self.state !== "connected") return;
+      Promise.resolve().then(function () { return self.options.getToken(); })
+        .then(function (token) { return self.refresh(token); })
+        .catch(function (error) { self.emit("error", error); });  // at expiry: 4005, then a reconnect
+    }, Math.max(0, left - Math.min(60000, left / 4)));
+  };
+
   Switchboard.prototype._handshake = function (transportName) {
     var self = this;
+    var transport = this._transport;
+    this._connectToken().then(function (token) {
+      if (transport === self._transport) self._sendConnect(transportName, token);
+    }, function (error) {
+      // No token to be had now: like a lost connection, try again later.
+      self.emit("error", error);
+      if (transport === self._transport) self._lost({ code: 0, reason: "getToken failed: " + error }, false);
+    });
+  };
+
+  Switchboard.prototype._sendConnect = function (transportName, token) {
+    var self = this;
     var params = {};
-    if (this.options.token) params.token = this.options.token;
+    if (token) params.token = token;
     else if (this.options.user) params.user = this.options.user;
     if (this.options.info !== undefined) params.info = this.options.info;
     this._send({ id: this._nextId++, method: "connect", params: params }, true).then(function (result) {
       self.transport = transportName;
       self.clientId = result.client;
       self.user = result.user;
+      self.expiresAt = result.expires_at || null;
+      self._scheduleRefresh();
       self._attempt = 0;
       self._everConnected = true;
       self._setState("connected");
@@ -1189,6 +1248,7 @@ var Switchboard = (function () {
   Switchboard.prototype._drop = function (reason) {
     clearInterval(this._pingTimer);
     clearTimeout(this._openTimer);
+    clearTimeout(this._refreshTimer);
     var transport = this._transport;
     this._transport = null;
     if (transport) transport.close();
@@ -1209,8 +1269,11 @@ var Switchboard = (function () {
     var serverReason = this._serverReason;
     this._serverReason = undefined;
     this._drop(info.reason || "connection lost");
-    // Ended by the back end (POST /api/disconnect, close code 4004): stay away.
-    var reconnect = this._wanted && serverReason !== "disconnected" && info.code !== 4004;
+    // Ended by the back end (POST /api/disconnect, close code 4004): stay away. The token expired (4005):
+    // come back only with a new one from getToken.
+    var expired = serverReason === "token-expired" || info.code === 4005;
+    var reconnect = this._wanted && serverReason !== "disconnected" && info.code !== 4004 &&
+      !(expired && !this.options.getToken);
     if (wasConnected) {
       this.emit("disconnected", {
         reason: serverReason || "connection-lost",
@@ -1287,6 +1350,22 @@ var Switchboard = (function () {
   Switchboard.prototype.rpc = function (method, data) {
     return this._call("rpc", { method: method, data: data === undefined ? null : data })
       .then(function (result) { return result.result; });
+  };
+
+  /**
+   * A new token (for the same user) before the current one expires: the server moves the connection's
+   * expiry (`expires_at`, in ms) and its channels to the new token's; reconnects use it from then on.
+   * With getToken this happens by itself.
+   */
+  Switchboard.prototype.refresh = function (token) {
+    var self = this;
+    return this._call("refresh", { token: token }).then(function (result) {
+      self.options.token = token;
+      self.expiresAt = result.expires_at || null;
+      self._scheduleRefresh();
+      self.emit("refreshed", { expiresAt: self.expiresAt });
+      return result;
+    });
   };
 
   /** Lets the back end call this page (POST /api/call): `fn(data)` returns the result or a promise. */
