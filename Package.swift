@@ -1,4 +1,5 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -167,3 +168,19 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer targets (scripts/fuzz): only with SWITCHBOARD_FUZZ=1, as they link only with
+// -sanitize=fuzzer (libFuzzer supplies the driver).
+if ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "SwitchboardFuzz",
+            dependencies: [
+                "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardSTOMP", "SwitchboardServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        )
+    )
+}
