@@ -84,6 +84,12 @@ class Server:
         HTTP.get(f"{self.url}/healthz", timeout=30)
         return (time.monotonic() - start) * 1000
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
     def stop(self):
         self.process.terminate()
         try:
@@ -91,6 +97,17 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Sockets(list):
+    """The attack's sockets, closed when it ends."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for sock in self:
+            sock.close()
 
 
 # ---- minimal clients ----
@@ -179,8 +196,7 @@ def stomp_read(sock, seconds):
 def history_flood(binary):
     # The per-connection command rate limit off (as a site with chatty clients might set it, or as many
     # connections get around it): what bounds the answers is then the output budget alone.
-    s = Server(binary, limits="native_commands_per_second = 0")
-    try:
+    with Server(binary, limits="native_commands_per_second = 0") as s:
         channel = "history-flood"
         for i in range(100):
             HTTP.post(f"{s.url}/pub/{channel}", data=b"x" * (64 * 1024), timeout=10)
@@ -213,13 +229,10 @@ def history_flood(binary):
         peak = max(peak, s.rss())
         sock.close()
         return f"RSS +{(peak - before) / MiB:.0f} MiB, slowest /healthz {slowest:.0f} ms ({sent} commands sent)"
-    finally:
-        s.stop()
 
 
 def stomp_transaction(binary):
-    s = Server(binary)
-    try:
+    with Server(binary) as s:
         before = s.rss()
         sock = stomp(s)
         sock.sendall(stomp_frame("BEGIN", [("transaction", "t")]))
@@ -238,14 +251,10 @@ def stomp_transaction(binary):
         error = [line for line in answer.split(b"\n") if line.startswith(b"message:")]
         outcome = f"ERROR {error[0].decode()[8:]}" if error else "no ERROR"
         return f"RSS +{growth / MiB:.0f} MiB, {sent} x 512 KiB accepted, {outcome}"
-    finally:
-        s.stop()
 
 
 def slowloris(binary):
-    s = Server(binary)
-    socks = []
-    try:
+    with Server(binary) as s, Sockets() as socks:
         for _ in range(300):
             sock = socket.create_connection(("127.0.0.1", s.port), timeout=5)
             sock.sendall(b"GET /healthz HTTP/1.1\r\n")
@@ -270,16 +279,10 @@ def slowloris(binary):
                 closed = True
             held += 0 if closed else 1
         return f"{held} of 300 still held after 15 s"
-    finally:
-        for sock in socks:
-            sock.close()
-        s.stop()
 
 
 def one_address_flood(binary):
-    s = Server(binary)
-    socks = []
-    try:
+    with Server(binary) as s, Sockets() as socks:
         for _ in range(1500):
             try:
                 socks.append(socket.create_connection(("127.0.0.1", s.port), timeout=5))
@@ -294,16 +297,10 @@ def one_address_flood(binary):
             except (socket.timeout, OSError):
                 pass
         return f"{len(socks) - refused} of 1,500 kept, {refused} refused with 503"
-    finally:
-        for sock in socks:
-            sock.close()
-        s.stop()
 
 
 def descriptor_exhaustion(binary):
-    s = Server(binary, nofile=64)
-    socks = []
-    try:
+    with Server(binary, nofile=64) as s, Sockets() as socks:
         for _ in range(100):
             try:
                 socks.append(socket.create_connection(("127.0.0.1", s.port), timeout=2))
@@ -313,34 +310,23 @@ def descriptor_exhaustion(binary):
         before = s.cpu_seconds()
         time.sleep(5)
         return f"{s.cpu_seconds() - before:.2f} CPU-s in 5 s"
-    finally:
-        for sock in socks:
-            sock.close()
-        s.stop()
 
 
 def cross_origin_publish(binary):
-    s = Server(binary)
-    try:
+    with Server(binary) as s:
         r = HTTP.post(f"{s.url}/pub/chat", data=b"from a foreign page", timeout=5,
                       headers={"Origin": "https://evil.example", "Content-Type": "text/plain"})
         return f"{r.status_code} {'published' if r.status_code == 200 else r.json().get('code')}"
-    finally:
-        s.stop()
 
 
 def dns_rebinding(binary):
-    s = Server(binary)
-    try:
+    with Server(binary) as s:
         r = HTTP.get(f"{s.url}/stats", headers={"Host": "evil.example"}, timeout=5)
         return f"{r.status_code} {'the stats' if r.status_code == 200 else r.json().get('code')}"
-    finally:
-        s.stop()
 
 
 def impersonation(binary):
-    s = Server(binary)
-    try:
+    with Server(binary) as s:
         sock = websocket(s, "/connection/websocket")
         sock.sendall(ws_frame(json.dumps({"id": 1, "method": "connect", "params": {"user": "alice"}})))
         reply = ws_messages(sock, 1)
@@ -351,13 +337,10 @@ def impersonation(binary):
             return "received alice's message"
         error = next((m["error"] for m in reply if "error" in m), None)
         return f"refused: {error['code']} {error['name']}" if error else "not received"
-    finally:
-        s.stop()
 
 
 def stomp_anonymous_send(binary):
-    s = Server(binary)
-    try:
+    with Server(binary) as s:
         listener = websocket(s, "/sub/prices")
         time.sleep(0.3)
         sock = stomp(s)
@@ -374,8 +357,6 @@ def stomp_anonymous_send(binary):
             return "delivered to subscribers"
         error = [line for line in answer.split(b"\n") if line.startswith(b"message:")]
         return f"refused: ERROR {error[0].decode()[8:]}" if error else "not delivered"
-    finally:
-        s.stop()
 
 
 ATTACKS = [history_flood, stomp_transaction, slowloris, one_address_flood, descriptor_exhaustion,

@@ -4,16 +4,17 @@ import Testing
 
 @testable import SwitchboardServer
 
+/// Writes `text` to a new temporary configuration file and returns its path.
+func writeConfigurationFile(_ text: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "switchboard-\(UUID().uuidString).toml"
+    ).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
 @Suite("Configuration")
 struct ConfigurationLoaderTests {
-    func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "switchboard-\(UUID().uuidString).toml"
-        ).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test("the defaults need no file")
     func defaults() throws {
         let configuration = try ConfigurationLoader().load(file: nil, environment: [:]).get()
@@ -29,7 +30,7 @@ struct ConfigurationLoaderTests {
 
     @Test("precedence: file < environment < flags")
     func precedence() throws {
-        let path = try write("[server]\nhttp = \"127.0.0.1:9000\"\n[channels]\nhistory_size = 5\nping_interval = 2.5\n")
+        let path = try writeConfigurationFile("[server]\nhttp = \"127.0.0.1:9000\"\n[channels]\nhistory_size = 5\nping_interval = 2.5\n")
         let configuration = try ConfigurationLoader().load(
             file: path,
             environment: [
@@ -46,7 +47,7 @@ struct ConfigurationLoaderTests {
 
     @Test("every error is reported with its line")
     func errorsWithLines() throws {
-        let path = try write(
+        let path = try writeConfigurationFile(
             """
             [server]
             http = "nowhere"
@@ -68,7 +69,7 @@ struct ConfigurationLoaderTests {
 
     @Test("syntax errors carry their line")
     func syntaxError() throws {
-        let path = try write("[server]\nhttp = \"unterminated\n")
+        let path = try writeConfigurationFile("[server]\nhttp = \"unterminated\n")
         let errors = ConfigurationLoader().check(file: path)
         #expect(errors.count == 1)
         #expect(errors.first?.line == 2)
@@ -118,7 +119,7 @@ struct ConfigurationLoaderTests {
 
     @Test("bridge routes are tables; their mistakes are reported with their lines")
     func bridgeRoutes() throws {
-        let good = try write(
+        let good = try writeConfigurationFile(
             """
             [bridge]
             allow = ["127.0.0.1:6667", "localhost:7000-7010"]
@@ -138,7 +139,7 @@ struct ConfigurationLoaderTests {
                 .init(path: "/vnc", target: BridgeAddress(host: "::1", port: 5900)),
             ]
         )
-        let bad = try write(
+        let bad = try writeConfigurationFile(
             """
             [bridge]
             allow = ["nohost"]
@@ -165,17 +166,9 @@ struct ConfigurationLoaderTests {
 
 @Suite("Configuration: STOMP logins")
 struct STOMPUsersConfigurationTests {
-    func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "switchboard-\(UUID().uuidString).toml"
-        ).path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
     @Test("[[stomp.user]] tables: passcode or its SHA-256, write and read patterns")
     func tables() throws {
-        let path = try write(
+        let path = try writeConfigurationFile(
             """
             [[stomp.user]]
             login = "feed"
@@ -201,7 +194,7 @@ struct STOMPUsersConfigurationTests {
 
     @Test("mistakes in the tables are reported with their lines")
     func mistakes() throws {
-        let path = try write(
+        let path = try writeConfigurationFile(
             """
             [[stomp.user]]
             login = "a"
@@ -230,7 +223,7 @@ struct STOMPUsersConfigurationTests {
 
     @Test("the deprecated stomp.users strings still work, may do everything, and are warned about")
     func legacy() throws {
-        let path = try write("[stomp]\nusers = [\"ann:a:b\"]\n")
+        let path = try writeConfigurationFile("[stomp]\nusers = [\"ann:a:b\"]\n")
         let configuration = try ConfigurationLoader().load(file: path, environment: [:]).get()
         let users = configuration.stompBroker.users
         #expect(users.count == 1 && users[0].login == "ann" && users[0].accepts(passcode: "a:b"))
