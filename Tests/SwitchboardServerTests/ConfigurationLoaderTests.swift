@@ -30,7 +30,9 @@ struct ConfigurationLoaderTests {
 
     @Test("precedence: file < environment < flags")
     func precedence() throws {
-        let path = try writeConfigurationFile("[server]\nhttp = \"127.0.0.1:9000\"\n[channels]\nhistory_size = 5\nping_interval = 2.5\n")
+        let path = try writeConfigurationFile(
+            "[server]\nhttp = \"127.0.0.1:9000\"\n[channels]\nhistory_size = 5\nping_interval = 2.5\n"
+        )
         let configuration = try ConfigurationLoader().load(
             file: path,
             environment: [
