@@ -6,8 +6,10 @@ import Synchronization
 /// Checks signed tokens (JWS, RFC 7515) wherever a client shows one: the native protocol's `connect` and
 /// `refresh`, Socket.IO's `auth`, `?access_token=` on subscriptions and bridged paths. HS256 with
 /// `security.token_secret`; RS256, ES256 and EdDSA with the keys of `security.jwks` (replaced when the
-/// set is read again). Claims must have their registered types (RFC 7519 §4.1): `sub` a string, `exp`
-/// and `nbf` numbers; `exp` is required unless `security.token_require_exp` is off.
+/// set is read again). The claims read must have their registered types (RFC 7519 §4.1): `sub`, `iss`
+/// strings, `aud` a string or list of strings, `exp` and `nbf` numbers (in the years 1970 to 9999); `exp`
+/// is required unless `security.token_require_exp` is off; `iss` and `aud` must match
+/// `security.token_issuer` / `security.token_audience` when those are set.
 public final class TokenVerifier: Sendable {
     /// How tokens are checked.
     public struct Configuration: Sendable {
@@ -15,15 +17,23 @@ public final class TokenVerifier: Sendable {
         public var secret = ""
         /// Whether a token without `exp` is refused.
         public var requireExpiry = true
+        /// The `iss` a token must carry (`security.token_issuer`); empty = any.
+        public var issuer = ""
+        /// A value the token's `aud` must contain (`security.token_audience`); empty = any.
+        public var audience = ""
 
-        public init(secret: String = "", requireExpiry: Bool = true) {
+        public init(secret: String = "", requireExpiry: Bool = true, issuer: String = "", audience: String = "") {
             self.secret = secret
             self.requireExpiry = requireExpiry
+            self.issuer = issuer
+            self.audience = audience
         }
     }
 
     private let secret: VerificationKey?
     private let requireExpiry: Bool
+    private let issuer: String
+    private let audience: String
     private let keySet = Mutex(JSONWebKeySet())
 
     /// The most channel patterns a token may carry (they are matched on every command).
@@ -33,6 +43,8 @@ public final class TokenVerifier: Sendable {
         self.secret =
             configuration.secret.isEmpty ? nil : .hmacSHA256(SymmetricKey(data: Array(configuration.secret.utf8)))
         self.requireExpiry = configuration.requireExpiry
+        self.issuer = configuration.issuer
+        self.audience = configuration.audience
     }
 
     /// Uses `keys` from now on (a JWKS read again).
@@ -86,10 +98,30 @@ public final class TokenVerifier: Sendable {
     /// The registered claims, with their types checked (a decoder refuses `"exp": "tomorrow"`).
     private struct Claims: Decodable {
         var sub: String?
+        var iss: String?
+        var aud: Audience?
         var exp: Double?
         var nbf: Double?
         var channels: [String]?
     }
+
+    /// `aud`: one string or a list of them (RFC 7519 §4.1.3).
+    private struct Audience: Decodable {
+        var values: [String]
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let one = try? container.decode(String.self) {
+                values = [one]
+            } else {
+                values = try container.decode([String].self)
+            }
+        }
+    }
+
+    /// The latest time a token may name: the end of the year 9999, in seconds (RFC 7519's NumericDate
+    /// has no bound; milliseconds of larger values do not fit in 64 bits).
+    static let latestTime = 253_402_300_799.0
 
     private func identity(from json: Data, now: Int64) throws(TokenError) -> TokenIdentity {
         let claims: Claims
@@ -101,13 +133,24 @@ public final class TokenVerifier: Sendable {
         } catch {
             throw .malformed
         }
+        for (name, value) in [("exp", claims.exp), ("nbf", claims.nbf)] {
+            if let value, !(0...Self.latestTime).contains(value) {
+                throw TokenError("the token's \"\(name)\" claim is not a time between 1970 and 9999")
+            }
+        }
         let seconds = Double(now) / 1000
         if let expiry = claims.exp {
-            guard expiry.isFinite, seconds < expiry else { throw .expired }
+            guard seconds < expiry else { throw .expired }
         } else if requireExpiry {
             throw .missingExpiry
         }
         if let notBefore = claims.nbf, seconds < notBefore { throw TokenError("the token is not valid yet") }
+        if !issuer.isEmpty, claims.iss != issuer {
+            throw TokenError("the token's issuer (\"iss\") is not \(issuer.prefix(100)) (security.token_issuer)")
+        }
+        if !audience.isEmpty, !(claims.aud?.values.contains(audience) ?? false) {
+            throw TokenError("the token is not for \(audience.prefix(100)) (\"aud\", security.token_audience)")
+        }
         guard let user = claims.sub, (1...255).contains(user.utf8.count) else {
             throw TokenError("the token has no \"sub\" claim (the user, 1 to 255 bytes)")
         }

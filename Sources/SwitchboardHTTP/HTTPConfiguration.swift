@@ -41,6 +41,8 @@ public struct HTTPConfiguration: Sendable {
     public var subscribeOrigins = ["*"]
     /// Addresses (or ranges) of proxies whose forwarding headers are believed.
     public var trustedProxies: [String] = []
+    /// The header a trusted proxy names its client in (`security.forwarded_header`).
+    public var forwardingHeader = ForwardingHeader.xForwardedFor
     /// Whether the listener serves TLS (https, wss).
     public var usesTLS = false
     /// Who may publish and subscribe where (`security.client_publish`, `security.client_subscribe`); the

@@ -52,3 +52,14 @@ def test_serve_help_lists_options():
     p = subprocess.run([str(BIN), "serve", "--help"], capture_output=True, timeout=10)
     out = (p.stdout + p.stderr).decode()
     assert "--http" in out and "--config" in out
+
+
+def test_the_readme_lists_every_option_of_the_sample_configuration():
+    """README.md's option table is generated from switchboard.toml (which a Swift test keeps equal to
+    `switchboard sample-config`): a new option cannot go undocumented."""
+    import subprocess
+    import sys
+    from conftest import ROOT
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "config-table"), "--check"], capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0, r.stderr

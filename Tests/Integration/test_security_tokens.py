@@ -104,6 +104,36 @@ def test_exp_may_be_made_optional_with_a_warning(make_server):
     assert "token_require_exp is off" in s.log()
 
 
+def test_issuer_and_audience_keep_out_tokens_made_for_other_applications(make_server, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_bytes(jwks(public_jwk("ES256")))
+    s = make_server(security={"jwks": str(path), "token_issuer": "https://id.example", "token_audience": "push"})
+    mine = connect(s, sign("ES256", claims(iss="https://id.example", aud=["mail", "push"])))
+    theirs = connect(s, sign("ES256", claims(iss="https://id.example", aud="mail")))
+    forged = connect(s, sign("ES256", claims(iss="https://other.example", aud="push")))
+    try:
+        assert mine.reply["result"]["user"] == "ann"
+        assert theirs.reply["error"]["code"] == 113 and "security.token_audience" in theirs.reply["error"]["message"]
+        assert forged.reply["error"]["code"] == 113 and "security.token_issuer" in forged.reply["error"]["message"]
+    finally:
+        for c in (mine, theirs, forged):
+            c.close()
+    # Without an audience, a shared identity provider's keys accept tokens for any application: said at start.
+    loose = make_server(security={"jwks": str(path)})
+    assert "without security.token_audience" in loose.log()
+
+
+def test_a_signed_token_with_an_absurd_expiry_is_refused_not_fatal(srv):
+    """exp = 1e16 seconds: its milliseconds do not fit in 64 bits. Before, converting them trapped and the
+    whole server stopped."""
+    c = connect(srv, make_token({"sub": "ann", "exp": 1e16}))
+    try:
+        assert c.reply["error"]["code"] == 113 and "between 1970 and 9999" in c.reply["error"]["message"]
+    finally:
+        c.close()
+    assert requests.get(f"{srv.url}/healthz", timeout=5).status_code == 200
+
+
 def test_only_the_canonical_encoding_of_a_signature_is_accepted(srv):
     token = sign("HS256", claims())
     head, body, signature = token.split(".")

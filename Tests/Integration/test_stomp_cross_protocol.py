@@ -18,7 +18,7 @@ TEXT, BINARY = websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(client_publish=OPEN)
+    return make_module_server(client_publish=OPEN, client_queues=OPEN)
 
 
 def test_stomp_send_reaches_sse_with_the_same_id(srv, stomp_client, chan):

@@ -20,12 +20,12 @@ MAX_CHANNEL_NAME = 100
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(stomp={"max_subscriptions": MAX_SUBS}, limits={"max_channel_name": MAX_CHANNEL_NAME}, client_publish=OPEN)
+    return make_module_server(stomp={"max_subscriptions": MAX_SUBS}, limits={"max_channel_name": MAX_CHANNEL_NAME}, client_publish=OPEN, client_queues=OPEN)
 
 
 @pytest.fixture(scope="module")
 def auth_srv(make_module_server):
-    return make_module_server(stomp={"users": ["alice:secret", "bob:hunter2", "us\\cer:pa\\ss"]}, client_publish=OPEN)
+    return make_module_server(stomp={"users": ["alice:secret", "bob:hunter2", "us\\cer:pa\\ss"]}, client_publish=OPEN, client_queues=OPEN)
 
 
 # ------------------------------------------------------------------ users
@@ -203,7 +203,7 @@ def test_server_healthy_after_errors(srv):
 # ------------------------------------------------------------------ /stats and /api/queues
 
 def test_stats_exact_counts(make_server, stomp_client, chan):
-    srv = make_server(client_publish=OPEN)
+    srv = make_server(client_publish=OPEN, client_queues=OPEN)
     s0 = stats(srv)["stomp"]
     assert (s0["connections"]["tcp"], s0["connections"]["websocket"]) == (0, 0)
     assert s0["subscriptions"]["topic"] == 0 and s0["subscriptions"]["queue"] == 0
@@ -233,7 +233,7 @@ def test_stats_exact_counts(make_server, stomp_client, chan):
 # ------------------------------------------------------------------ listener configuration
 
 def test_listener_off(make_server):
-    srv = make_server(stomp={"listen": "off"}, client_publish=OPEN)
+    srv = make_server(stomp={"listen": "off"}, client_publish=OPEN, client_queues=OPEN)
     assert srv.stomp_port is None
     assert requests.get(f"{srv.url}/healthz", timeout=5).status_code == 200
     assert stats(srv)["stomp"]["connections"]["tcp"] == 0
@@ -242,7 +242,7 @@ def test_listener_off(make_server):
 def test_stomp_listen_flag(make_server):
     from conftest import free_port
     port = free_port()
-    srv = make_server(args=["--stomp", f"127.0.0.1:{port}"], client_publish=OPEN)   # the flag wins over the config file
+    srv = make_server(args=["--stomp", f"127.0.0.1:{port}"], client_publish=OPEN, client_queues=OPEN)   # the flag wins over the config file
     assert srv.stomp_port != port
     with RawStomp(("127.0.0.1", port)) as c:
         assert c.connect().command == "CONNECTED"
@@ -251,7 +251,7 @@ def test_stomp_listen_flag(make_server):
 # ------------------------------------------------------------------ shutdown
 
 def test_sigterm_sends_error_and_closes(make_server, stomp_client, chan):
-    srv = make_server(client_publish=OPEN)
+    srv = make_server(client_publish=OPEN, client_queues=OPEN)
     tcp = raw_connect(srv)
     ws = RawStompWS(f"ws://127.0.0.1:{srv.port}/stomp")
     ws.connect()

@@ -17,7 +17,7 @@ HB = 0.2
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(stomp={"heartbeat": HB}, client_publish=OPEN)
+    return make_module_server(stomp={"heartbeat": HB}, client_publish=OPEN, client_queues=OPEN)
 
 
 def gaps(times):

@@ -16,7 +16,7 @@ OPEN = ["*"]
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(client_publish=OPEN)
+    return make_module_server(client_publish=OPEN, client_queues=OPEN)
 
 
 def qname():
@@ -323,7 +323,7 @@ def test_prefetch_with_client_mode_cumulative_ack_frees_room(srv, stomp_client):
 
 
 def test_default_prefetch_from_config(make_server, stomp_client):
-    srv = make_server(prefetch=3, client_publish=OPEN)
+    srv = make_server(prefetch=3, client_publish=OPEN, client_queues=OPEN)
     q = qname()
     c = stomp_client(srv)
     c.subscribe(f"/queue/{q}", ack="client-individual")
@@ -336,7 +336,7 @@ def test_default_prefetch_from_config(make_server, stomp_client):
 # ------------------------------------------------------------------ bounds
 
 def test_queue_full_is_an_error_not_a_drop(make_server, stomp_client):
-    srv = make_server(max_queue_length=3, client_publish=OPEN)
+    srv = make_server(max_queue_length=3, client_publish=OPEN, client_queues=OPEN)
     q = qname()
     p = stomp_client(srv)
     for i in range(3):
@@ -353,7 +353,7 @@ def test_queue_full_is_an_error_not_a_drop(make_server, stomp_client):
 
 
 def test_queue_bytes_bound(make_server, stomp_client):
-    srv = make_server(max_queue_bytes=1000, client_publish=OPEN)
+    srv = make_server(max_queue_bytes=1000, client_publish=OPEN, client_queues=OPEN)
     q = qname()
     p = stomp_client(srv)
     p.send(f"/queue/{q}", "a" * 600, receipt=True)
@@ -364,7 +364,7 @@ def test_queue_bytes_bound(make_server, stomp_client):
 
 
 def test_too_many_queues(make_server, stomp_client):
-    srv = make_server(max_queues=2, client_publish=OPEN)
+    srv = make_server(max_queues=2, client_publish=OPEN, client_queues=OPEN)
     p = stomp_client(srv)
     p.send(f"/queue/{qname()}", "1", receipt=True)
     p.send(f"/queue/{qname()}", "2", receipt=True)

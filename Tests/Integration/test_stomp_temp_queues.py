@@ -14,7 +14,7 @@ OPEN = ["*"]
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(client_publish=OPEN)
+    return make_module_server(client_publish=OPEN, client_queues=OPEN)
 
 
 def queue_names(srv):

@@ -22,7 +22,7 @@ ID_RE = re.compile(r"^\S+:\d+$")
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(history_size=HISTORY, client_publish=OPEN)
+    return make_module_server(history_size=HISTORY, client_publish=OPEN, client_queues=OPEN)
 
 
 def test_message_headers(srv, stomp_client, chan):
@@ -282,7 +282,7 @@ def test_ten_thousand_messages_then_disconnect_receipt(srv, stomp_client, chan):
 # ------------------------------------------------------------------ slow consumer
 
 def test_slow_topic_consumer_gets_error(make_server, chan):
-    srv = make_server(max_outbound_bytes=65536, client_publish=OPEN)
+    srv = make_server(max_outbound_bytes=65536, client_publish=OPEN, client_queues=OPEN)
     ch = chan()
     n, size = 200, 64 * 1024                      # 12.5 MiB, far over socket buffers + 64 KiB
     slow = RawStomp.to(srv, rcvbuf=4096)

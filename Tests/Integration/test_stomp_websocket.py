@@ -16,7 +16,7 @@ TEXT, BINARY = websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY
 
 @pytest.fixture(scope="module")
 def srv(make_module_server):
-    return make_module_server(client_publish=OPEN)
+    return make_module_server(client_publish=OPEN, client_queues=OPEN)
 
 
 def ws_url(srv):
@@ -93,7 +93,7 @@ def test_subprotocol_chosen_from_several(srv):
 
 
 def test_websocket_disabled(make_server):
-    srv = make_server(stomp={"websocket": False}, client_publish=OPEN)
+    srv = make_server(stomp={"websocket": False}, client_publish=OPEN, client_queues=OPEN)
     with pytest.raises(websocket.WebSocketException):
         websocket.create_connection(ws_url(srv), timeout=5, subprotocols=["v12.stomp"])
 

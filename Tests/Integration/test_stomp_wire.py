@@ -20,7 +20,7 @@ MAX_BODY = 8192
 @pytest.fixture(scope="module")
 def srv(make_module_server):
     return make_module_server(stomp={"max_header_length": MAX_HEADER_LENGTH, "max_headers": MAX_HEADERS},
-                              limits={"max_message_size": MAX_BODY}, client_publish=OPEN)
+                              limits={"max_message_size": MAX_BODY}, client_publish=OPEN, client_queues=OPEN)
 
 
 def topic(chan):

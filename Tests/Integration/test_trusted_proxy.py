@@ -2,8 +2,9 @@
 
 Before security.trusted_proxies, every client of a proxy on the server's machine arrived from 127.0.0.1
 and had the loopback privilege: anyone on the Internet could publish and use /api through the proxy.
-Now forwarding headers from a peer that is not a trusted proxy take the privilege away, and from a
-trusted one the forwarded client is the one judged (and counted).
+Now forwarding headers from a peer that is not a trusted proxy take the privilege away, and a request
+through a trusted one never has it: its forwarded client (from security.forwarded_header only) is the one
+counted.
 """
 import shutil
 import subprocess
@@ -127,18 +128,34 @@ def test_forwarding_headers_from_a_direct_client_are_not_believed(proxied):
     assert_error_json(r.status, r.body, 403, "forbidden")
 
 
-def test_a_trusted_proxy_forwards_the_client_that_is_judged(proxied):
+def test_a_request_through_a_trusted_proxy_never_has_the_loopback_privilege(proxied):
+    """The proxy names the client, but a header it did not set could be the client's own (nginx passes
+    `Forwarded` on as written while it appends to X-Forwarded-For), and a client on the proxy's machine
+    is not the back end: through a proxy, publishing and the API need a key."""
     s, nginx = proxied(security={"trusted_proxies": [PROXY_ADDRESS]})
-    # The client on this machine, through the trusted proxy: loopback, privileged.
-    assert requests.post(f"{nginx.url}/pub/prices", data="local operator", timeout=5).status_code == 200
-    # A client elsewhere, through the same proxy: not privileged without a key.
-    r = requests.post(f"{nginx.url}/remote/pub/prices", data="from the Internet", timeout=5)
-    assert_error_json(r.status_code, r.content, 403, "forbidden")
+    r = requests.post(f"{nginx.url}/pub/prices", data="local operator", timeout=5)
+    doc = assert_error_json(r.status_code, r.content, 403, "forbidden")
+    assert "through a proxy" in doc["error"]
+    for spoof in ({"X-Forwarded-For": "127.0.0.1"}, {"Forwarded": "for=127.0.0.1"}, {"X-Real-IP": "127.0.0.1"}):
+        r = requests.post(f"{nginx.url}/remote/pub/prices", data="spoof", headers=spoof, timeout=5)
+        assert r.status_code == 403, spoof
     r = requests.post(f"{nginx.url}/remote/pub/prices", data="keyed", headers={"Authorization": "Bearer k3y"},
                       timeout=5)
     assert r.status_code == 200
-    # A client cannot pass itself off as local by writing X-Forwarded-For itself: nginx appends the
-    # address it saw, and only the hops the trusted proxies added are believed.
-    r = requests.post(f"{nginx.url}/remote/pub/prices", data="spoof", headers={"X-Forwarded-For": "127.0.0.1"},
+    # The back end on this machine, straight to Switchboard (not from the proxy's address), keeps it.
+    assert requests.post(f"{s.url}/pub/prices", data="direct", timeout=5).status_code == 200
+
+
+def test_a_rebound_name_gets_no_privilege_on_a_public_listener(make_server):
+    """Listening on 0.0.0.0 with no security.hosts (here: hosts = ["*"], the same answer-any-Host rule, as
+    tests bind loopback only), any Host is answered; but a page whose name was pointed at 127.0.0.1 (DNS
+    rebinding, same-origin as far as the browser knows) must not be the back end."""
+    s = make_server(security={"hosts": ["*"]})
+    url = s.url
+    r = requests.post(f"{url}/pub/prices", data="x", headers={"Host": f"rebind.evil.example:{s.port}",
+                                                             "Origin": f"http://rebind.evil.example:{s.port}"},
                       timeout=5)
-    assert r.status_code == 403
+    doc = assert_error_json(r.status_code, r.content, 403, "forbidden")
+    assert "Host" in doc["error"]
+    assert requests.get(f"{url}/healthz", headers={"Host": f"rebind.evil.example:{s.port}"}, timeout=5).status_code == 200
+    assert requests.post(f"{url}/pub/prices", data="x", timeout=5).status_code == 200   # Host: 127.0.0.1:PORT

@@ -111,6 +111,35 @@ struct TokenVerifierTests {
         #expect(failure(verifier(secret: "s3cret").verify(early, now: now)).contains("not valid yet"))
     }
 
+    @Test("times beyond the year 9999 (or before 1970) are refused, not trapped on")
+    func absurdTimes() {
+        let v = verifier(secret: "s3cret")
+        for claims in [
+            #"{"sub":"ann","exp":1e16}"#, #"{"sub":"ann","exp":1e308}"#, #"{"sub":"ann","exp":-5}"#,
+            #"{"sub":"ann","exp":\#(later),"nbf":1e19}"#,
+        ] {
+            #expect(failure(v.verify(sign(claims), now: now)).contains("not a time between 1970 and 9999"), "\(claims)")
+        }
+        #expect(failure(v.verify(sign(#"{"sub":"ann","exp":253402300799}"#), now: now)) == "accepted")
+    }
+
+    @Test("iss and aud, when configured: a string audience or a list containing it")
+    func issuerAndAudience() {
+        let v = TokenVerifier(configuration: .init(secret: "s3cret", issuer: "https://id.example", audience: "push"))
+        let good = sign(#"{"sub":"ann","exp":\#(later),"iss":"https://id.example","aud":"push"}"#)
+        #expect(failure(v.verify(good, now: now)) == "accepted")
+        let list = sign(#"{"sub":"ann","exp":\#(later),"iss":"https://id.example","aud":["mail","push"]}"#)
+        #expect(failure(v.verify(list, now: now)) == "accepted")
+        let otherApp = sign(#"{"sub":"ann","exp":\#(later),"iss":"https://id.example","aud":"mail"}"#)
+        #expect(failure(v.verify(otherApp, now: now)).contains("security.token_audience"))
+        let noAudience = sign(#"{"sub":"ann","exp":\#(later),"iss":"https://id.example"}"#)
+        #expect(failure(v.verify(noAudience, now: now)).contains("security.token_audience"))
+        let otherIssuer = sign(#"{"sub":"ann","exp":\#(later),"iss":"https://evil.example","aud":"push"}"#)
+        #expect(failure(v.verify(otherIssuer, now: now)).contains("security.token_issuer"))
+        let wrongType = sign(#"{"sub":"ann","exp":\#(later),"iss":"https://id.example","aud":7}"#)
+        #expect(failure(v.verify(wrongType, now: now)) != "accepted")
+    }
+
     @Test("claims of the wrong type are refused")
     func claimTypes() {
         let v = verifier(secret: "s3cret")

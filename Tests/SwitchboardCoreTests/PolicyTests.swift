@@ -30,6 +30,33 @@ struct PolicyTests {
         #expect(restricted.allows(.publish, "x", by: .client(.everything)))
     }
 
+    @Test("queues: no client may use one unless client_queues or a grant says so")
+    func queues() {
+        #expect(!policy.allows(.subscribe, "orders", destination: .queue, by: .anonymous))
+        #expect(!policy.allows(.publish, "chat", destination: .queue, by: .anonymous))
+        #expect(
+            policy.allows(.subscribe, "orders", destination: .queue, by: .client(ChannelGrants(subscribe: ["orders"])))
+        )
+        let open = ChannelPolicy(clientQueues: ["jobs.*"])
+        #expect(open.allows(.publish, "jobs.a", destination: .queue, by: .anonymous))
+        #expect(open.allows(.subscribe, "jobs.a", destination: .queue, by: .anonymous))
+        #expect(!open.allows(.subscribe, "orders", destination: .queue, by: .anonymous))
+    }
+
+    @Test("an account may do exactly what its lists grant")
+    func accounts() {
+        let reader = Principal.account(ChannelGrants(publish: [], subscribe: ["prices"]))
+        #expect(policy.allows(.subscribe, "prices", by: reader))
+        #expect(!policy.allows(.subscribe, "news", by: reader))  // every client may; this account may not
+        #expect(!policy.allows(.publish, "chat", by: reader))
+        #expect(policy.allows(.subscribe, "prices", destination: .queue, by: reader))
+        guard case .denied(let reason) = policy.decide(.subscribe, "news", by: reader) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(reason.contains("the login's read list"))
+    }
+
     @Test("a refusal says what and which option decides")
     func reasons() {
         #expect(
@@ -39,13 +66,12 @@ struct PolicyTests {
                         "not allowed to publish to channel prices (security.client_publish, or a credential that grants it)"
                 )
         )
-        let restricted = ChannelPolicy(clientPublish: [], clientSubscribe: [])
-        guard case .denied(let reason) = restricted.decide(.subscribe, "jobs", destination: .queue, by: .anonymous)
+        guard case .denied(let reason) = policy.decide(.subscribe, "jobs", destination: .queue, by: .anonymous)
         else {
             Issue.record("expected a refusal")
             return
         }
-        #expect(reason.contains("consume queue jobs") && reason.contains("security.client_subscribe"))
+        #expect(reason.contains("consume queue jobs") && reason.contains("security.client_queues"))
     }
 
     @Test("glob patterns: * any run, ? one character, whole names only")

@@ -15,7 +15,12 @@ struct RequestSecurityTests {
 
     func headers(_ pairs: [(String, String)]) -> HTTPHeaders { HTTPHeaders(pairs) }
 
-    let local = ForwardedClient(address: "127.0.0.1", isLoopback: true, forwardedByUntrustedPeer: false)
+    let local = ForwardedClient(
+        address: "127.0.0.1",
+        isLoopback: true,
+        isForwarded: false,
+        forwardedByUntrustedPeer: false
+    )
 
     @Test("origins parse with explicit ports; null and junk are not origins")
     func origins() {
@@ -116,7 +121,12 @@ struct RequestSecurityTests {
                 client: local
             ) == nil
         )
-        let remote = ForwardedClient(address: "192.0.2.1", isLoopback: false, forwardedByUntrustedPeer: false)
+        let remote = ForwardedClient(
+            address: "192.0.2.1",
+            isLoopback: false,
+            isForwarded: false,
+            forwardedByUntrustedPeer: false
+        )
         #expect(s.privilegeRefusal(headers([]), client: remote)?.code == "forbidden")
         #expect(s.privilegeRefusal(headers([("Authorization", "Bearer k3y")]), client: remote) == nil)
         #expect(s.privilegeRefusal(headers([("Authorization", "Bearer k3y ")]), client: remote) == nil)
@@ -139,29 +149,71 @@ struct RequestSecurityTests {
             headers: headers([("X-Forwarded-For", "203.0.113.9, 192.0.2.7, 10.1.2.3")]),
             trustedProxies: proxies
         )
-        #expect(forwarded == ForwardedClient(address: "192.0.2.7", isLoopback: false, forwardedByUntrustedPeer: false))
+        #expect(forwarded.address == "192.0.2.7" && forwarded.isForwarded && !forwarded.isLoopback)
         let rfc7239 = ForwardedClient.of(
             peer: "10.0.0.5",
             headers: headers([
                 ("Forwarded", "for=192.0.2.60;proto=http;by=203.0.113.43, for=\"[2001:db8:cafe::17]:4711\"")
             ]),
-            trustedProxies: proxies
+            trustedProxies: proxies,
+            header: .forwarded
         )
         #expect(rfc7239.address == "2001:db8:cafe::17")
         let realIP = ForwardedClient.of(
             peer: "127.0.0.1",
             headers: headers([("X-Real-IP", "127.0.0.1")]),
-            trustedProxies: proxies
+            trustedProxies: proxies,
+            header: .xRealIP
         )
-        #expect(realIP.isLoopback && !realIP.forwardedByUntrustedPeer)
+        #expect(realIP.isLoopback && realIP.isForwarded && !realIP.isLocal)
         let direct = ForwardedClient.of(peer: "::ffff:127.0.0.1", headers: headers([]), trustedProxies: [])
-        #expect(direct.isLoopback && direct.address == "127.0.0.1")
+        #expect(direct.isLocal && direct.address == "127.0.0.1")
         let junk = ForwardedClient.of(
             peer: "127.0.0.1",
             headers: headers([("X-Forwarded-For", "unknown")]),
             trustedProxies: proxies
         )
         #expect(!junk.isLoopback)
+        let unknownPeer = ForwardedClient.of(peer: nil, headers: headers([]), trustedProxies: proxies)
+        #expect(!unknownPeer.isLocal)
+    }
+
+    @Test("only the configured forwarding header is believed; a proxied request is never local")
+    func oneForwardingHeader() throws {
+        let proxies = try [#require(IPRange("127.0.0.1"))]
+        // nginx appends to X-Forwarded-For and passes the client's own Forwarded header on untouched.
+        let spoofed = headers([("Forwarded", "for=127.0.0.1"), ("X-Forwarded-For", "127.0.0.1, 198.51.100.4")])
+        let client = ForwardedClient.of(peer: "127.0.0.1", headers: spoofed, trustedProxies: proxies)
+        #expect(client.address == "198.51.100.4" && !client.isLocal)
+        // Whatever the header says, a request through a proxy has no loopback privilege.
+        let s = security { $0.trustedProxies = ["127.0.0.1"] }
+        let viaProxy = s.client(peer: "127.0.0.1", headers: headers([("X-Forwarded-For", "127.0.0.1")]))
+        #expect(viaProxy.isForwarded && s.privilegeRefusal(headers([]), client: viaProxy)?.code == "forbidden")
+        let noHeader = s.client(peer: "127.0.0.1", headers: headers([]))
+        #expect(noHeader.isForwarded && s.privilegeRefusal(headers([]), client: noHeader)?.code == "forbidden")
+        #expect(s.privilegeRefusal(headers([("Authorization", "Bearer k3y")]), client: viaProxy) == nil)
+        // An untrusted peer that sends any forwarding header loses the privilege too.
+        let untrusted = security().client(peer: "127.0.0.1", headers: headers([("X-Real-IP", "10.0.0.1")]))
+        #expect(untrusted.forwardedByUntrustedPeer)
+    }
+
+    @Test("the loopback privilege needs a Host that names this machine (DNS rebinding on 0.0.0.0)")
+    func rebindingOnAPublicListener() {
+        var configuration = HTTPConfiguration()
+        configuration.applyHostDefault(listenerHost: "0.0.0.0")  // no Host list: any Host is answered
+        let s = RequestSecurity(configuration: configuration)
+        #expect(s.allowsHost(headers([("Host", "rebind.evil.example:8000")])))
+        #expect(s.privilegeRefusal(headers([("Host", "rebind.evil.example:8000")]), client: local)?.code == "forbidden")
+        for host in ["localhost:8000", "127.0.0.1", "[::1]:8000", "127.1.2.3:8000"] {
+            #expect(s.privilegeRefusal(headers([("Host", host)]), client: local) == nil, "\(host)")
+        }
+        #expect(s.privilegeRefusal(headers([]), client: local) == nil)  // HTTP/1.0, no Host
+        configuration.hosts = ["push.example.com"]
+        let listed = RequestSecurity(configuration: configuration)
+        #expect(listed.privilegeRefusal(headers([("Host", "push.example.com")]), client: local) == nil)
+        configuration.hosts = ["*"]
+        let any = RequestSecurity(configuration: configuration)
+        #expect(any.privilegeRefusal(headers([("Host", "push.example.com")]), client: local)?.code == "forbidden")
     }
 
     @Test("address ranges")

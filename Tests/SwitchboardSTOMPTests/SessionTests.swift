@@ -14,7 +14,7 @@ struct SessionTests {
     /// A broker where every client may send and subscribe anywhere (the policy has its own tests below).
     static var open: STOMPSession.Configuration {
         var configuration = STOMPSession.Configuration()
-        configuration.policy = ChannelPolicy(clientPublish: ["*"], clientSubscribe: ["*"])
+        configuration.policy = ChannelPolicy(clientPublish: ["*"], clientSubscribe: ["*"], clientQueues: ["*"])
         return configuration
     }
 
@@ -322,7 +322,7 @@ struct SessionTests {
         #expect(session.state == .closed)
     }
 
-    @Test("the policy: anonymous clients SEND only where client_publish allows; a login's write/read grant more")
+    @Test("the policy: anonymous clients SEND where client_publish allows, use no queue; a login only its lists")
     func permissions() {
         var configuration = STOMPSession.Configuration()
         configuration.policy = ChannelPolicy(clientPublish: ["chat", "chat.*"], clientSubscribe: ["public.*"])
@@ -355,6 +355,12 @@ struct SessionTests {
                 "subscribe 1 /topic/public.news auto"
             ]
         )
+        var drainer = anonymous
+        #expect(
+            trace(drainer.receive(frame("SUBSCRIBE", [("id", "q"), ("destination", "/queue/orders.eu")]))) == [
+                "ERROR message=permission denied", "close",
+            ]
+        )
         // A reply to a temporary queue is a capability: allowed for anyone connected.
         #expect(
             trace(anonymous.receive(frame("SEND", [("destination", "/queue/temp.x.y")], body: "r"))) == [
@@ -371,7 +377,7 @@ struct SessionTests {
         ]
         var feed = STOMPSession(id: "f", configuration: configuration)
         _ = feed.receive(frame("CONNECT", [("login", "feed"), ("passcode", "pw")]))
-        #expect(feed.principal == .client(configuration.users["feed"]!.grants))
+        #expect(feed.principal == .account(configuration.users["feed"]!.grants))
         #expect(
             trace(feed.receive(frame("SEND", [("destination", "/topic/prices")], body: "1"))) == ["publish prices 1"]
         )
@@ -385,8 +391,15 @@ struct SessionTests {
                 "subscribe a /queue/orders.eu auto"
             ]
         )
+        var chatty = feed
         #expect(
             trace(feed.receive(frame("SEND", [("destination", "/topic/news")], body: "n"))) == [
+                "ERROR message=permission denied", "close",
+            ]
+        )
+        // A login's lists are all it may do: not even what every anonymous client may (chat, public.*).
+        #expect(
+            trace(chatty.receive(frame("SUBSCRIBE", [("id", "p"), ("destination", "/topic/public.news")]))) == [
                 "ERROR message=permission denied", "close",
             ]
         )

@@ -2,9 +2,11 @@
 /// protocol, Socket.IO, STOMP topics and queues, over TCP and WebSocket) asks it before a message goes
 /// into a channel or queue, or a subscription starts. No protocol is a side door.
 ///
-/// The back end may do anything. A client may publish where `security.client_publish` allows and
-/// subscribe where `security.client_subscribe` allows, plus wherever its credential grants
-/// (``ChannelGrants``). A pure value: no I/O.
+/// The back end may do anything. A client may publish to channels where `security.client_publish` allows,
+/// subscribe where `security.client_subscribe` allows, and send to and consume queues where
+/// `security.client_queues` allows (none by default: a queue's messages are work for the back end's
+/// consumers), plus wherever its credential grants (``ChannelGrants``). An account (a STOMP login) may do
+/// exactly what its lists grant. A pure value: no I/O.
 public struct ChannelPolicy: Sendable, Equatable {
     /// What is asked for.
     public enum Operation: Sendable {
@@ -30,16 +32,23 @@ public struct ChannelPolicy: Sendable, Equatable {
         public var isAllowed: Bool { self == .allowed }
     }
 
-    /// Patterns of channels and queues every client may publish or send to (`security.client_publish`).
+    /// Patterns of channels every client may publish to (`security.client_publish`).
     public var clientPublish: [String]
-    /// Patterns of channels and queues every client may subscribe to (`security.client_subscribe`).
+    /// Patterns of channels every client may subscribe to (`security.client_subscribe`).
     public var clientSubscribe: [String]
+    /// Patterns of queues every client may send to and consume (`security.client_queues`).
+    public var clientQueues: [String]
 
-    /// The documented defaults: clients may publish into the chat's rooms (`chat`, `chat.*`) and
-    /// subscribe anywhere.
-    public init(clientPublish: [String] = ["chat", "chat.*"], clientSubscribe: [String] = ["*"]) {
+    /// The documented defaults: clients may publish into the chat's rooms (`chat`, `chat.*`), subscribe
+    /// to any channel, and use no queue.
+    public init(
+        clientPublish: [String] = ["chat", "chat.*"],
+        clientSubscribe: [String] = ["*"],
+        clientQueues: [String] = []
+    ) {
         self.clientPublish = clientPublish
         self.clientSubscribe = clientSubscribe
+        self.clientQueues = clientQueues
     }
 
     /// Decides whether `principal` may do `operation` on the channel or queue `name`.
@@ -49,13 +58,24 @@ public struct ChannelPolicy: Sendable, Equatable {
         destination: Destination = .channel,
         by principal: Principal
     ) -> Decision {
-        guard case .client(let grants) = principal else { return .allowed }
-        let (everyone, granted, option) =
-            switch operation {
-            case .publish: (clientPublish, grants.publish, "security.client_publish")
-            case .subscribe: (clientSubscribe, grants.subscribe, "security.client_subscribe")
+        let grants: ChannelGrants
+        let isAccount: Bool
+        switch principal {
+        case .backend: return .allowed
+        case .client(let clientGrants): (grants, isAccount) = (clientGrants, false)
+        case .account(let accountGrants): (grants, isAccount) = (accountGrants, true)
+        }
+        let granted = operation == .publish ? grants.publish : grants.subscribe
+        if GlobPattern.anyMatches(granted, name) { return .allowed }
+        let (everyone, option): ([String], String) =
+            switch (isAccount, destination, operation) {
+            case (true, _, .publish): ([], "the login's write list")
+            case (true, _, .subscribe): ([], "the login's read list")
+            case (false, .queue, _): (clientQueues, "security.client_queues")
+            case (false, .channel, .publish): (clientPublish, "security.client_publish")
+            case (false, .channel, .subscribe): (clientSubscribe, "security.client_subscribe")
             }
-        if GlobPattern.anyMatches(everyone, name) || GlobPattern.anyMatches(granted, name) { return .allowed }
+        if GlobPattern.anyMatches(everyone, name) { return .allowed }
         let verb =
             switch (operation, destination) {
             case (.publish, .channel): "publish to channel"
@@ -63,7 +83,8 @@ public struct ChannelPolicy: Sendable, Equatable {
             case (.subscribe, .channel): "subscribe to channel"
             case (.subscribe, .queue): "consume queue"
             }
-        return .denied(reason: "not allowed to \(verb) \(name) (\(option), or a credential that grants it)")
+        let remedy = isAccount ? option : "\(option), or a credential that grants it"
+        return .denied(reason: "not allowed to \(verb) \(name) (\(remedy))")
     }
 
     /// Whether `principal` may do `operation` on `name`.

@@ -1,73 +1,96 @@
 import NIOHTTP1
 
+/// The one header a trusted proxy names its client in (`security.forwarded_header`). Only that one is
+/// believed: a proxy passes the others on as the client wrote them.
+public enum ForwardingHeader: String, Sendable, CaseIterable {
+    /// `X-Forwarded-For: client, proxy1` — appended to by nginx's `$proxy_add_x_forwarded_for`, HAProxy,
+    /// cloud load balancers.
+    case xForwardedFor = "x-forwarded-for"
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    case forwarded
+    /// `X-Real-IP: client` — set (not appended to) by nginx's `proxy_set_header X-Real-IP $remote_addr`.
+    case xRealIP = "x-real-ip"
+}
+
 /// Who a request comes from: the peer of the TCP connection, or — when that peer is a trusted proxy
-/// (`security.trusted_proxies`) — the client it forwards for (`Forwarded`, `X-Forwarded-For`,
-/// `X-Real-IP`). Used for the loopback privilege, per-address limits and logs.
+/// (`security.trusted_proxies`) — the client it forwards for, from `security.forwarded_header`. Used for
+/// the loopback privilege, per-address limits and logs.
 struct ForwardedClient: Sendable, Equatable {
     /// The client's address as text (an IP address, or what a proxy said when it is not one).
     var address: String
-    /// Whether the client is on this machine (its address is a loopback address).
+    /// Whether the client's address is a loopback address.
     var isLoopback: Bool
+    /// Whether the request came through a trusted proxy. It never has the loopback privilege, whatever
+    /// address the proxy names: a proxy on this host would otherwise lend it to every client, and a
+    /// header the proxy did not set could be the client's own.
+    var isForwarded: Bool
     /// Set when forwarding headers came from a peer that is not a trusted proxy: nothing they say is
     /// believed, and the request loses the loopback privilege (a proxy on this host would otherwise
     /// make every client "loopback").
     var forwardedByUntrustedPeer: Bool
 
-    /// The client of a request from `peer` (nil: unknown, e.g. a Unix socket) with these headers.
-    static func of(peer: String?, headers: HTTPHeaders, trustedProxies: [IPRange]) -> ForwardedClient {
+    /// Whether the request may use the loopback privilege: it comes straight from this machine.
+    var isLocal: Bool { isLoopback && !isForwarded && !forwardedByUntrustedPeer }
+
+    /// The client of a request from `peer` (nil: unknown) with these headers. An unknown peer is not
+    /// loopback: nothing is granted on an address nobody saw.
+    static func of(
+        peer: String?,
+        headers: HTTPHeaders,
+        trustedProxies: [IPRange],
+        header: ForwardingHeader = .xForwardedFor
+    ) -> ForwardedClient {
         let peerAddress = peer.flatMap { IPAddress($0) }
-        let peerText = peerAddress?.description ?? peer ?? "?"
-        let direct = ForwardedClient(
-            address: peerText,
-            isLoopback: peerAddress?.isLoopback ?? (peer == nil),
+        var client = ForwardedClient(
+            address: peerAddress?.description ?? peer ?? "?",
+            isLoopback: peerAddress?.isLoopback ?? false,
+            isForwarded: false,
             forwardedByUntrustedPeer: false
         )
-        let chain = forwardedChain(headers)
-        guard !chain.isEmpty else { return direct }
         guard let peerAddress, trustedProxies.contains(where: { $0.contains(peerAddress) }) else {
-            var untrusted = direct
-            untrusted.forwardedByUntrustedPeer = true
-            return untrusted
+            client.forwardedByUntrustedPeer = ForwardingHeader.allCases.contains { !headers[$0.rawValue].isEmpty }
+            return client
         }
+        client.isForwarded = true
         // The nearest hop first: every trusted proxy on the way is skipped; the first address that is
         // not one is the client (anything left of it could have been written by the client itself).
-        for hop in chain.reversed() {
+        // Without the header, or when every hop is a trusted proxy, the client is the peer.
+        for hop in chain(header, in: headers).reversed() {
             guard let address = IPAddress(hop) else {
-                return ForwardedClient(address: hop, isLoopback: false, forwardedByUntrustedPeer: false)
+                client.address = hop
+                client.isLoopback = false
+                return client
             }
             if !trustedProxies.contains(where: { $0.contains(address) }) {
-                return ForwardedClient(address: address.description, isLoopback: address.isLoopback, forwardedByUntrustedPeer: false)
+                client.address = address.description
+                client.isLoopback = address.isLoopback
+                return client
             }
         }
-        let first = IPAddress(chain[0])
-        return ForwardedClient(
-            address: first?.description ?? chain[0],
-            isLoopback: first?.isLoopback ?? false,
-            forwardedByUntrustedPeer: false
-        )
+        return client
     }
 
-    /// The client addresses the forwarding headers list, farthest first: RFC 7239 `Forwarded` (`for=`),
-    /// else `X-Forwarded-For`, else `X-Real-IP`. Ports and brackets are taken off.
-    static func forwardedChain(_ headers: HTTPHeaders) -> [String] {
-        let forwarded = headers[canonicalForm: "forwarded"]
-        if !forwarded.isEmpty {
+    /// The client addresses `header` lists, farthest first. Ports and brackets are taken off.
+    static func chain(_ header: ForwardingHeader, in headers: HTTPHeaders) -> [String] {
+        switch header {
+        case .forwarded:
             var chain: [String] = []
-            for element in forwarded {
+            for element in headers[canonicalForm: "forwarded"] {
                 for pair in element.split(separator: ";") {
                     let parts = pair.split(separator: "=", maxSplits: 1)
                     guard parts.count == 2, parts[0].trimmingSpaces.lowercased() == "for" else { continue }
                     chain.append(stripPort(String(parts[1].trimmingSpaces).trimmingCharacters(in: ["\""])))
                 }
             }
-            if !chain.isEmpty { return chain }
-        }
-        let xff = headers[canonicalForm: "x-forwarded-for"].map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
-        if !xff.isEmpty { return xff.map(stripPort) }
-        if let real = headers.first(name: "x-real-ip")?.trimmingCharacters(in: [" "]), !real.isEmpty {
+            return chain
+        case .xForwardedFor:
+            return headers[canonicalForm: "x-forwarded-for"].map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+                .map(stripPort)
+        case .xRealIP:
+            // Set by the proxy, not appended to: only the last one can be the proxy's.
+            guard let real = headers["x-real-ip"].last?.trimmingCharacters(in: [" "]), !real.isEmpty else { return [] }
             return [stripPort(real)]
         }
-        return []
     }
 
     /// `1.2.3.4:80` → `1.2.3.4`, `[::1]:80` → `::1`; an address without a port is returned as it is.

@@ -24,7 +24,11 @@ struct HostAllowList: Sendable {
                 continue
             }
             let subdomains = trimmed.hasPrefix("*.")
-            guard let (host, port) = HostAndPort.split(subdomains ? String(trimmed.dropFirst(2)) : trimmed, defaultPort: -1)
+            guard
+                let (host, port) = HostAndPort.split(
+                    subdomains ? String(trimmed.dropFirst(2)) : trimmed,
+                    defaultPort: -1
+                )
             else { continue }
             entries.append(Entry(host: host, subdomains: subdomains, port: port == -1 ? nil : port))
         }
@@ -51,6 +55,17 @@ struct HostAllowList: Sendable {
             let nameMatches = entry.subdomains ? host.hasSuffix("." + entry.host) : host == entry.host
             return nameMatches && (entry.port == nil || entry.port == port)
         }
+    }
+
+    /// Whether a `Host` value names this machine for the loopback privilege: a loopback name or address
+    /// (`localhost`, `127.0.0.1`, `[::1]`), none at all, or — when the list names hosts — one of them. A
+    /// list that allows anything vouches for nothing: `Host: rebind.evil.example` is a page whose name
+    /// was pointed here, and must not borrow the machine's privilege.
+    func vouchesForLocal(_ hostHeader: String?) -> Bool {
+        guard let hostHeader else { return true }
+        guard let (host, _) = HostAndPort.split(hostHeader, defaultPort: -1) else { return false }
+        if host == "localhost" || (IPAddress(host)?.isLoopback ?? false) { return true }
+        return !allowsAny && allows(hostHeader)
     }
 
     /// What is wrong with an entry, or nil (configuration checks).

@@ -8,7 +8,10 @@ import SwitchboardCore
 /// - **CSRF** from a page in a browser on the server's machine: a privileged request (`/pub`, `/api`,
 ///   `/stats`) with a foreign `Origin`, or `Sec-Fetch-Site: cross-site`, is refused even from loopback.
 /// - **A proxy on the same host**: forwarding headers from a peer that is not a trusted proxy take the
-///   loopback privilege away; from a trusted one, the forwarded client is the one judged.
+///   loopback privilege away; a request through a trusted one never has it (its forwarded client is the
+///   one counted and logged).
+/// - **DNS rebinding on a public listener**: the loopback privilege also needs a `Host` that names this
+///   machine (or one of `security.hosts`), not whatever name a page pointed here.
 /// - **Foreign pages on two-way endpoints**: the native protocol, `/stomp`, `/socket.io/` and the bridge
 ///   answer only the same origin, `security.origins`, and clients that send no `Origin` (not browsers).
 struct RequestSecurity: Sendable {
@@ -38,6 +41,7 @@ struct RequestSecurity: Sendable {
     let origins: [OriginPattern]
     let subscribeOrigins: [OriginPattern]
     let trustedProxies: [IPRange]
+    let forwardingHeader: ForwardingHeader
     let allowLoopback: Bool
     let apiKeys: [String]
     /// The port a `Host` without one means (80, or 443 on a TLS listener).
@@ -48,6 +52,7 @@ struct RequestSecurity: Sendable {
         self.origins = configuration.origins.compactMap(OriginPattern.init)
         self.subscribeOrigins = configuration.subscribeOrigins.compactMap(OriginPattern.init)
         self.trustedProxies = configuration.trustedProxies.compactMap(IPRange.init)
+        self.forwardingHeader = configuration.forwardingHeader
         self.allowLoopback = configuration.allowLoopback
         self.apiKeys = configuration.apiKeys
         self.defaultPort = configuration.usesTLS ? 443 : 80
@@ -60,7 +65,7 @@ struct RequestSecurity: Sendable {
 
     /// The client of a request from `peer` (its IP address as text).
     func client(peer: String?, headers: HTTPHeaders) -> ForwardedClient {
-        ForwardedClient.of(peer: peer, headers: headers, trustedProxies: trustedProxies)
+        ForwardedClient.of(peer: peer, headers: headers, trustedProxies: trustedProxies, header: forwardingHeader)
     }
 
     /// Checks `Origin` against `patterns` (nil: the default policy, same origin or `security.origins`).
@@ -110,8 +115,8 @@ struct RequestSecurity: Sendable {
             break
         }
         if hasValidKey(headers) { return nil }
-        if allowLoopback, client.isLoopback, !client.forwardedByUntrustedPeer { return nil }
-        if client.forwardedByUntrustedPeer, allowLoopback, client.isLoopback {
+        guard allowLoopback, client.isLoopback else { return .forbidden }
+        if client.forwardedByUntrustedPeer {
             return HTTPError(
                 status: .forbidden,
                 code: "forbidden",
@@ -119,7 +124,23 @@ struct RequestSecurity: Sendable {
                     + "publishing and the API need Authorization: Bearer <api key>"
             )
         }
-        return .forbidden
+        if client.isForwarded {
+            return HTTPError(
+                status: .forbidden,
+                code: "forbidden",
+                message: "a request through a proxy never has the loopback privilege: "
+                    + "publishing and the API need Authorization: Bearer <api key>"
+            )
+        }
+        guard hosts.vouchesForLocal(headers.first(name: "host")) else {
+            return HTTPError(
+                status: .forbidden,
+                code: "forbidden",
+                message: "the loopback privilege needs Host to be this machine (localhost, 127.0.0.1, [::1]) or "
+                    + "one of security.hosts; otherwise use Authorization: Bearer <api key>"
+            )
+        }
+        return nil
     }
 
     /// Whether `Authorization: Bearer KEY` names a key of `security.api_keys`.

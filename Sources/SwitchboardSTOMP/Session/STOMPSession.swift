@@ -227,10 +227,11 @@ public struct STOMPSession: Sendable {
         }
         version = chosen
         if !configuration.users.isEmpty {
-            guard let login = frame["login"], let passcode = frame["passcode"],
-                let user = configuration.users[login], user.accepts(passcode: passcode)
-            else { return fail(.accessRefused) }
-            principal = .client(user.grants)
+            let user = frame["login"].flatMap { configuration.users[$0] }
+            guard (user ?? .nobody).accepts(passcode: frame["passcode"] ?? ""), let user else {
+                return fail(.accessRefused)
+            }
+            principal = .account(user.grants)
         }
         guard let beats = Self.negotiateHeartBeats(frame["heart-beat"], server: configuration.heartBeatMilliseconds)
         else {

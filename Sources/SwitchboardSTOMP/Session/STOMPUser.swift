@@ -39,4 +39,8 @@ public struct STOMPUser: Sendable, Equatable {
     public func accepts(passcode: String) -> Bool {
         ConstantTime.equals(Array(SHA256.hash(data: Array(passcode.utf8))), passcodeSHA256)
     }
+
+    /// What an unknown login is checked against, so that it costs the same hashing as a wrong passcode:
+    /// the time of a refusal does not tell which logins exist.
+    public static let nobody = STOMPUser(login: "", passcodeSHA256: [UInt8](repeating: 0, count: 32), grants: .none)
 }

@@ -208,11 +208,19 @@ extension ConfigurationOption {
         },
         .stringList(
             "security.trusted_proxies",
-            "addresses or ranges (127.0.0.1, 10.0.0.0/8) of proxies whose Forwarded / X-Forwarded-For / X-Real-IP headers are believed",
+            "addresses or ranges (127.0.0.1, 10.0.0.0/8) of proxies whose forwarded_header is believed; requests through them never have the loopback privilege",
             default: [],
             validate: OptionValidation.proxy
         ) {
             $0.httpFrontEnd.trustedProxies = $1
+        },
+        .string(
+            "security.forwarded_header",
+            "the one header trusted proxies name the client in: x-forwarded-for, forwarded or x-real-ip (the others are ignored: a proxy passes them on as the client wrote them)",
+            default: "x-forwarded-for",
+            validate: OptionValidation.forwardingHeader
+        ) {
+            $0.httpFrontEnd.forwardingHeader = ForwardingHeader(rawValue: $1.lowercased()) ?? .xForwardedFor
         },
         .string(
             "security.token_secret",
@@ -251,6 +259,20 @@ extension ConfigurationOption {
         ) {
             $0.tokens.requireExpiry = $1
         },
+        .string(
+            "security.token_issuer",
+            "the iss claim every token must carry (your identity provider's issuer URL); empty = not checked",
+            default: ""
+        ) {
+            $0.tokens.issuer = $1
+        },
+        .string(
+            "security.token_audience",
+            "a value the aud claim of every token must contain (this service's name at the identity provider); empty = not checked",
+            default: ""
+        ) {
+            $0.tokens.audience = $1
+        },
         .boolean(
             "security.anonymous_users",
             "clients may name their user in connect without a token: for development only (anyone could claim anyone's messages); the user comes from a token or the connect hook otherwise",
@@ -260,17 +282,24 @@ extension ConfigurationOption {
         },
         .stringList(
             "security.client_publish",
-            "channel and queue patterns (* and ?) where every client may publish: the native protocol, Socket.IO, WebSocket subscribers' frames, STOMP SEND (the default lets the chat at / work); credentials may grant more",
+            "channel patterns (* and ?) where every client may publish: the native protocol, Socket.IO, WebSocket subscribers' frames, STOMP SEND to /topic/ (the default lets the chat at / work); tokens may grant more",
             default: ["chat", "chat.*"]
         ) {
             $0.httpFrontEnd.policy.clientPublish = $1
         },
         .stringList(
             "security.client_subscribe",
-            "channel and queue patterns (* and ?) where every client may subscribe (and read history and presence); credentials may grant more",
+            "channel patterns (* and ?) where every client may subscribe (and read history and presence); tokens may grant more",
             default: ["*"]
         ) {
             $0.httpFrontEnd.policy.clientSubscribe = $1
+        },
+        .stringList(
+            "security.client_queues",
+            "STOMP queue patterns (* and ?) every client may SEND to and consume; none by default (queues carry work for the back end's consumers: give them logins)",
+            default: []
+        ) {
+            $0.httpFrontEnd.policy.clientQueues = $1
         },
         .string(
             "stomp.listen",
@@ -627,6 +656,11 @@ enum OptionValidation {
     }
 
     @Sendable static func host(_ text: String) -> String? { HTTPConfiguration.problem(withHost: text) }
+
+    @Sendable static func forwardingHeader(_ text: String) -> String? {
+        ForwardingHeader(rawValue: text.lowercased()) != nil
+            ? nil : "must be one of \(ForwardingHeader.allCases.map(\.rawValue).joined(separator: ", "))"
+    }
 
     @Sendable static func jwks(_ text: String) -> String? {
         guard text.hasPrefix("http://") || text.hasPrefix("https://") else { return nil }  // a file

@@ -28,7 +28,8 @@ public enum SampleConfiguration {
     /// STOMP logins are tables, one per login (none by default: anonymous connections).
     private static let stompUserExample = [
         "# Logins: when any is configured, CONNECT must carry one. write and read are channel / queue patterns",
-        "# the login may SEND to and SUBSCRIBE to, beyond security.client_publish and client_subscribe. For example:",
+        "# the login may SEND to and SUBSCRIBE to (topics and queues), and all it may: a login does not get what",
+        "# security.client_publish, client_subscribe and client_queues allow everyone. For example:",
         "# [[stomp.user]]",
         "# login = \"feed\"",
         "# passcode = \"change me\"            # or passcode_sha256 = \"<sha256sum of the passcode, 64 hex digits>\"",

@@ -91,6 +91,18 @@ public struct SwitchboardConfiguration: Sendable {
         if !tokens.requireExpiry {
             warnings.append("security.token_require_exp is off: a token without exp is valid for ever")
         }
+        if !tokens.secret.isEmpty, tokens.secret.utf8.count < 32 {
+            warnings.append(
+                "security.token_secret has \(tokens.secret.utf8.count) bytes: an HS256 secret under 32 random "
+                    + "bytes can be found from one token by trying guesses offline (openssl rand -base64 32)"
+            )
+        }
+        if !jwks.isEmpty, tokens.audience.isEmpty {
+            warnings.append(
+                "security.jwks is set without security.token_audience: any token the identity provider signed, "
+                    + "for any application, is accepted here (set it, and security.token_issuer)"
+            )
+        }
         if httpFrontEnd.anonymousUsers {
             warnings.append(
                 "security.anonymous_users is on: any client may claim any user name and receive that user's "
