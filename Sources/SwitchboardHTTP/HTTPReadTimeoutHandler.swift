@@ -82,7 +82,8 @@ final class HTTPReadTimeoutHandler: ChannelInboundHandler, RemovableChannelHandl
             )
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
-            timeouts.requestEnded()
+            timeouts.closing(now: .now())
+            schedule()
         }
     }
 }

@@ -7,10 +7,12 @@ import NIOCore
 ///   ▲      (idle_timeout)   (header_timeout)      (header_timeout)          (idle_timeout)
 ///   │                           │ head of a request without a body            │ end
 ///   └──── response sent, keep-alive ◀── busy (the server is answering) ◀──────┘
+///                        last response sent, or 408 ──▶ closing (header_timeout) ──▶ closed
 /// ```
 /// A head dribbled a byte a second, or a body that never comes, ends with `408`; a kept-alive connection
 /// with no next request is closed quietly. While the server answers (a long-poll, a back-end call) the
-/// client is not on the clock.
+/// client is not on the clock. A last answer (`Connection: close`, a `408`) closes the connection once
+/// written, or when a client that does not read it has had `header_timeout` to.
 struct HTTPReadTimeouts {
     enum Phase: Equatable {
         case idle
@@ -18,6 +20,7 @@ struct HTTPReadTimeouts {
         case awaitingBody
         case readingBody
         case busy
+        case closing
     }
 
     /// What to do when the deadline passes.
@@ -49,13 +52,14 @@ struct HTTPReadTimeouts {
         case .awaitingBody:
             phase = .readingBody
             deadline = now + idleTimeout
-        case .readingHead, .readingBody, .busy:
+        case .readingHead, .readingBody, .busy, .closing:
             break
         }
     }
 
     /// A request head was read; `expectsBody` when a body follows.
     mutating func headReceived(expectsBody: Bool, now: NIODeadline) {
+        if phase == .closing { return }  // nothing more is answered: the deadline stands
         if expectsBody {
             phase = .awaitingBody
             deadline = now + headerTimeout
@@ -67,22 +71,33 @@ struct HTTPReadTimeouts {
 
     /// The whole request was read: the server answers now.
     mutating func requestEnded() {
+        if phase == .closing { return }
         phase = .busy
         deadline = nil
     }
 
     /// An answer went out; a kept-alive connection waits for its next request.
     mutating func responseSent(keepAlive: Bool, now: NIODeadline) {
-        guard keepAlive else { return }
+        if phase == .closing { return }
+        guard keepAlive else {
+            closing(now: now)
+            return
+        }
         phase = .idle
         deadline = now + idleTimeout
+    }
+
+    /// A last answer was written: the connection closes when it is sent, or at the deadline at the latest.
+    mutating func closing(now: NIODeadline) {
+        phase = .closing
+        deadline = now + headerTimeout
     }
 
     /// What the deadline's passing means, if it did pass at `now`.
     func expiry(now: NIODeadline) -> Expiry? {
         guard let deadline, deadline <= now else { return nil }
         switch phase {
-        case .idle: return .idleConnection
+        case .idle, .closing: return .idleConnection
         case .readingHead, .awaitingBody, .readingBody: return .slowRequest
         case .busy: return nil
         }

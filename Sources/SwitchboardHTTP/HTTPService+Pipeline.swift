@@ -6,17 +6,19 @@ extension HTTPService {
     /// Installs the HTTP front end on a newly accepted connection. Call on the channel's event loop.
     ///
     /// ```
-    /// bytes ─▶ HTTPReadTimeoutHandler ─▶ HTTPRequestDecoder ─▶ HTTPResponseEncoder ─▶ HTTPServerPipelineHandler ─▶ HTTPHandler
+    /// bytes ─▶ ReadWhileWritableHandler ─▶ HTTPReadTimeoutHandler ─▶ HTTPRequestDecoder ─▶ HTTPResponseEncoder ─▶ HTTPServerPipelineHandler ─▶ HTTPHandler
     /// ```
     /// The decoder's header limit bounds memory before ``HTTPHandler`` applies the configured limits
     /// (414 / 431) precisely; the timeout handler bounds how long a request may take to arrive. `slot` is
     /// the connection's place in the connection limits (a trusted proxy's is moved to the forwarded client).
+    /// Nothing is read while the connection cannot take more output: answers never pile up unread.
     public func installHandlers(on channel: any Channel, slot: ConnectionLimiter.Slot? = nil) throws {
         connectionOpened(channel)
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = configuration.maxHeaderSize + configuration.maxRequestLine
         limits.maxHeaderFieldSize = configuration.maxHeaderSize + configuration.maxRequestLine
         let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(ReadWhileWritableHandler())
         try pipeline.addHandler(
             HTTPReadTimeoutHandler(
                 headerTimeout: .milliseconds(Int64(configuration.headerTimeout * 1000)),

@@ -72,8 +72,16 @@ public final class SwitchboardServer: Sendable {
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let descriptors = ConnectionLimits.raiseDescriptorLimit()
+        let maxConnections =
+            configuration.maxConnections ?? ConnectionLimits.defaultMaxConnections(descriptors: descriptors)
+        if maxConnections < 1000 {
+            logger.warning(
+                "only \(maxConnections) connections in all (limits.max_connections; \(descriptors) file descriptors): raise the descriptor limit (ulimit -n) for more"
+            )
+        }
         self.connectionLimiter = ConnectionLimiter(
-            maxConnections: configuration.maxConnections ?? ConnectionLimits.defaultMaxConnections(),
+            maxConnections: maxConnections,
             perAddress: configuration.connectionsPerAddress
         )
     }

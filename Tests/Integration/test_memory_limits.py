@@ -151,7 +151,7 @@ def test_transactions_count_against_the_memory_budget(make_server):
 
 
 def test_over_the_memory_budget_every_protocol_is_refused_clearly(make_server):
-    s = make_server(max_memory=2 * MiB, history_size=1000, client_publish=["*"])
+    s = make_server(max_memory=2 * MiB, history_size=1000, client_publish=["*"], client_queues=["*"])
     payload = "m" * (64 * 1024)
     refused = None
     for i in range(200):
@@ -266,3 +266,31 @@ def test_rpc_calls_in_flight_are_capped_per_connection(make_server):
             c.close()
     finally:
         httpd.shutdown()
+
+
+def test_pipelined_requests_whose_answers_are_not_read_are_not_read_either(make_server):
+    """Plain HTTP had no output backpressure: a client pipelining GET /healthz and never reading made the
+    server queue every answer (the pipelining handler waits only while an answer is unfinished, and these
+    are answered at once): a release build grew by 738 MiB in 8 s asking for /healthz. Now the connection is
+    not read while it cannot take more output. Each request here asks for switchboard.js (tens of KiB)."""
+    s = make_server()
+    before = rss(s)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", s.port))
+    sock.settimeout(0.2)
+    request = f"GET /switchboard.js HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n\r\n".encode() * 100
+    sent = 0
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        try:
+            sent += sock.send(request)
+        except (socket.timeout, BlockingIOError):
+            pass
+        except OSError:
+            break
+    growth = rss(s) - before
+    print(f"\npipelining client that never reads: {sent // 60} requests sent in 8 s, RSS +{growth / MiB:.0f} MiB")
+    assert growth < 48 * MiB, f"RSS grew by {growth / MiB:.0f} MiB"
+    assert healthz_seconds(s) < 2
+    sock.close()

@@ -101,6 +101,26 @@ def test_commands_wait_for_the_hook_in_order(srv, chan):
         c.close()
 
 
+def test_commands_waiting_behind_a_hook_are_bounded(srv, chan):
+    """While a hook is asked, later commands wait; before, without any bound (100 commands a second of up
+    to 1 MiB each for as long as the back end took). At most 64 wait; more are refused with 120."""
+    c = connect(srv, "quinn")
+    try:
+        c.send({"id": 1, "method": "subscribe", "params": {"channel": "slow-" + chan()}})
+        for n in range(2, 80):
+            c.send({"id": n, "method": "ping"})
+        replies = {}
+        while len(replies) < 79:
+            message = json.loads(c.ws.recv())
+            if "id" in message and "push" not in message:
+                replies[message["id"]] = message
+        refused = [n for n, r in replies.items() if r.get("error", {}).get("code") == 120]
+        assert len(refused) == 79 - 1 - 64 and all(n > 65 for n in refused)
+        assert "result" in replies[1] and all("result" in replies[n] for n in range(2, 66))
+    finally:
+        c.close()
+
+
 def test_disconnect_is_told(srv):
     c = connect(srv, "quinn")
     client = c.reply["result"]["client"]

@@ -48,9 +48,22 @@ struct HTTPReadTimeoutsTests {
         #expect(t.phase == .busy && t.deadline == nil)
         t.responseSent(keepAlive: true, now: at(100))
         #expect(t.phase == .idle && t.expiry(now: at(159)) == nil && t.expiry(now: at(160)) == .idleConnection)
-        var closing = timeouts()
-        closing.requestEnded()
-        closing.responseSent(keepAlive: false, now: at(5))
-        #expect(closing.phase == .busy)
+    }
+
+    @Test("a last answer closes the connection within header_timeout even if the client never reads it")
+    func lastAnswer() {
+        var t = timeouts()
+        t.requestEnded()
+        t.responseSent(keepAlive: false, now: at(5))
+        #expect(t.phase == .closing && t.expiry(now: at(14)) == nil && t.expiry(now: at(15)) == .idleConnection)
+        // A pipelined request after it changes nothing: it is not answered, the deadline stands.
+        t.headReceived(expectsBody: false, now: at(6))
+        t.requestEnded()
+        t.responseSent(keepAlive: true, now: at(7))
+        #expect(t.phase == .closing && t.expiry(now: at(15)) == .idleConnection)
+        var slow = timeouts()
+        slow.bytesReceived(now: at(0))
+        slow.closing(now: at(10))  // the 408 was written
+        #expect(slow.expiry(now: at(19)) == nil && slow.expiry(now: at(20)) == .idleConnection)
     }
 }

@@ -426,23 +426,33 @@ struct SessionTests {
         #expect(STOMPUser(legacy: ":x") == nil)
     }
 
-    @Test("transactions are bounded in frames and body bytes; their bytes are counted while open")
+    @Test("transactions are bounded in frames and bytes (headers count); their bytes are counted while open")
     func transactionLimits() {
         var configuration = Self.open
-        configuration.maxTransactionBytes = 10
+        configuration.maxTransactionBytes = 600
         configuration.maxTransactionFrames = 3
         var session = connected(configuration)
         _ = session.receive(frame("BEGIN", [("transaction", "t")]))
         #expect(
             session.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "123456")).isEmpty
         )
-        #expect(session.pendingTransactionBytes == 6)
+        // The body, and the bookkeeping a retained message costs.
+        #expect(session.pendingTransactionBytes == 6 + 160)
         var tooBig = session
         #expect(
-            trace(tooBig.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "12345")))
-                == [
-                    "ERROR message=transaction too large", "close",
-                ]
+            trace(
+                tooBig.receive(
+                    frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: String(repeating: "x", count: 440))
+                )
+            ) == ["ERROR message=transaction too large", "close"]
+        )
+        var bigHeaders = session  // an empty body is not free when its headers are large
+        #expect(
+            trace(
+                bigHeaders.receive(
+                    frame("SEND", [("destination", "/topic/a"), ("transaction", "t"), ("x", String(repeating: "h", count: 300))])
+                )
+            ) == ["ERROR message=transaction too large", "close"]
         )
         #expect(session.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "1")).isEmpty)
         #expect(session.receive(frame("SEND", [("destination", "/topic/a"), ("transaction", "t")], body: "1")).isEmpty)

@@ -63,10 +63,11 @@ extension Hub {
         return PublishResult(message: message, subscribers: subscribers)
     }
 
-    /// `payload`, or a copy of it when it is a small part of a much larger buffer (a slice of a read
-    /// buffer): history must not pin kilobytes of someone else's bytes per message.
-    static func detached(_ payload: ByteBuffer) -> ByteBuffer {
-        guard payload.storageCapacity > 2 * payload.readableBytes + 4096 else { return payload }
+    /// `payload`, or a copy of it when it is a small part of a larger buffer (a slice of a read buffer):
+    /// history (and an open transaction) must not pin someone else's bytes. What stays pinned is at most
+    /// twice the payload and 512 bytes, close to what the memory budget charges for it.
+    public static func detached(_ payload: ByteBuffer) -> ByteBuffer {
+        guard payload.storageCapacity > 2 * payload.readableBytes + 512 else { return payload }
         var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
         copy.writeImmutableBuffer(payload)
         return copy

@@ -35,8 +35,11 @@ final class NativeConnection: ChannelSubscriber {
     /// Channels where this connection is in the presence list.
     private var present: Set<ChannelName> = []
     private var rateLimiter: CommandRateLimiter
-    /// While the back end's hook is asked about a command, later commands wait here, to run in order.
-    private var held: [NativeCommand] = []
+    /// While the back end's hook is asked about a command, later commands wait here, to run in order
+    /// (at most ``maxHeldCommands``, of at most half the output budget in all).
+    private var held: [(command: NativeCommand, bytes: Int)] = []
+    private var heldBytes = 0
+    static let maxHeldCommands = 64
     private var awaitingHook = false
     /// The calls (`POST /api/call`) pushed to this connection and not answered yet: only they may be
     /// answered from here (call ids are sequential, not secrets).
@@ -169,7 +172,20 @@ final class NativeConnection: ChannelSubscriber {
         case .failure(let error): writeError(error)
         case .success(let command):
             if awaitingHook {
-                held.append(command)
+                guard held.count < Self.maxHeldCommands,
+                    heldBytes + payload.readableBytes <= service.configuration.maxOutboundBytes / 2
+                else {
+                    writeError(
+                        NativeError(
+                            .tooManyCalls,
+                            "too many commands are waiting for the back end's hook (native.hook_url); this one was not run",
+                            id: command.id
+                        )
+                    )
+                    return
+                }
+                held.append((command, payload.readableBytes))
+                heldBytes += payload.readableBytes
             } else {
                 process(command)
             }
@@ -202,7 +218,9 @@ final class NativeConnection: ChannelSubscriber {
     func releaseHeld() {
         awaitingHook = false
         while !awaitingHook, !held.isEmpty, !closing {
-            process(held.removeFirst())
+            let next = held.removeFirst()
+            heldBytes -= next.bytes
+            process(next.command)
         }
         flush()
     }

@@ -258,8 +258,15 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         guard now - lastKeepAlive >= halfInterval else { return }
         lastKeepAlive = now
         guard heardFromPeer else {
-            // Nothing at all (not even a pong) for a whole interval: the peer is gone.
-            context.close(promise: nil)
+            if !context.channel.isWritable {
+                // It has not taken what was sent for a whole interval (and is not read meanwhile, so its
+                // pongs wait unread): a slow consumer, told so.
+                let reason = DisconnectReason.slowConsumer
+                fail(code: reason.webSocketCloseCode, reason: reason.text, context: context)
+            } else {
+                // Nothing at all (not even a pong) for a whole interval: the peer is gone.
+                context.close(promise: nil)
+            }
             return
         }
         heardFromPeer = false

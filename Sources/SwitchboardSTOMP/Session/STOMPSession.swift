@@ -291,7 +291,10 @@ public struct STOMPSession: Sendable {
             }
             headers.append(MessageHeader(name: header.name, value: value))
         }
-        let request = PublishRequest(payload: frame.body, contentType: frame["content-type"], headers: headers)
+        let transaction = frame["transaction"]
+        // A SEND held in a transaction keeps its own bytes, not the read buffer it came in.
+        let body = transaction == nil ? frame.body : Hub.detached(frame.body)
+        let request = PublishRequest(payload: body, contentType: frame["content-type"], headers: headers)
         let effect: Action
         switch destination {
         case .topic(let channel): effect = .publish(channel, request)
@@ -302,8 +305,16 @@ public struct STOMPSession: Sendable {
                 temporary: temporary || name.hasPrefix(STOMPDestination.temporaryQueuePrefix)
             )
         }
-        if let transaction = frame["transaction"] {
-            return enlist(effect, bytes: frame.body.readableBytes, in: transaction).map { actions }
+        if let transaction {
+            // What the transaction holds: the body, its headers and the bookkeeping, as the memory budget
+            // counts a retained message (empty bodies with large headers are not free).
+            let bytes = MemoryBudget.cost(
+                payload: body.readableBytes,
+                contentType: request.contentType,
+                eventType: nil,
+                headers: headers
+            )
+            return enlist(effect, bytes: bytes, in: transaction).map { actions }
         }
         return .success(actions + [effect])
     }
@@ -485,12 +496,15 @@ public struct STOMPSession: Sendable {
             cumulative: subscription.ackMode == .client
         )
         if let transaction = frame["transaction"] {
-            return enlist(effect, bytes: 0, in: transaction).map { [] }
+            return enlist(effect, bytes: Self.settleCost, in: transaction).map { [] }
         }
         return .success([effect])
     }
 
-    /// Adds `action` (whose body has `bytes` bytes) to `transaction`, within the per-transaction limits.
+    /// What an ACK or NACK held in a transaction costs.
+    static let settleCost = 96
+
+    /// Adds `action` (holding `bytes` bytes) to `transaction`, within the per-transaction limits.
     private mutating func enlist(
         _ action: Action,
         bytes: Int,

@@ -130,7 +130,7 @@ extension ConfigurationOption {
         ) { $0.maxChannels = $1 },
         .integer(
             "limits.max_connections",
-            "most connections at once (HTTP, WebSocket, STOMP); 0 = the file-descriptor limit minus a tenth (at least 256) kept in reserve; more are refused with 503",
+            "most connections at once (HTTP, WebSocket, STOMP); 0 = the file-descriptor limit (raised to its hard limit at start) minus a reserve of a tenth (at least 256, at most half); more are refused with 503",
             default: 0,
             range: 0...10_000_000
         ) { $0.maxConnections = $1 == 0 ? nil : $1 },
@@ -345,7 +345,7 @@ extension ConfigurationOption {
         },
         .integer(
             "stomp.max_transaction_bytes",
-            "body bytes one STOMP transaction may hold until COMMIT",
+            "bytes one STOMP transaction may hold until COMMIT: bodies, headers and about 160 bytes per frame",
             default: 4 << 20,
             range: 0...(1 << 30)
         ) {
