@@ -235,8 +235,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .subscribe(let channels):
             switch SubscribeRequest.parse(channels: channels, head: request.head, target: request.target) {
             case .success(var subscribeRequest):
+                if case .refused = service.security.checkOrigin(request.head.headers) {
+                    subscribeRequest.originMayPublish = false
+                }
+                let expiresAt: Int64?
                 switch subscriberPrincipal(request) {
-                case .success(let principal): subscribeRequest.principal = principal
+                case .success(let subscriber): (subscribeRequest.principal, expiresAt) = subscriber
                 case .failure(let error):
                     refuse(error, request: request, context: context)
                     return
@@ -260,6 +264,9 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     }
                 }
                 subscribe(subscribeRequest, head: request.head, context: context)
+                // A long poll asks again, with its token, each time; the other transports hold the
+                // connection, which may not outlast the token that opened it.
+                if subscribeRequest.transport != .longPoll { Self.close(context.channel, atExpiry: expiresAt) }
             case .failure(let error):
                 respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             }
@@ -360,6 +367,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func bridge(_ request: Request, path: String, context: ChannelHandlerContext) {
         guard let bridge = service.bridge else { return }
         let target: BridgeService.Target
+        var expiresAt: Int64?
         let verifier = service.tokens
         let security = service.security
         let headers = request.head.headers
@@ -373,8 +381,10 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             },
             credentialIsValid: { credential in
                 if security.isAPIKey(credential) { return true }
-                guard let verifier, case .success = verifier.verify(credential, now: WallClock.milliseconds())
+                guard let verifier,
+                    case .success(let identity) = verifier.verify(credential, now: WallClock.milliseconds())
                 else { return false }
+                expiresAt = identity.expiresAt
                 return true
             }
         )
@@ -400,21 +410,24 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let session = BridgeSession(bridge: bridge, target: target, client: client)
-        if !upgradeToWebSocket(head: request.head, mode: .bridge(session), context: context) {
+        if upgradeToWebSocket(head: request.head, mode: .bridge(session), context: context) {
+            Self.close(context.channel, atExpiry: expiresAt)
+        } else {
             bridge.release(target, client: client)
         }
     }
 
     /// Who subscribes: the back end with an API key (`?access_token=` or `Authorization: Bearer`), a client
-    /// with what its signed token grants, or an anonymous client. A credential that is neither is refused.
-    private func subscriberPrincipal(_ request: Request) -> Result<Principal, HTTPError> {
+    /// with what its signed token grants until it expires (milliseconds), or an anonymous client. A
+    /// credential that is neither is refused.
+    private func subscriberPrincipal(_ request: Request) -> Result<(Principal, expiresAt: Int64?), HTTPError> {
         var credential = request.target.parameter("access_token")
         if credential == nil, let authorization = request.head.headers.first(name: "authorization") {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" { credential = String(parts[1].trimmingSpaces) }
         }
-        guard let credential, !credential.isEmpty else { return .success(.anonymous) }
-        if service.security.isAPIKey(credential) { return .success(.backend) }
+        guard let credential, !credential.isEmpty else { return .success((.anonymous, nil)) }
+        if service.security.isAPIKey(credential) { return .success((.backend, nil)) }
         guard let tokens = service.tokens else {
             return .failure(
                 HTTPError(
@@ -425,10 +438,22 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             )
         }
         switch tokens.verify(credential, now: WallClock.milliseconds()) {
-        case .success(let identity): return .success(.client(identity.grants))
+        case .success(let identity): return .success((.client(identity.grants), identity.expiresAt))
         case .failure(let error):
             return .failure(HTTPError(status: .unauthorized, code: "invalid_token", message: error.reason))
         }
+    }
+
+    /// Closes a connection a signed token opened (a subscription, a bridged socket) when the token
+    /// expires (milliseconds since the Unix epoch); nil: never.
+    private static func close(_ channel: any Channel, atExpiry expiresAt: Int64?) {
+        guard let expiresAt else { return }
+        let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
+        let expiry = channel.eventLoop.scheduleTask(in: delay) {
+            channel.pipeline.fireUserInboundEventTriggered(TokenExpiredEvent())
+            channel.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
+        }
+        channel.closeFuture.whenComplete { _ in expiry.cancel() }
     }
 
     /// Who sent `request`: the peer, or the client a trusted proxy forwards for.

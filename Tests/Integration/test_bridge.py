@@ -14,7 +14,7 @@ import requests
 import websocket
 
 from conftest import free_port
-from helpers import ws_expect_close
+from helpers import TOKEN_SECRET, make_token, ws_expect_close
 
 
 class EchoServer:
@@ -490,3 +490,17 @@ def test_a_target_slow_to_accept_times_out(make_server):
         for s in fillers:
             s.close()
         listener.close()
+
+
+def test_a_bridged_socket_opened_with_a_token_ends_when_the_token_expires(make_server, echo):
+    """Before: a bridged TCP connection opened with a signed token outlived the token."""
+    srv = make_server(token_secret=TOKEN_SECRET, bridge={
+        "route": [{"path": "/guarded", "target": f"127.0.0.1:{echo.port}", "auth": True}]})
+    ws = connect(srv, f"/guarded?access_token={make_token({'sub': 'ann', 'exp': int(time.time()) + 2})}")
+    started = time.monotonic()
+    ws.send_binary(b"a")
+    assert read_exactly(ws, 1) == b"a"
+    code, reason, _ = ws_expect_close(ws, timeout=8)
+    assert (code, reason) == (4005, "token expired") and time.monotonic() - started < 6
+    expired = make_token({"sub": "ann", "exp": int(time.time()) - 1})
+    assert requests.get(f"{srv.url}/guarded?access_token={expired}", headers=UPGRADE, timeout=5).status_code == 401

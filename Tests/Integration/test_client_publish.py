@@ -1,6 +1,7 @@
 """WebSocket subscribers publishing by sending frames, where security.client_publish allows it."""
 import pytest
 import requests
+import websocket
 
 from helpers import (RawWS, SSEClient, channel_info, publish, wait_for_subscribers, ws_connect,
                      ws_expect_close, ws_recv_text)
@@ -39,6 +40,26 @@ def test_client_publish_exact_pattern(srv, chan):
             assert sse.next_event().data == "exact match"
     finally:
         ws.close()
+
+
+def test_a_foreign_page_may_subscribe_but_not_publish(srv, chan):
+    """/sub takes security.subscribe_origins (any by default), but a frame sent to publish is a write, which
+    needs the main Origin policy. Before: a page on another site published through a /sub WebSocket."""
+    ch = "chat." + chan()
+    with SSEClient(srv, f"/sub/{ch}") as sse:
+        ws = websocket.create_connection(f"{srv.ws_url}/sub/{ch}", origin="http://evil.example", timeout=5)
+        try:
+            wait_for_subscribers(srv, ch, 2)
+            publish(srv, ch, "for everyone")
+            assert ws_recv_text(ws) == "for everyone"   # subscribing works
+            sse.next_event()
+            ws.send("FORGED")
+            code, _, _ = ws_expect_close(ws)
+            assert code == 1008
+        finally:
+            ws.close()
+        sse.assert_no_event(0.3)
+    assert channel_info(srv, ch)["published"] == 1
 
 
 @pytest.mark.parametrize("name", ["other", "chat", "chatx.y", "exactly"])

@@ -17,7 +17,8 @@ import websocket
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from helpers import TOKEN_SECRET, make_token, ws_expect_close
+from helpers import TOKEN_SECRET, make_token, publish, ws_expect_close
+from sio_raw import SocketIO
 from test_native_protocol import Native
 from tls_helpers import HTTPSFileServer, make_certificates
 
@@ -197,6 +198,73 @@ def test_a_token_grants_its_channels(srv):
     assert requests.get(f"{srv.url}/sub/private.x?access_token=k3y&last_event_id=x:0", timeout=10).status_code in (200, 204)
     bad = requests.get(f"{srv.url}/sub/public.x?access_token=nonsense", timeout=5)
     assert bad.status_code == 401 and bad.json()["code"] == "invalid_token"
+
+
+def test_a_refresh_that_grants_less_ends_the_subscriptions_it_no_longer_grants(srv):
+    """Before: a narrower token left the subscriptions of the wider one in place."""
+    c = connect(srv, sign("HS256", claims(channels=["private.*"])))
+    try:
+        assert "result" in c.call("subscribe", channel="private.ann")
+        assert "result" in c.call("subscribe", channel="public.news")
+        assert "result" in c.call("refresh", token=sign("HS256", claims()))   # no channels: client_subscribe only
+        def next_push():   # presence notices (join, leave) aside
+            while (push := c.push()).get("push") in ("join", "leave"):
+                pass
+            return push
+        assert next_push() == {"push": "unsubscribe", "channel": "private.ann", "reason": "permission-revoked"}
+        publish(srv, "private.ann", "secret")
+        publish(srv, "public.news", "news")
+        assert next_push()["data"] == "news"   # and nothing from private.ann before it
+        assert c.call("subscribe", channel="private.ann")["error"]["name"] == "permission_denied"
+    finally:
+        c.close()
+
+
+def test_a_subscription_opened_with_a_token_ends_when_the_token_expires(srv):
+    """Before: an EventSource opened with ?access_token= lived on after the token expired."""
+    token = sign("HS256", claims(seconds=2, channels=["private.*"]))
+    started = time.monotonic()
+    with requests.get(f"{srv.url}/sub/private.stream?access_token={token}", stream=True, timeout=10,
+                      headers={"Accept": "text/event-stream"}) as r:
+        assert r.status_code == 200
+        body = b"".join(r.iter_content(chunk_size=None))   # until the server ends the response
+    assert time.monotonic() - started < 6
+    assert b"event: switchboard-disconnect" in body and b"token-expired" in body
+    token = sign("HS256", claims(seconds=2, channels=["private.*"]))
+    ws = websocket.create_connection(f"{srv.ws_url}/sub/private.ws?access_token={token}", timeout=10)
+    code, reason, _ = ws_expect_close(ws, timeout=8)
+    ws.close()
+    assert (code, reason) == (4005, "token expired")
+
+
+def test_a_recovered_socketio_socket_keeps_its_token_grants_and_expiry(make_server):
+    """Before: a socket recovered without a token (only its pid) lived on past the token's expiry."""
+    srv = make_server(token_secret=TOKEN_SECRET, client_subscribe=["public.*"],
+                      socketio={"recovery_window": 10, "ping_interval": 0.5, "ping_timeout": 2})
+    first = SocketIO(srv, auth={"token": sign("HS256", claims(seconds=3, channels=["private.*"]))})
+    pid, sid = first.handshake["pid"], first.sid
+    assert first.call("subscribe", {"channel": "private.x"})[0]["ok"]
+    first.ws.sock.close()   # the network drops before the token expires
+    back = SocketIO(srv, auth={"pid": pid})
+    try:
+        assert back.sid == sid
+        assert back.call("subscribe", {"channel": "private.y"})[0]["ok"]   # still what the token granted
+        deadline = time.monotonic() + 8
+        while back.recv(timeout=deadline - time.monotonic(), skip_pings=True) != "41":
+            pass   # the namespace disconnect at the token's expiry
+    finally:
+        back.close()
+    # Dropped before the expiry and back after it: not recovered (a new, anonymous socket).
+    second = SocketIO(srv, auth={"token": sign("HS256", claims(seconds=2, channels=["private.*"]))})
+    pid, sid = second.handshake["pid"], second.sid
+    second.ws.sock.close()
+    time.sleep(3)
+    late = SocketIO(srv, auth={"pid": pid})
+    try:
+        assert late.sid != sid
+        assert late.call("subscribe", {"channel": "private.x"})[0]["ok"] is False
+    finally:
+        late.close()
 
 
 def test_socketio_auth_token_names_the_user(srv):

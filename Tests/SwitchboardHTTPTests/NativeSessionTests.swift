@@ -20,8 +20,9 @@ struct NativeSessionTests {
         switch action {
         case .connected(let id, let user, let info, let expiresAt):
             return "connected \(id ?? -1) \(user ?? "-") \(info ?? "-")" + (expiresAt.map { " until \($0)" } ?? "")
-        case .refreshed(let id, let expiresAt):
+        case .refreshed(let id, let expiresAt, let revoked):
             return "refreshed \(id ?? -1) until \(expiresAt.map(String.init) ?? "-")"
+                + revoked.map { " revoked \($0.rawValue)" }.joined()
         case .presence(let id, let channel): return "presence \(id ?? -1) \(channel.rawValue)"
         case .subscribe(let id, let channel, let since):
             return "subscribe \(id ?? -1) \(channel.rawValue) \(since?.description ?? "-")"
@@ -208,7 +209,8 @@ struct NativeSessionTests {
         let now: Int64 = 1_800_000_000_000
         var s = NativeSession(
             configuration: .init(
-                policy: ChannelPolicy(clientPublish: [], clientSubscribe: ["*"]),
+                maxSubscriptions: 4,
+                policy: ChannelPolicy(clientPublish: [], clientSubscribe: ["news"]),
                 tokens: TokenVerifier(configuration: .init(secret: "s3cret"))
             )
         )
@@ -226,12 +228,16 @@ struct NativeSessionTests {
             trace(s.receive(command(#"{"id":3,"method":"publish","params":{"channel":"news","data":1}}"#), now: now))
                 == "error 3 permission_denied"
         )
+        for channel in ["team.a", "news"] {
+            _ = s.receive(command(#"{"method":"subscribe","params":{"channel":"\#(channel)"}}"#), now: now)
+        }
         let next = token(#"{"sub":"ann","exp":1800000120}"#)
         #expect(
             trace(s.receive(command(#"{"id":4,"method":"refresh","params":{"token":"\#(next)"}}"#), now: now))
-                == "refreshed 4 until 1800000120000"
+                == "refreshed 4 until 1800000120000 revoked team.a"
         )
         #expect(s.expiresAt == 1_800_000_120_000 && s.principal == .anonymous)  // the new token grants nothing more
+        #expect(s.channels == [ChannelName(unchecked: "news")])
         let other = token(#"{"sub":"bob","exp":1800000120}"#)
         #expect(
             trace(s.receive(command(#"{"id":5,"method":"refresh","params":{"token":"\#(other)"}}"#), now: now))

@@ -124,7 +124,7 @@ extension NativeConnection {
 
     private func actionID(_ action: NativeSession.Action) -> Int? {
         switch action {
-        case .connected(let id, _, _, _), .refreshed(let id, _), .subscribe(let id, _, _), .publish(let id, _, _),
+        case .connected(let id, _, _, _), .refreshed(let id, _, _), .subscribe(let id, _, _), .publish(let id, _, _),
             .unsubscribe(let id, _),
             .history(let id, _, _, _), .pong(let id), .answer(let id, _, _), .rpc(let id, _, _), .presence(let id, _):
             return id

@@ -257,10 +257,15 @@ final class NativeConnection: ChannelSubscriber {
                 json.double("ping_interval", service.configuration.pingInterval)
                 if let expiresAt { json.int64("expires_at", expiresAt) }
             }
-        case .refreshed(let id, let expiresAt):
+        case .refreshed(let id, let expiresAt, let revoked):
             scheduleExpiry(at: expiresAt)
             writeReply(id) { json in
                 if let expiresAt { json.int64("expires_at", expiresAt) }
+            }
+            // The new token grants less: what it no longer grants ends now, as if the channel had gone.
+            for channel in revoked {
+                endSubscription(on: channel)
+                writePush(["push": "unsubscribe", "channel": channel.rawValue, "reason": "permission-revoked"])
             }
         case .pong(let id):
             writeReply(id) { _ in }
@@ -305,10 +310,7 @@ final class NativeConnection: ChannelSubscriber {
                 Self.writePublications(resume.messages, into: &json)
             }
         case .unsubscribe(let id, let channel):
-            if let subscription = subscriptions.removeValue(forKey: channel) {
-                service.hub.unsubscribe(subscription, on: eventLoop)
-            }
-            if present.remove(channel) != nil { service.hub.leave(clientID: clientID, channel: channel) }
+            endSubscription(on: channel)
             writeReply(id) { json in json.string("channel", channel.rawValue) }
         case .publish(let id, let channel, let request):
             let result: PublishResult
@@ -502,6 +504,13 @@ final class NativeConnection: ChannelSubscriber {
         }
         transport.write(delivery.encoded(pushFormat, allocator: transport.allocator))
         if flush { transport.flush() }
+    }
+
+    private func endSubscription(on channel: ChannelName) {
+        if let subscription = subscriptions.removeValue(forKey: channel) {
+            service.hub.unsubscribe(subscription, on: eventLoop)
+        }
+        if present.remove(channel) != nil { service.hub.leave(clientID: clientID, channel: channel) }
     }
 
     func channelDeleted(_ subscription: Subscription) {

@@ -27,8 +27,9 @@ struct NativeSession {
     enum Action {
         /// Connected as `user` (nil: anonymous), until `expiresAt` (milliseconds) when its token expires.
         case connected(id: Int?, user: String?, info: String?, expiresAt: Int64?)
-        /// A new token took the place of the connection's: it now expires at `expiresAt`.
-        case refreshed(id: Int?, expiresAt: Int64?)
+        /// A new token took the place of the connection's: it now expires at `expiresAt`, and the
+        /// subscriptions it no longer grants (`revoked`) end.
+        case refreshed(id: Int?, expiresAt: Int64?, revoked: [ChannelName])
         case presence(id: Int?, channel: ChannelName)
         case subscribe(id: Int?, channel: ChannelName, since: StreamPosition?)
         case unsubscribe(id: Int?, channel: ChannelName)
@@ -213,7 +214,7 @@ struct NativeSession {
     }
 
     /// `refresh {"token"}`: a new token for the same user before the old one expires; its expiry and
-    /// channels replace the old one's.
+    /// channels replace the old one's, so a subscription the new token does not grant ends with it.
     private mutating func refresh(_ command: NativeCommand) -> Result<Action, NativeError> {
         guard let token = command.params["token"] as? String else {
             return .failure(NativeError(.badRequest, "\"token\" (a string) is required"))
@@ -227,7 +228,11 @@ struct NativeSession {
             }
             principal = .client(identity.grants)
             expiresAt = identity.expiresAt
-            return .success(.refreshed(id: command.id, expiresAt: identity.expiresAt))
+            let revoked = channels.filter { !configuration.policy.allows(.subscribe, $0.rawValue, by: principal) }
+            channels.subtract(revoked)
+            return .success(
+                .refreshed(id: command.id, expiresAt: identity.expiresAt, revoked: revoked.sorted())
+            )
         }
     }
 

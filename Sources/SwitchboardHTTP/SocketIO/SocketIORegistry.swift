@@ -49,6 +49,10 @@ final class SocketIORegistry: Sendable {
         var pid: String
         var namespace: String
         var user: String?
+        /// What the socket's token granted, and when it expires (milliseconds; nil: no token): a
+        /// recovered socket keeps them, so a disconnect does not outlive or widen a token.
+        var principal: Principal
+        var expiresAt: Int64?
         /// Every room and the position of the last message written to the socket.
         var rooms: [ChannelName: StreamPosition]
         /// Messages written since the last ping the client answered, oldest first: it may not have them.

@@ -23,8 +23,9 @@ final class SocketIOSocket: ChannelSubscriber {
     private(set) var user: String?
     /// Who the socket is for the policy: anonymous unless its credential grants more.
     private var principal = Principal.anonymous
-    /// Ends the socket when the token of its `auth` expires.
+    /// Ends the socket when the token of its `auth` expires (`expiresAt`, milliseconds).
     private var expiry: Scheduled<Void>?
+    private var expiresAt: Int64?
     /// Events at the back end's hook now (`socketio.max_concurrent_calls`).
     private var callsInFlight = 0
     /// The private id of connection state recovery (nil when it is off).
@@ -71,8 +72,12 @@ final class SocketIOSocket: ChannelSubscriber {
                 scheduleExpiry(at: identity.expiresAt)
             }
         }
+        let presentedToken = user != nil
         if recovers, let recoveryPID, let kept = service.socketIO.take(pid: recoveryPID),
-            kept.namespace == namespace, user == nil || user == kept.user, recover(kept, offset: recoveryOffset)
+            kept.namespace == namespace, user == nil || user == kept.user,
+            // A state kept past its token's expiry is not recovered: the client needs a new token.
+            kept.expiresAt.map({ $0 > WallClock.milliseconds() }) ?? true,
+            recover(kept, offset: recoveryOffset, presentedToken: presentedToken)
         {
             return
         }
@@ -134,6 +139,9 @@ final class SocketIOSocket: ChannelSubscriber {
     /// Ends the socket when its token expires: a server-side namespace disconnect, after which stock
     /// clients do not reconnect by themselves (they need a new token).
     private func scheduleExpiry(at expiresAt: Int64?) {
+        expiry?.cancel()
+        expiry = nil
+        self.expiresAt = expiresAt
         guard let expiresAt else { return }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
@@ -204,7 +212,9 @@ final class SocketIOSocket: ChannelSubscriber {
 
     /// Connection state recovery: the same socket id, its rooms, and what the client missed. False when
     /// a room's history no longer holds it (the client then gets a new socket, `recovered` false).
-    private func recover(_ kept: SocketIORegistry.Recoverable, offset: String?) -> Bool {
+    /// Without a new token (`presentedToken`), the socket is again what the kept token made it, until
+    /// that token expires.
+    private func recover(_ kept: SocketIORegistry.Recoverable, offset: String?, presentedToken: Bool) -> Bool {
         // What the client may not have: the messages after the last one it says it got.
         var missing = kept.unconfirmed[...]
         if let offset, let index = missing.lastIndex(where: { SocketIOEventEncoder.offset(of: $0) == offset }) {
@@ -245,6 +255,10 @@ final class SocketIOSocket: ChannelSubscriber {
         id = kept.sid
         recovery = Recovery(pid: kept.pid)
         user = user ?? kept.user
+        if !presentedToken {
+            principal = kept.principal
+            scheduleExpiry(at: kept.expiresAt)
+        }
         state = .connected
         register()
         connection.socketConnected()
@@ -529,6 +543,8 @@ final class SocketIOSocket: ChannelSubscriber {
                     pid: recovery.pid,
                     namespace: namespace,
                     user: user,
+                    principal: principal,
+                    expiresAt: expiresAt,
                     rooms: rooms,
                     unconfirmed: Array(recovery.unconfirmed)
                 ),

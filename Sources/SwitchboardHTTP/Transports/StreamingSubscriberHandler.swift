@@ -104,6 +104,8 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is GracefulShutdownEvent {
             end(with: .shutdown)
+        } else if event is TokenExpiredEvent {
+            end(with: .tokenExpired)
         } else {
             context.fireUserInboundEventTriggered(event)
         }

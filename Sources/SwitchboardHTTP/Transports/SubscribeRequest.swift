@@ -19,6 +19,9 @@ struct SubscribeRequest: Equatable {
     var webSocketMetadata = false
     /// Who subscribes, for the policy (a WebSocket subscriber may publish by sending frames).
     var principal = Principal.anonymous
+    /// Whether the page that opened it (its `Origin`) may publish: `/sub` takes `security.subscribe_origins`
+    /// (any by default), but a frame sent to publish is a write, which needs the main Origin policy.
+    var originMayPublish = true
 
     static let metadataSubprotocol = "ws+meta.switchboard"
 

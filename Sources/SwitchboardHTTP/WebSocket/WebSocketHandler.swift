@@ -143,6 +143,8 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is GracefulShutdownEvent {
             close(.shutdown)
+        } else if event is TokenExpiredEvent {
+            close(.tokenExpired)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -205,7 +207,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
                 promise: nil
             )
         case .subscribe(let request):
-            guard request.channels.count == 1,
+            guard request.channels.count == 1, request.originMayPublish,
                 service.configuration.policy.allows(.publish, request.channels[0].rawValue, by: request.principal)
             else {
                 close(.policyViolation)

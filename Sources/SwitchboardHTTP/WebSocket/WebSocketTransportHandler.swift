@@ -109,6 +109,12 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let sink, event is GracefulShutdownEvent {
             sink.shutdown(context.channel)
+        } else if event is TokenExpiredEvent {
+            sendClose(
+                code: DisconnectReason.tokenExpired.webSocketCloseCode,
+                reason: DisconnectReason.tokenExpired.text,
+                context: context
+            )
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -214,15 +220,15 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         promise?.succeed(())
-        // The closing handshake: our close frame, then the peer's answer closes the connection; a peer that
-        // never reads what is queued for it is cut off after the goodbye timeout.
+        sendClose(code: request.code, reason: request.reason, context: context)
+    }
+
+    /// The closing handshake: our close frame, then the peer's answer closes the connection; a peer that
+    /// never reads what is queued for it is cut off after the goodbye timeout.
+    private func sendClose(code: UInt16, reason: String, context: ChannelHandlerContext) {
         guard !assembler.isClosing, context.channel.isActive else { return }
         assembler.closeSent()
-        let frame = WebSocketFrameWriter.closeFrame(
-            code: request.code,
-            reason: request.reason,
-            allocator: context.channel.allocator
-        )
+        let frame = WebSocketFrameWriter.closeFrame(code: code, reason: reason, allocator: context.channel.allocator)
         context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
