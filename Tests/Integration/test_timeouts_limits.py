@@ -202,3 +202,27 @@ def test_healthz_answers_503_while_the_server_drains(make_server):
         stubborn.close()
     assert s.proc.wait(10) == 0
     s.returncode = 0
+
+
+def test_subscribing_to_made_up_names_cannot_keep_new_channels_out(make_server):
+    """Before: every channel subscribed to and left was kept five minutes (for its epoch) and counted
+    against limits.max_channels, so one anonymous client that subscribed to made-up names and left made
+    every new channel, the back end's included, get 507 too_many_channels for five minutes."""
+    from test_native_protocol import Native
+    srv = make_server(limits={"max_channels": 50, "native_commands_per_second": 10000})
+    assert requests.post(f"{srv.url}/pub/held", data=b"history", timeout=5).status_code == 200
+    c = Native(srv)
+    try:
+        for i in range(200):
+            assert "result" in c.call("subscribe", channel=f"junk-{i}")
+            assert "result" in c.call("unsubscribe", channel=f"junk-{i}")
+    finally:
+        c.close()
+    r = requests.post(f"{srv.url}/pub/news", data=b"still possible", timeout=5)
+    assert r.status_code == 200, r.text
+    assert requests.get(f"{srv.url}/pub/held", timeout=5).json()["messages"] == 1   # what holds something stays
+    # When every channel holds something, a new one is refused, as before.
+    for i in range(60):
+        requests.post(f"{srv.url}/pub/full-{i}", data=b"x", timeout=5)
+    r = requests.post(f"{srv.url}/pub/one-more", data=b"x", timeout=5)
+    assert_error_json(r.status_code, r.content, 507, "too_many_channels")

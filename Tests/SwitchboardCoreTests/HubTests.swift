@@ -281,6 +281,41 @@ struct HubLimitTests {
         try hub.publish(payload(1), to: ChannelName(unchecked: "c"))
     }
 
+    @Test("at limits.max_channels, a channel that holds nothing makes room for a new one")
+    func channelLimitEvictsUnused() throws {
+        let hub = Hub(configuration: .init(maxChannels: 3))
+        try hub.publish(payload(1), to: ChannelName(unchecked: "kept"))  // has history
+        let subscriber = RecordingSubscriber()
+        let (held, _) = try hub.subscribe(
+            subscriber,
+            to: ChannelName(unchecked: "held"),
+            from: nil,
+            format: nil,
+            on: loop
+        )
+        // A client subscribes to made-up names and leaves: the channels are empty, kept for their epoch.
+        for name in ["x1", "x2", "x3", "x4"] {
+            let (left, _) = try hub.subscribe(
+                subscriber,
+                to: ChannelName(unchecked: name),
+                from: nil,
+                format: nil,
+                on: loop
+            )
+            hub.unsubscribe(left, on: loop)
+        }
+        #expect(hub.statistics().channels == 3)
+        try hub.publish(payload(1), to: ChannelName(unchecked: "new"))  // takes the place of x4, not refused
+        #expect(hub.info(ChannelName(unchecked: "kept")) != nil)
+        #expect(hub.info(ChannelName(unchecked: "held")) != nil)
+        #expect(hub.info(ChannelName(unchecked: "x4")) == nil)
+        // Nothing holds nothing any more: the next one is refused.
+        #expect(throws: HubRefusal.tooManyChannels(limit: 3)) {
+            try hub.publish(payload(1), to: ChannelName(unchecked: "more"))
+        }
+        hub.unsubscribe(held, on: loop)
+    }
+
     @Test("a resume or a history page is cut to a byte limit, and says so")
     func replyLimits() throws {
         let hub = Hub(configuration: .init(historySize: 10))

@@ -29,7 +29,7 @@ public final class Hub: Sendable {
         public var channelRetentionMilliseconds: Int64
 
         /// Most channels at once (`limits.max_channels`): a publish or subscription that would create one
-        /// more is refused.
+        /// more takes the place of a channel that holds nothing (no subscribers, no history), or is refused.
         public var maxChannels: Int
 
         /// Creates a configuration; the defaults are 100 messages, one hour, five minutes' retention and
@@ -141,13 +141,41 @@ public final class Hub: Sendable {
     ) throws(HubRefusal) -> ChannelState {
         if let state = channels[channel] { return state }
         let limit = configuration.maxChannels
-        guard channelCount.wrappingIncrementThenLoad(ordering: .relaxed) <= limit else {
+        if channelCount.wrappingIncrementThenLoad(ordering: .relaxed) > limit {
+            // One out, one in: the count stays; or nothing out, and this one is refused.
             channelCount.wrappingDecrement(ordering: .relaxed)
-            throw .tooManyChannels(limit: limit)
+            guard evictUnusedChannel(for: channel, in: &channels) else { throw .tooManyChannels(limit: limit) }
         }
         let state = newChannelState(now: now)
         channels[channel] = state
         return state
+    }
+
+    /// At `maxChannels`, a channel that holds nothing — no subscribers, no history: kept only for its epoch
+    /// (``Configuration/channelRetentionMilliseconds``) — makes room for a new one. Otherwise a client
+    /// could subscribe to made-up names and leave, and keep every new channel out for the retention time.
+    /// The longest idle one of `channel`'s shard (`channels`, whose lock is held) goes; failing that, any
+    /// of another shard whose lock is free (never waited for, so two shards never wait for each other).
+    /// Only at the limit, so the scan costs nothing in normal running.
+    private func evictUnusedChannel(for channel: ChannelName, in channels: inout [ChannelName: ChannelState]) -> Bool {
+        var idlest: (name: ChannelName, lastActivity: Int64)?
+        for (name, state) in channels where state.isUnused && state.lastActivity < (idlest?.lastActivity ?? .max) {
+            idlest = (name, state.lastActivity)
+        }
+        if let idlest {
+            channels[idlest.name] = nil
+            return true
+        }
+        let own = shard(for: channel)
+        for other in shards where other !== own {
+            let evicted = other.channels.withLockIfAvailable { channels -> Bool in
+                guard let name = channels.first(where: { $0.value.isUnused })?.key else { return false }
+                channels[name] = nil
+                return true
+            }
+            if evicted == true { return true }
+        }
+        return false
     }
 
     /// Removes a channel that holds nothing (made by a publish that was then refused). Under the lock.

@@ -124,7 +124,7 @@ extension ConfigurationOption {
         ) { $0.maxMemory = $1 },
         .integer(
             "limits.max_channels",
-            "most channels at once; a publish or subscription that would create one more is refused",
+            "most channels at once; a publish or subscription that would create one more takes the place of an empty channel (no subscribers, no history), or is refused",
             default: 100_000,
             range: 1...100_000_000
         ) { $0.maxChannels = $1 },
