@@ -472,3 +472,50 @@ def test_recovery_twice_in_a_row(make_server, chan):
         assert third.sid == sid and third.event()[1]["data"] == "while away"
     finally:
         third.close()
+
+
+class SlowDisconnectHooks(JSONBackendHandler):
+    """Answers connect at once and disconnect after a while, counting the requests it holds."""
+    lock = threading.Lock()
+    held = 0
+    most_held = 0
+
+    def do_POST(self):
+        body = self.body()
+        if body["event"] == "disconnect":
+            with SlowDisconnectHooks.lock:
+                SlowDisconnectHooks.held += 1
+                SlowDisconnectHooks.most_held = max(SlowDisconnectHooks.most_held, SlowDisconnectHooks.held)
+            time.sleep(2)
+            with SlowDisconnectHooks.lock:
+                SlowDisconnectHooks.held -= 1
+        self.answer(200, {})
+
+
+def test_connecting_and_disconnecting_in_a_loop_cannot_flood_the_back_end(make_server):
+    """Before: each CONNECT and DISCONNECT of a namespace asked the back end, without bound (a disconnect
+    is told, not awaited): one client looping over them kept any number of requests at a slow back end."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), SlowDisconnectHooks)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        srv = make_server(socketio={"hook_url": f"http://127.0.0.1:{httpd.server_address[1]}/hooks",
+                                    "hooks": ["connect", "disconnect"], "max_concurrent_calls": 3})
+        ws = WS(srv)
+        refused = []
+        for _ in range(10):
+            ws.send("40")
+            reply = ws.recv(skip_pings=True)
+            if reply.startswith("44"):
+                refused.append(json.loads(reply[2:])["message"])
+                continue
+            assert reply.startswith("40"), reply
+            ws.send("41")
+        assert refused and "socketio.max_concurrent_calls" in refused[0]
+        time.sleep(0.5)
+        assert SlowDisconnectHooks.most_held <= 3
+        time.sleep(2.5)   # the back end answered: connecting works again
+        ws.send("40")
+        assert ws.recv(skip_pings=True).startswith("40")
+        ws.close()
+    finally:
+        httpd.shutdown()

@@ -17,6 +17,10 @@ final class SocketIOConnection: EngineIOApplication {
     private var joinedOnce = false
     /// Closes the session when a packet's announced attachments do not all come in time.
     private var attachmentDeadline: Scheduled<Void>?
+    /// Connect and disconnect hook requests of this session at the back end now: a client that connects
+    /// and disconnects a namespace in a loop would otherwise have the back end told without bound (a
+    /// disconnect is told, not awaited).
+    private var hooksInFlight = 0
 
     init(session: EngineIOSession) {
         self.session = session
@@ -100,6 +104,14 @@ final class SocketIOConnection: EngineIOApplication {
             return
         }
         guard socket(namespace) == nil else { return }
+        guard hooksInFlight < configuration.maxConcurrentCalls else {
+            let message =
+                "\(hooksInFlight) connect and disconnect hooks of this connection are already at the back end "
+                + "(socketio.max_concurrent_calls); try again"
+            send(SocketIOPacket(.connectError, namespace: namespace, data: ["message": message]))
+            session.flush()
+            return
+        }
         let socket = SocketIOSocket(connection: self, namespace: namespace)
         sockets.append(socket)
         socket.start(auth: auth)
@@ -108,6 +120,26 @@ final class SocketIOConnection: EngineIOApplication {
     /// A socket ended (namespace disconnect, or its connection was refused).
     func socketEnded(_ socket: SocketIOSocket) {
         sockets.remove(socket)
+    }
+
+    /// Asks the back end about one of this session's sockets (connect, disconnect), counted while it is
+    /// at the back end.
+    func askHook(
+        _ event: String,
+        body: [String: Any],
+        url: HTTPURL,
+        backend: any BackendCaller
+    ) -> EventLoopFuture<BackendHook.Answer> {
+        hooksInFlight += 1
+        let connection = NIOLoopBound(self, eventLoop: session.eventLoop)
+        return BackendHook.ask(
+            backend,
+            url: url,
+            event: event,
+            body: body,
+            timeoutSeconds: service.configuration.backendTimeout,
+            on: session.eventLoop
+        ).always { _ in connection.value.hooksInFlight -= 1 }
     }
 
     /// A socket was accepted (not merely asked for: the connect hook may still refuse it).

@@ -91,14 +91,7 @@ final class SocketIOSocket: ChannelSubscriber {
         body["auth"] = auth
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let authBox = BackendHook.Object(value: auth)
-        BackendHook.ask(
-            backend,
-            url: url,
-            event: "connect",
-            body: body,
-            timeoutSeconds: service.configuration.backendTimeout,
-            on: eventLoop
-        ).whenSuccess { answer in
+        connection.askHook("connect", body: body, url: url, backend: backend).whenSuccess { answer in
             bound.value.connectHookAnswered(answer, auth: authBox.value)
         }
     }
@@ -556,15 +549,8 @@ final class SocketIOSocket: ChannelSubscriber {
         if let url = configuration.hookURL, configuration.hooks.contains("disconnect"), let backend = service.backend {
             var body = hookBody("disconnect")
             body["reason"] = reason
-            // Told, not asked: nobody waits for the answer.
-            _ = BackendHook.ask(
-                backend,
-                url: url,
-                event: "disconnect",
-                body: body,
-                timeoutSeconds: service.configuration.backendTimeout,
-                on: eventLoop
-            )
+            // Told, not asked: nobody waits for the answer (but it counts while it is at the back end).
+            _ = connection.askHook("disconnect", body: body, url: url, backend: backend)
         }
     }
 

@@ -512,7 +512,7 @@ extension ConfigurationOption {
         },
         .integer(
             "socketio.max_concurrent_calls",
-            "events one socket may have at the event hook at once; more are refused in their acknowledgement",
+            "events one socket may have at the event hook at once (more are refused in their acknowledgement), and connect and disconnect hook requests one connection may have at once (a CONNECT beyond gets connect_error)",
             default: 8,
             range: 1...10_000
         ) {
