@@ -294,3 +294,27 @@ def test_pipelined_requests_whose_answers_are_not_read_are_not_read_either(make_
     assert growth < 48 * MiB, f"RSS grew by {growth / MiB:.0f} MiB"
     assert healthz_seconds(s) < 2
     sock.close()
+
+
+def test_clients_cannot_take_the_budget_the_back_end_needs(make_server):
+    """Before: one budget for all, so clients publishing until it was full left the application's own
+    publishes refused with 507. Clients may fill nine tenths; the back end still publishes after them."""
+    s = make_server(max_memory=2 * MiB, history_size=1000, client_publish=["*"],
+                    native_commands_per_second=10000)
+    payload = "c" * (64 * 1024)
+    native = Native(s)
+    try:
+        for i in range(100):
+            reply = native.call("publish", channel=f"crowd-{i % 3}", data=payload)
+            if "error" in reply:
+                assert reply["error"]["name"] == "memory_full"
+                break
+        else:
+            raise AssertionError("the clients' share never filled")
+    finally:
+        native.close()
+    memory = stats(s)["memory"]
+    assert memory["retained_client_limit"] == 2 * MiB - (2 * MiB) // 10
+    assert memory["retained_bytes"] <= memory["retained_client_limit"]
+    r = requests.post(f"{s.url}/pub/announcements", data=payload, timeout=5)
+    assert r.status_code == 200, r.text

@@ -237,6 +237,23 @@ struct HubLimitTests {
         #expect(budget.used == 0)
     }
 
+    @Test("clients may fill nine tenths of the memory budget; the back end the rest")
+    func clientShare() throws {
+        let budget = MemoryBudget(limit: 10_000)
+        #expect(budget.clientLimit == 9_000)
+        let hub = Hub(configuration: .init(historySize: 100), memory: budget)
+        var fromClient = payload(2000)
+        fromClient.source = .client
+        for _ in 0..<4 { try hub.publish(fromClient, to: ChannelName(unchecked: "crowd")) }
+        #expect(throws: HubRefusal.memoryFull(limit: 10_000)) {
+            try hub.publish(fromClient, to: ChannelName(unchecked: "crowd"))
+        }
+        try hub.publish(payload(1000), to: ChannelName(unchecked: "app"))  // the back end still fits
+        #expect(budget.used > budget.clientLimit)
+        #expect(MemoryBudget.Source(.anonymous) == .client && MemoryBudget.Source(.backend) == .backend)
+        #expect(MemoryBudget.Source(.account(.none)) == .backend)
+    }
+
     @Test("a publish that pushes an old message out needs only the difference")
     func rollingWindow() throws {
         let one = MemoryBudget.cost(payload: 1000, contentType: nil, eventType: nil, headers: [])

@@ -36,7 +36,7 @@ extension Hub {
                 // it pushes out, must fit the budget.
                 let evicted = state.history.bytesEvictedByAppend
                 let added = message.retainedBytes - evicted
-                guard memory.reserve(added, for: .history) else {
+                guard memory.reserve(added, for: .history, by: request.source) else {
                     if !existed { forget(channel, in: &channels) }
                     throw .memoryFull(limit: memory.limit)
                 }

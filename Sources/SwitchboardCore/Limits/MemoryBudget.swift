@@ -23,8 +23,23 @@ public final class MemoryBudget: Sendable {
         }
     }
 
+    /// Who retains the bytes. Clients may fill the budget only up to ``clientLimit``: when they have
+    /// filled what they may, the back end's publishes (and the operator's STOMP logins) still fit, so a
+    /// crowd of clients cannot silence the application.
+    public enum Source: Sendable {
+        case client
+        case backend
+
+        /// The source of what `principal` publishes or sends.
+        public init(_ principal: Principal) {
+            if case .client = principal { self = .client } else { self = .backend }
+        }
+    }
+
     /// The limit in bytes; 0 = none.
     public let limit: Int
+    /// What clients may fill: nine tenths of `limit` (the rest is kept for the back end).
+    public let clientLimit: Int
     private let total = ManagedAtomic<Int>(0)
     private let accounts: [ManagedAtomic<Int>]
     private let refusals = ManagedAtomic<Int>(0)
@@ -32,14 +47,16 @@ public final class MemoryBudget: Sendable {
     /// A budget of `limit` bytes (0 = unlimited, still counted).
     public init(limit: Int) {
         self.limit = limit
+        self.clientLimit = limit - limit / 10
         self.accounts = Account.allCases.map { _ in ManagedAtomic(0) }
     }
 
-    /// Takes `bytes` from the budget for `account`; false (and nothing taken) when that would go over.
-    public func reserve(_ bytes: Int, for account: Account) -> Bool {
+    /// Takes `bytes` from the budget for `account`; false (and nothing taken) when that would go over
+    /// the limit — for a client, over ``clientLimit``.
+    public func reserve(_ bytes: Int, for account: Account, by source: Source = .backend) -> Bool {
         guard bytes > 0 else { return true }
         let after = total.wrappingIncrementThenLoad(by: bytes, ordering: .relaxed)
-        if limit > 0 && after > limit {
+        if limit > 0 && after > (source == .client ? clientLimit : limit) {
             total.wrappingDecrement(by: bytes, ordering: .relaxed)
             refusals.wrappingIncrement(ordering: .relaxed)
             return false

@@ -68,6 +68,8 @@ public struct PublishRequest: Sendable {
     public var eventType: String?
     /// The publisher's own headers, kept with the message.
     public var headers: [MessageHeader]
+    /// Who publishes, for the memory budget: a client's message is refused sooner than the back end's.
+    public var source: MemoryBudget.Source = .backend
 
     /// Creates a request.
     public init(

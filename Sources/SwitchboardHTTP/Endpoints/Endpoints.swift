@@ -193,6 +193,7 @@ struct Endpoints {
         // limits.max_memory: what histories, queues and open transactions hold, and the publishes refused.
         json.integer("retained_bytes", memory.used)
         json.integer("retained_limit", memory.limit)
+        json.integer("retained_client_limit", memory.clientLimit)
         for account in MemoryBudget.Account.allCases {
             json.integer("retained_\(account.name)", memory.used(by: account))
         }

@@ -312,8 +312,9 @@ final class NativeConnection: ChannelSubscriber {
         case .unsubscribe(let id, let channel):
             endSubscription(on: channel)
             writeReply(id) { json in json.string("channel", channel.rawValue) }
-        case .publish(let id, let channel, let request):
+        case .publish(let id, let channel, var request):
             let result: PublishResult
+            request.source = MemoryBudget.Source(session.principal)
             do {
                 result = try service.hub.publish(request, to: channel)
             } catch {

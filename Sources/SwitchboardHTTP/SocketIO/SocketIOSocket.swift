@@ -440,6 +440,7 @@ final class SocketIOSocket: ChannelSubscriber {
             }
         }
         request.eventType = options["event"] as? String
+        request.source = MemoryBudget.Source(principal)
         guard request.payload.readableBytes <= service.configuration.maxMessageSize else {
             return Self.failure("the message is over \(service.configuration.maxMessageSize) bytes")
         }

@@ -213,14 +213,13 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
                 close(.policyViolation)
                 return
             }
+            var publish = PublishRequest(
+                payload: payload,
+                contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"
+            )
+            publish.source = MemoryBudget.Source(request.principal)
             do {
-                try service.hub.publish(
-                    PublishRequest(
-                        payload: payload,
-                        contentType: opcode == .text ? "text/plain; charset=utf-8" : "application/octet-stream"
-                    ),
-                    to: request.channels[0]
-                )
+                try service.hub.publish(publish, to: request.channels[0])
             } catch {
                 closeWith(code: 1013, reason: String(error.message.prefix(120)))
             }

@@ -186,7 +186,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         let change = held - reservedTransactionBytes
         if change < 0 {
             service.hub.memory.release(-change, for: .transactions)
-        } else if change > 0, !service.hub.memory.reserve(change, for: .transactions) {
+        } else if change > 0, !service.hub.memory.reserve(change, for: .transactions, by: .init(session.principal)) {
             run(session.fail(.refused(.memoryFull(limit: service.hub.memory.limit)), receipt: currentReceipt))
             return
         }

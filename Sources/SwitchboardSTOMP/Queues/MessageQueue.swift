@@ -78,7 +78,7 @@ public final class MessageQueue: Sendable {
                 contentType: request.contentType,
                 headers: request.headers
             )
-            guard memory.reserve(message.retainedBytes, for: .queues) else {
+            guard memory.reserve(message.retainedBytes, for: .queues, by: request.source) else {
                 return .failure(.memoryFull(limit: memory.limit))
             }
             state.waiting.append(message)

@@ -294,7 +294,8 @@ public struct STOMPSession: Sendable {
         let transaction = frame["transaction"]
         // A SEND held in a transaction keeps its own bytes, not the read buffer it came in.
         let body = transaction == nil ? frame.body : Hub.detached(frame.body)
-        let request = PublishRequest(payload: body, contentType: frame["content-type"], headers: headers)
+        var request = PublishRequest(payload: body, contentType: frame["content-type"], headers: headers)
+        request.source = MemoryBudget.Source(principal)
         let effect: Action
         switch destination {
         case .topic(let channel): effect = .publish(channel, request)

@@ -118,7 +118,7 @@ extension ConfigurationOption {
         ) { $0.httpFrontEnd.maxOutboundBytes = $1 },
         .integer(
             "limits.max_memory",
-            "bytes all channel histories, queued messages and pending STOMP transactions may hold together; over it publishes are refused (507)",
+            "bytes all channel histories, queued messages and pending STOMP transactions may hold together; over it publishes are refused (507); clients' publishes may fill nine tenths, the rest is kept for the back end",
             default: 1 << 30,
             range: (1 << 20)...(1 << 40)
         ) { $0.maxMemory = $1 },
