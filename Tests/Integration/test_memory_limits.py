@@ -318,3 +318,30 @@ def test_clients_cannot_take_the_budget_the_back_end_needs(make_server):
     assert memory["retained_bytes"] <= memory["retained_client_limit"]
     r = requests.post(f"{s.url}/pub/announcements", data=payload, timeout=5)
     assert r.status_code == 200, r.text
+
+
+def test_a_commit_near_the_limit_publishes_all_its_messages(make_server):
+    """Before: a COMMIT's messages took their place in history while the transaction still held its own
+    reservation, so a commit that fit was refused halfway (memory full after some of its messages)."""
+    s = make_server(max_memory=2 * MiB, history_size=100, client_publish=["*"])
+    with raw_connect(s) as client:
+        client.send_frame("BEGIN", [("transaction", "t")])
+        for _ in range(3):
+            client.send_frame("SEND", [("destination", "/topic/committed"), ("transaction", "t")],
+                              body=b"t" * (400 * 1024))
+        client.send_frame("COMMIT", [("transaction", "t"), ("receipt", "done")])
+        client.expect_receipt("done", timeout=10)
+    assert requests.get(f"{s.url}/pub/committed", timeout=5).json()["messages"] == 3
+    assert stats(s)["memory"]["retained_transactions"] == 0
+
+
+def test_a_broadcast_refused_on_one_channel_says_which_got_the_message(make_server):
+    """Before: a refusal on one channel answered 507 alone, hiding that the channels before it had the
+    message (a retry published it twice there)."""
+    s = make_server(max_channels=2)
+    r = requests.post(f"{s.url}/api/broadcast", json={"channels": ["a", "b", "c"], "data": "hi"}, timeout=5)
+    assert r.status_code == 507
+    body = r.json()
+    assert body["code"] == "too_many_channels"
+    assert [("id" in result, result["channel"]) for result in body["results"]] == [(True, "a"), (True, "b"), (False, "c")]
+    assert body["results"][2]["code"] == "too_many_channels"

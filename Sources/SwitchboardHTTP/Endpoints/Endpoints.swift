@@ -97,15 +97,44 @@ struct Endpoints {
         }
         let channels = try names.map(channelField)
         let publishRequest = try publishRequest(from: object)
+        // Every channel is tried: a refusal (the memory budget, the channel limit) does not hide which
+        // channels did get the message. Any refusal makes the status the first one's, with every result.
+        var results: [Result<PublishResult, HubRefusal>] = []
+        for channel in channels {
+            do throws(HubRefusal) {
+                results.append(.success(try service.hub.publish(publishRequest, to: channel)))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
+        var firstError: HTTPError?
+        for case .failure(let refusal) in results {
+            firstError = HTTPError(refusal)
+            break
+        }
+        if let firstError {
+            json.string("error", firstError.message)
+            json.string("code", firstError.code)
+        }
         json.beginArray("results")
-        for channel in channels {
-            Self.writePublishResult(try service.hub.publish(publishRequest, to: channel), into: &json)
+        for (channel, result) in zip(channels, results) {
+            switch result {
+            case .success(let published):
+                Self.writePublishResult(published, into: &json)
+            case .failure(let refusal):
+                let error = HTTPError(refusal)
+                json.beginObject()
+                json.string("channel", channel.rawValue)
+                json.string("error", error.message)
+                json.string("code", error.code)
+                json.endObject()
+            }
         }
         json.endArray()
         json.endObject()
-        return .json(.ok, json)
+        return .json(firstError?.status ?? .ok, json)
     }
 
     private func apiChannels() -> HTTPResponse {

@@ -158,11 +158,14 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
             while !closing, self.context != nil, isWritable, let frame = try decoder.next(from: &buffer) {
                 service.counters.framesReceived.wrappingIncrement(ordering: .relaxed)
                 currentReceipt = frame["receipt"]
-                run(session.receive(frame))
+                let actions = session.receive(frame)
+                // Before the actions: what a COMMIT lets go of is given back before its messages take their
+                // own place in history (counted twice, a commit near the limit was refused halfway), and
+                // what a SEND adds to a transaction is taken before its receipt says it was.
+                if accountTransactions() { run(actions) }
                 currentReceipt = nil
                 decoder.escaping = session.escaping
                 format = service.formats.format(for: session.version)
-                accountTransactions()
                 if session.state != .awaitingConnect, let deadline = connectDeadline {
                     deadline.cancel()
                     connectDeadline = nil
@@ -181,16 +184,18 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
 
     /// Takes what open transactions hold from the server's memory budget (or gives it back); a client
     /// whose transactions cannot fit is ended with an ERROR.
-    private func accountTransactions() {
+    @discardableResult
+    private func accountTransactions() -> Bool {
         let held = session.pendingTransactionBytes
         let change = held - reservedTransactionBytes
         if change < 0 {
             service.hub.memory.release(-change, for: .transactions)
         } else if change > 0, !service.hub.memory.reserve(change, for: .transactions, by: .init(session.principal)) {
             run(session.fail(.refused(.memoryFull(limit: service.hub.memory.limit)), receipt: currentReceipt))
-            return
+            return false
         }
         reservedTransactionBytes = held
+        return true
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
