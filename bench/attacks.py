@@ -18,6 +18,7 @@ same way for each, so the table compares defaults. Needs requests (the test venv
 | dns-rebinding | GET /stats from loopback with `Host: evil.example` |
 | impersonation | a native client connects naming the user "alice": does it receive what the back end sends alice? |
 | stomp-anonymous-send | an anonymous STOMP client SENDs to /topic/prices: does a subscriber get it? |
+| pipelined-unread | one connection pipelines `GET /switchboard.js` for 10 s and reads none of the answers: RSS growth, the slowest /healthz meanwhile |
 """
 import base64
 import json
@@ -359,8 +360,33 @@ def stomp_anonymous_send(binary):
         return f"refused: ERROR {error[0].decode()[8:]}" if error else "not delivered"
 
 
+def pipelined_unread(binary):
+    with Server(binary) as s:
+        before = s.rss()
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", s.port))
+        sock.settimeout(0.2)
+        request = f"GET /switchboard.js HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n\r\n".encode() * 100
+        sent, peak, slowest = 0, before, 0.0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                sock.sendall(request)
+                sent += 100
+            except (socket.timeout, BlockingIOError):
+                pass
+            except OSError:
+                break
+            peak = max(peak, s.rss())
+            slowest = max(slowest, s.healthz_ms())
+        peak = max(peak, s.rss())
+        sock.close()
+        return f"RSS +{(peak - before) / MiB:.0f} MiB, slowest /healthz {slowest:.0f} ms ({sent} requests sent)"
+
+
 ATTACKS = [history_flood, stomp_transaction, slowloris, one_address_flood, descriptor_exhaustion,
-           cross_origin_publish, dns_rebinding, impersonation, stomp_anonymous_send]
+           cross_origin_publish, dns_rebinding, impersonation, stomp_anonymous_send, pipelined_unread]
 
 
 def main():
