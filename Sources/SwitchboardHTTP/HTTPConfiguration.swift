@@ -57,6 +57,8 @@ public struct HTTPConfiguration: Sendable {
     public var rpcURL: HTTPURL?
     /// Seconds the back end gets to answer.
     public var backendTimeout: Double = 5
+    /// Seconds a native-protocol connection has to connect (`native.connect_timeout`); 0 = no limit.
+    public var nativeConnectTimeout: Double = 10
     /// Requests to the back end (`rpc` and hooks) one native-protocol connection may have in flight.
     public var maxConcurrentCalls = 8
     /// Where native-protocol hooks are POSTed; nil = no hooks.

@@ -46,7 +46,7 @@ SECTIONS = {
                  "hosts", "origins", "subscribe_origins", "trusted_proxies", "jwks", "jwks_refresh", "jwks_ca",
                  "token_require_exp", "token_issuer", "token_audience", "forwarded_header"],
     "testing": ["websocket_echo", "socketio_conformance"],
-    "native": ["rpc_url", "backend_timeout", "hook_url", "hooks", "max_concurrent_calls"],
+    "native": ["rpc_url", "backend_timeout", "connect_timeout", "hook_url", "hooks", "max_concurrent_calls"],
     "stomp": ["listen", "websocket", "heartbeat", "users", "user", "prefetch", "max_subscriptions", "max_headers",
               "max_header_length", "max_queue_length", "max_queue_bytes", "max_queues", "connect_timeout",
               "max_transaction_bytes", "max_transaction_frames", "tls"],

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from helpers import RawConn, RawWS, assert_error_json, raw_request
+from helpers import RawConn, RawWS, assert_error_json, raw_request, wait_until
 from stomp_raw import Closed, RawStomp, RawStompWS
 from test_trusted_proxy import PROXY_ADDRESS, Nginx
 
@@ -114,8 +114,13 @@ def test_connections_per_address_are_capped(make_server):
             assert frame.command == "ERROR" and frame.get("message") == "too many connections"
             assert "limits.connections_per_address" in frame.text
         held.pop().close()
-        time.sleep(0.2)
-        assert requests.get(f"{s.url}/healthz", timeout=5).status_code == 200   # a slot was given back
+
+        def answered():
+            try:
+                return requests.get(f"{s.url}/healthz", timeout=5).status_code == 200
+            except requests.ConnectionError:   # refused while the server has not yet seen the close
+                return False
+        assert wait_until(answered, 5)   # a slot was given back
     finally:
         for conn in held:
             conn.close()
@@ -226,3 +231,27 @@ def test_subscribing_to_made_up_names_cannot_keep_new_channels_out(make_server):
         requests.post(f"{srv.url}/pub/full-{i}", data=b"x", timeout=5)
     r = requests.post(f"{srv.url}/pub/one-more", data=b"x", timeout=5)
     assert_error_json(r.status_code, r.content, 507, "too_many_channels")
+
+
+def test_a_native_connection_must_connect_in_time(make_server):
+    """Before: a native WebSocket that never sent connect (and answered pings) kept its connection slot
+    for ever. Now native.connect_timeout closes it with 4006; a connected one stays."""
+    import json
+    import websocket
+    from helpers import ws_expect_close
+    srv = make_server(native={"connect_timeout": 1})
+    idle = websocket.create_connection(f"{srv.ws_url}/connection/websocket", timeout=5)
+    connected = websocket.create_connection(f"{srv.ws_url}/connection/websocket", timeout=5)
+    try:
+        connected.send(json.dumps({"id": 1, "method": "connect"}))
+        assert "result" in json.loads(connected.recv())
+        started = time.monotonic()
+        code, reason, messages = ws_expect_close(idle, timeout=5)
+        assert (code, reason) == (4006, "connect timeout") and time.monotonic() - started < 3
+        assert {"push": "disconnect", "reason": "connect-timeout"} in [json.loads(data) for _, data in messages]
+        time.sleep(0.5)
+        connected.send(json.dumps({"id": 2, "method": "ping"}))
+        assert json.loads(connected.recv()) == {"id": 2, "result": {}}
+    finally:
+        idle.close()
+        connected.close()

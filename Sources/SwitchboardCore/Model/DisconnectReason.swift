@@ -14,6 +14,8 @@ public enum DisconnectReason: Sendable, Equatable {
     case policyViolation
     /// The connection's token expired and no `refresh` came with a new one.
     case tokenExpired
+    /// The connection did not connect (native `connect`) in time.
+    case connectTimeout
 
     /// The WebSocket close code for this reason.
     public var webSocketCloseCode: UInt16 {
@@ -24,6 +26,7 @@ public enum DisconnectReason: Sendable, Equatable {
         case .shutdown: return 1001
         case .policyViolation: return 1008
         case .tokenExpired: return 4005
+        case .connectTimeout: return 4006
         }
     }
 
@@ -36,6 +39,7 @@ public enum DisconnectReason: Sendable, Equatable {
         case .shutdown: return "server shutting down"
         case .policyViolation: return "policy violation"
         case .tokenExpired: return "token expired"
+        case .connectTimeout: return "connect timeout"
         }
     }
 
@@ -48,6 +52,7 @@ public enum DisconnectReason: Sendable, Equatable {
         case .shutdown: return "shutdown"
         case .policyViolation: return "policy-violation"
         case .tokenExpired: return "token-expired"
+        case .connectTimeout: return "connect-timeout"
         }
     }
 }

@@ -46,7 +46,9 @@ final class NativeConnection: ChannelSubscriber {
     private var awaitedCalls: Set<UInt64> = []
     /// The hub format of pushes for this transport.
     private let pushFormat: WireFormat
-    /// Ends the connection when its token expires without a `refresh`.
+    /// Ends the connection when its token expires without a `refresh` — and, until it is connected, when
+    /// `native.connect_timeout` passes without a `connect` (an idle socket that answers pings would
+    /// otherwise hold a connection slot for ever).
     private var expiry: Scheduled<Void>?
     /// Requests to the back end (`rpc`, hooks) this connection has in flight: at most
     /// `native.max_concurrent_calls`, so one client cannot turn into hundreds of back-end requests.
@@ -75,6 +77,13 @@ final class NativeConnection: ChannelSubscriber {
             now: WallClock.milliseconds()
         )
         service.counters.native.wrappingIncrement(ordering: .relaxed)
+        let timeout = configuration.nativeConnectTimeout
+        if timeout > 0 {
+            let connection = NIOLoopBound(self, eventLoop: eventLoop)
+            expiry = eventLoop.scheduleTask(in: .milliseconds(Int64(timeout * 1000))) {
+                connection.value.connectTimedOut()
+            }
+        }
     }
 
     private var allocator: ByteBufferAllocator { transport?.allocator ?? service.allocator }
@@ -368,6 +377,15 @@ final class NativeConnection: ChannelSubscriber {
         let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
         let connection = NIOLoopBound(self, eventLoop: eventLoop)
         expiry = eventLoop.scheduleTask(in: delay) { connection.value.tokenExpired() }
+    }
+
+    /// No `connect` was accepted in time (the `connected` action replaces this deadline).
+    private func connectTimedOut() {
+        expiry = nil
+        guard !closing, session.state == .awaitingConnect else { return }
+        let reason = DisconnectReason.connectTimeout
+        writePush(["push": "disconnect", "reason": reason.token])
+        close(code: reason.webSocketCloseCode, reason: reason.text)
     }
 
     private func tokenExpired() {

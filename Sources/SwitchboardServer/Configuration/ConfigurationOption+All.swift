@@ -433,6 +433,14 @@ extension ConfigurationOption {
         .number("native.backend_timeout", "seconds the back end gets to answer an rpc", default: 5, range: 0.01...300) {
             $0.httpFrontEnd.backendTimeout = $1
         },
+        .number(
+            "native.connect_timeout",
+            "seconds a native-protocol connection has to send connect (and have it accepted); then it is closed with code 4006; 0 = no limit",
+            default: 10,
+            range: 0...3600
+        ) {
+            $0.httpFrontEnd.nativeConnectTimeout = $1
+        },
         .integer(
             "native.max_concurrent_calls",
             "rpc and hook requests to the back end one connection may have in flight; more get error 120",
