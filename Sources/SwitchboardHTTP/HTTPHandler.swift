@@ -448,7 +448,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// expires (milliseconds since the Unix epoch); nil: never.
     private static func close(_ channel: any Channel, atExpiry expiresAt: Int64?) {
         guard let expiresAt else { return }
-        let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
+        let delay = WallClock.delay(until: expiresAt)
         let expiry = channel.eventLoop.scheduleTask(in: delay) {
             channel.pipeline.fireUserInboundEventTriggered(TokenExpiredEvent())
             channel.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }

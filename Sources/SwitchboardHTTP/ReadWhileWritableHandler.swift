@@ -66,7 +66,8 @@ final class ReadWhileWritableHandler: ChannelDuplexHandler, RemovableChannelHand
 
     func channelInactive(context: ChannelHandlerContext) {
         // What the peer sent before it went is still handled (a last request, a close frame).
-        if held != nil, let bytes = held.take() {
+        if let bytes = held {
+            held = nil
             context.fireChannelRead(wrapInboundOut(bytes))
             context.fireChannelReadComplete()
         }
@@ -80,13 +81,5 @@ final class ReadWhileWritableHandler: ChannelDuplexHandler, RemovableChannelHand
             held = bytes.readableBytes == 0 ? nil : bytes
             context.fireChannelRead(wrapInboundOut(slice))
         }
-    }
-}
-
-extension Optional {
-    /// The value, leaving nil behind.
-    fileprivate mutating func take() -> Wrapped? {
-        defer { self = nil }
-        return self
     }
 }

@@ -219,6 +219,12 @@ public enum WallClock {
         Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000) &+ bootOffsetMilliseconds
     }
 
+    /// The time from now until `milliseconds` since the Unix epoch (a token's expiry, say); zero when
+    /// that has passed.
+    public static func delay(until milliseconds: Int64) -> TimeAmount {
+        .milliseconds(max(0, milliseconds - Self.milliseconds()))
+    }
+
     // NIODeadline is monotonic; anchor it to the wall clock once, at first use, so message times are
     // comparable with the outside world but never jump when the system clock is adjusted.
     private static let bootOffsetMilliseconds: Int64 = {

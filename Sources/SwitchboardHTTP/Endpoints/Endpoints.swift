@@ -99,21 +99,19 @@ struct Endpoints {
         let publishRequest = try publishRequest(from: object)
         // Every channel is tried: a refusal (the memory budget, the channel limit) does not hide which
         // channels did get the message. Any refusal makes the status the first one's, with every result.
-        var results: [Result<PublishResult, HubRefusal>] = []
+        var results: [Result<PublishResult, HTTPError>] = []
+        var firstError: HTTPError?
         for channel in channels {
             do throws(HubRefusal) {
                 results.append(.success(try service.hub.publish(publishRequest, to: channel)))
             } catch {
-                results.append(.failure(error))
+                let refused = HTTPError(error)
+                firstError = firstError ?? refused
+                results.append(.failure(refused))
             }
         }
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
-        var firstError: HTTPError?
-        for case .failure(let refusal) in results {
-            firstError = HTTPError(refusal)
-            break
-        }
         if let firstError {
             json.string("error", firstError.message)
             json.string("code", firstError.code)
@@ -123,8 +121,7 @@ struct Endpoints {
             switch result {
             case .success(let published):
                 Self.writePublishResult(published, into: &json)
-            case .failure(let refusal):
-                let error = HTTPError(refusal)
+            case .failure(let error):
                 json.beginObject()
                 json.string("channel", channel.rawValue)
                 json.string("error", error.message)

@@ -374,7 +374,7 @@ final class NativeConnection: ChannelSubscriber {
         expiry?.cancel()
         expiry = nil
         guard let expiresAt else { return }
-        let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
+        let delay = WallClock.delay(until: expiresAt)
         let connection = NIOLoopBound(self, eventLoop: eventLoop)
         expiry = eventLoop.scheduleTask(in: delay) { connection.value.tokenExpired() }
     }

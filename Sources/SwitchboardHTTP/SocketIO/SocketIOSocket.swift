@@ -137,7 +137,7 @@ final class SocketIOSocket: ChannelSubscriber {
         self.expiresAt = expiresAt
         guard let expiresAt else { return }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let delay = TimeAmount.milliseconds(max(0, expiresAt - WallClock.milliseconds()))
+        let delay = WallClock.delay(until: expiresAt)
         expiry = eventLoop.scheduleTask(in: delay) {
             let socket = bound.value
             guard socket.state != .ended else { return }
