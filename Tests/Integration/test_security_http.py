@@ -12,7 +12,7 @@ import requests
 import socketio
 import websocket
 
-from helpers import assert_error_json, publish, raw_request, ws_connect, ws_recv_text
+from helpers import assert_error_json, publish, raw_request, wait_for_subscribers, ws_connect, ws_recv_text
 
 EVIL = "http://evil.example"
 
@@ -127,6 +127,8 @@ def test_subscribing_stays_open_to_any_origin_by_default(srv):
     """Read-only subscribing is documented as open: a page anywhere may show a public channel."""
     ws = websocket.create_connection(f"{srv.ws_url}/sub/public-news", origin=EVIL, timeout=5)
     try:
+        # The 101 can arrive before the subscription is registered: wait for it, or the publish races it.
+        wait_for_subscribers(srv, "public-news", 1)
         publish(srv, "public-news", "extra")
         assert ws_recv_text(ws) == "extra"
     finally:

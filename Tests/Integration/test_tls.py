@@ -57,6 +57,13 @@ def test_wss_subscribers_and_the_native_protocol(srv, certs):
     sslopt = {"ca_certs": str(ca)}
     sub = websocket.create_connection(f"{srv.ws_url}/sub/secure", sslopt=sslopt, timeout=5)
     try:
+        # The 101 can arrive before the subscription is registered: wait for it, or the publish races it.
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            info = requests.get(f"{srv.url}/pub/secure", verify=str(ca), timeout=5)
+            if info.status_code == 200 and info.json().get("subscribers", 0) >= 1:
+                break
+            time.sleep(0.02)
         r = requests.post(f"{srv.url}/pub/secure", data="over tls", verify=str(ca), timeout=5)
         assert r.status_code == 200
         assert sub.recv() == "over tls"
