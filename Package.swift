@@ -3,7 +3,11 @@ import Foundation
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
+    .enableUpcomingFeature("ExistentialAny"),
+    // Imports are explicit: a module's public API names the modules it exposes (`public import`), and a
+    // file uses only members of the modules it imports itself.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
 let package = Package(

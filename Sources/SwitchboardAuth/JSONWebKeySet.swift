@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 import _CryptoExtras
 
 /// A JWK Set (RFC 7517 §5): the public keys tokens are checked with, from a file or an identity

@@ -1,4 +1,4 @@
-import SwitchboardCore
+public import SwitchboardCore
 
 /// Who a valid token says the client is, and what it may do.
 public struct TokenIdentity: Sendable, Equatable {

@@ -1,6 +1,6 @@
-import Crypto
+public import Crypto
 import Foundation
-import _CryptoExtras
+public import _CryptoExtras
 
 /// A key that checks the signatures of one JWS algorithm (RFC 7518 §3): HS256 (HMAC with SHA-256),
 /// RS256 (RSA PKCS #1 v1.5 with SHA-256, 2048 bits or more), ES256 (ECDSA on P-256, the signature as

@@ -1,4 +1,4 @@
-import SwitchboardCore
+public import SwitchboardCore
 
 /// What the HTTP front end needs to know: limits, timings and access rules. Every field has the
 /// documented default; `SwitchboardServer` fills it from the configuration file, environment and flags.

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardSTOMP
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
 
 /// A complete (non-streaming) HTTP answer.
 struct HTTPResponse {

@@ -1,6 +1,6 @@
-import NIOCore
+public import NIOCore
 import NIOHTTP1
-import SwitchboardCore
+public import SwitchboardCore
 
 extension HTTPService {
     /// Installs the HTTP front end on a newly accepted connection. Call on the channel's event loop.

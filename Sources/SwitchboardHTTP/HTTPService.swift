@@ -1,8 +1,8 @@
 import Atomics
-import NIOCore
-import SwitchboardAuth
-import SwitchboardCore
-import SwitchboardSTOMP
+public import NIOCore
+public import SwitchboardAuth
+public import SwitchboardCore
+public import SwitchboardSTOMP
 import Synchronization
 
 /// Everything the HTTP front end's connections share: the hub, the configuration, the wire formats

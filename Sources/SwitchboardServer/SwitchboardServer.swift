@@ -1,11 +1,11 @@
 @preconcurrency import Dispatch
-import Logging
+public import Logging
 import NIOConcurrencyHelpers
-import NIOCore
+public import NIOCore
 import NIOPosix
 import NIOSSL
 import SwitchboardAuth
-import SwitchboardCore
+public import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardSTOMP
 
@@ -46,7 +46,7 @@ public final class SwitchboardServer: Sendable {
         self.tls =
             configuration.usesTLS
             ? try TLSCertificates(certificate: configuration.tlsCertificate, key: configuration.tlsKey) : nil
-        let backend = try BackendClient(extraTrustFile: configuration.jwksCA.isEmpty ? nil : configuration.jwksCA)
+        let backend = try HTTPClient(extraTrustFile: configuration.jwksCA.isEmpty ? nil : configuration.jwksCA)
         var tokens: TokenVerifier?
         if !configuration.tokens.secret.isEmpty || !configuration.jwks.isEmpty {
             tokens = TokenVerifier(configuration: configuration.tokens)

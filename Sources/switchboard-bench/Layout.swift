@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which channels the subscribers are on and which channels are published to.
 ///
 /// Channels are numbered: a message's payload carries its channel's number, and loss is accounted per

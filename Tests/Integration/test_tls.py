@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import requests
 import socketio
 import websocket
 
+from conftest import BIN
 from stomp_raw import FrameReader, encode_frame
 from test_native_protocol import Native
 from tls_helpers import make_certificates
@@ -154,3 +156,30 @@ def test_tls_flags_and_configuration_errors(certs, tmp_path):
     done = subprocess.run([str(BIN), "serve", "--http", "127.0.0.1:0", "--stomp", "off", "--tls-cert", str(bad),
                            "--tls-key", str(bad)], capture_output=True, text=True, timeout=20)
     assert done.returncode == 2 and "tls.cert" in done.stderr
+
+
+def test_the_cli_publishes_and_subscribes_over_https(srv, certs):
+    """The CLI's client is the server's own (one HTTP/1.1 client): https:// with a CA file works."""
+    _, ca, _, _ = certs
+    sub = subprocess.Popen([str(BIN), "subscribe", "cli-tls", "--server", srv.url, "--ca-file", str(ca),
+                            "--count", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            info = requests.get(f"{srv.url}/pub/cli-tls", verify=str(ca), timeout=5)
+            if info.status_code == 200 and info.json().get("subscribers", 0) >= 1:
+                break
+            time.sleep(0.05)
+        p = subprocess.run([str(BIN), "publish", "cli-tls", "secure hello", "--server", srv.url,
+                            "--ca-file", str(ca)], capture_output=True, timeout=15)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["channel"] == "cli-tls"
+        out, err = sub.communicate(timeout=10)
+        assert sub.returncode == 0, err
+        assert out.decode().strip() == "secure hello"
+    finally:
+        if sub.poll() is None:
+            sub.kill()
+    # Without the CA the certificate is not trusted: a clear failure, not a silent plain connection.
+    p = subprocess.run([str(BIN), "publish", "cli-tls", "x", "--server", srv.url], capture_output=True, timeout=15)
+    assert p.returncode != 0 and p.stderr

@@ -1,3 +1,4 @@
+import Atomics
 import NIOCore
 import NIOEmbedded
 import SwitchboardCore

@@ -1,5 +1,7 @@
 import Foundation
+import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardSTOMP
 import Testing
 
 @testable import SwitchboardServer

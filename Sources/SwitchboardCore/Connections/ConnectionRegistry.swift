@@ -1,5 +1,5 @@
-import Atomics
-import NIOCore
+public import Atomics
+public import NIOCore
 import Synchronization
 
 /// The open connections of one front end, kept so that shutdown can tell each of them to say its

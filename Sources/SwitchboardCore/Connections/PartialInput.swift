@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The start of a frame whose rest has not arrived yet, kept between reads by a connection that parses
 /// its own frames.

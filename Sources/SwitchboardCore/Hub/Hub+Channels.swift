@@ -1,4 +1,6 @@
+import Atomics
 import NIOCore
+import Synchronization
 
 /// A snapshot of one channel, for `GET /pub/{channel}`, `/api/channels` and stats.
 public struct ChannelInfo: Sendable {

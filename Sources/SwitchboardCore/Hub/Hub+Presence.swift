@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One connection present on a channel.
 public struct PresenceMember: Sendable, Equatable {
     /// The connection's id.

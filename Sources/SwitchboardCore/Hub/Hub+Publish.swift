@@ -1,4 +1,6 @@
-import NIOCore
+import Atomics
+public import NIOCore
+import Synchronization
 
 /// The outcome of a publish.
 public struct PublishResult: Sendable {

@@ -1,4 +1,5 @@
-import NIOCore
+public import NIOCore
+import Synchronization
 
 extension Hub {
     /// Subscribes `subscriber` to `channel`, resuming after `position` when one is given.

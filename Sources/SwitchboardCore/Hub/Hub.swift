@@ -1,5 +1,5 @@
 import Atomics
-import NIOCore
+public import NIOCore
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import DequeModule
+import NIOCore
 
 /// A channel's bounded history: the last `capacity` messages not older than `ttl`.
 ///

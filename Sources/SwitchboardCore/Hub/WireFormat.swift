@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Turns a message into the bytes one wire format sends, once per message, for every subscriber of that
 /// format ("encode once" fan-out).

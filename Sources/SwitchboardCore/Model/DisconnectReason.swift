@@ -1,6 +1,6 @@
 /// Why the server ends a subscriber: the wire-visible codes of every front end, in one place.
 ///
-/// WebSocket close codes 4000-4999 are reserved for applications (RFC 6455 §7.4.2).
+/// The codes themselves are in ``WebSocketCloseCode``, the table of every code the server sends.
 public enum DisconnectReason: Sendable, Equatable {
     /// The channel was deleted by `DELETE /pub/{channel}`.
     case channelDeleted
@@ -20,13 +20,13 @@ public enum DisconnectReason: Sendable, Equatable {
     /// The WebSocket close code for this reason.
     public var webSocketCloseCode: UInt16 {
         switch self {
-        case .channelDeleted: return 4001
-        case .slowConsumer: return 4002
-        case .positionTooOld: return 4003
-        case .shutdown: return 1001
-        case .policyViolation: return 1008
-        case .tokenExpired: return 4005
-        case .connectTimeout: return 4006
+        case .channelDeleted: return WebSocketCloseCode.channelDeleted
+        case .slowConsumer: return WebSocketCloseCode.slowConsumer
+        case .positionTooOld: return WebSocketCloseCode.positionTooOld
+        case .shutdown: return WebSocketCloseCode.goingAway
+        case .policyViolation: return WebSocketCloseCode.policyViolation
+        case .tokenExpired: return WebSocketCloseCode.tokenExpired
+        case .connectTimeout: return WebSocketCloseCode.connectTimeout
         }
     }
 

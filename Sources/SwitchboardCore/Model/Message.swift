@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One published message, as stored in history and handed to every subscriber.
 ///

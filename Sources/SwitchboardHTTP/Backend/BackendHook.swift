@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SwitchboardCore
 
 /// A hook call to the application's back end: a JSON object POSTed, a JSON object expected back. Shared
 /// by the native protocol's hooks and Socket.IO's.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The WebSocket-to-TCP bridge's settings (`[bridge]`, `[[bridge.route]]`): which TCP targets browsers
 /// may reach, and how. Nothing is bridged unless configured: the bridge is denied by default.
 public struct BridgeConfiguration: Sendable {

@@ -1,5 +1,8 @@
+import Atomics
 import NIOCore
 import NIOPosix
+import NIOWebSocket
+import SwitchboardCore
 
 /// One bridged connection: a browser's WebSocket (this object is its transport's sink) glued to a TCP
 /// connection to the target, on the same event loop. Bytes go both ways as they come, each side read only
@@ -7,16 +10,6 @@ import NIOPosix
 /// writable, as swift-nio-ssh's glue handler does). The TCP connect is bounded by
 /// `bridge.connect_timeout`, silence by `bridge.idle_timeout`; the close code says why it ended.
 final class BridgeSession: WebSocketMessageSink {
-    /// Close codes and what they mean (also in docs/bridge.md).
-    enum CloseCode {
-        static let targetClosed: UInt16 = 1000
-        static let shutdown: UInt16 = 1001
-        static let textRefused: UInt16 = 1003
-        static let targetRefused: UInt16 = 4100
-        static let targetTimeout: UInt16 = 4101
-        static let idle: UInt16 = 4102
-        static let targetFailed: UInt16 = 4103
-    }
 
     private let bridge: BridgeService
     private let target: BridgeService.Target
@@ -65,9 +58,12 @@ final class BridgeSession: WebSocketMessageSink {
         case .failure(let error):
             counters?.failed.wrappingIncrement(ordering: .relaxed)
             if case ChannelError.connectTimeout = error {
-                closeWebSocket(CloseCode.targetTimeout, "the target did not accept within the connect timeout")
+                closeWebSocket(
+                    WebSocketCloseCode.bridgeTargetTimeout,
+                    "the target did not accept within the connect timeout"
+                )
             } else {
-                closeWebSocket(CloseCode.targetRefused, "the target refused the connection")
+                closeWebSocket(WebSocketCloseCode.bridgeTargetRefused, "the target refused the connection")
             }
         case .success(let channel):
             guard !ended else {
@@ -92,7 +88,10 @@ final class BridgeSession: WebSocketMessageSink {
     func received(_ message: WebSocketMessage, on channel: any Channel) {
         guard !ended else { return }
         if !message.isBinary && !target.text {
-            closeWebSocket(CloseCode.textRefused, "text frames are not accepted on this route (binary only)")
+            closeWebSocket(
+                WebSocketCloseCode.unsupportedData,
+                "text frames are not accepted on this route (binary only)"
+            )
             return
         }
         lastActivity = .now()
@@ -131,7 +130,7 @@ final class BridgeSession: WebSocketMessageSink {
     }
 
     func shutdown(_ channel: any Channel) {
-        closeWebSocket(CloseCode.shutdown, "server shutting down")
+        closeWebSocket(WebSocketCloseCode.goingAway, "server shutting down")
     }
 
     // MARK: The target's side
@@ -161,7 +160,7 @@ final class BridgeSession: WebSocketMessageSink {
         tcp = nil
         guard !ended else { return }
         closeWebSocket(
-            failed ? CloseCode.targetFailed : CloseCode.targetClosed,
+            failed ? WebSocketCloseCode.bridgeTargetFailed : WebSocketCloseCode.normal,
             failed ? "the connection to the target failed" : "the target closed the connection"
         )
     }
@@ -188,7 +187,10 @@ final class BridgeSession: WebSocketMessageSink {
     private func checkIdle(_ timeout: TimeAmount) {
         guard !ended else { return }
         if NIODeadline.now() - lastActivity >= timeout {
-            closeWebSocket(CloseCode.idle, "idle for \(bridge.configuration.idleTimeout) s (bridge.idle_timeout)")
+            closeWebSocket(
+                WebSocketCloseCode.bridgeIdle,
+                "idle for \(bridge.configuration.idleTimeout) s (bridge.idle_timeout)"
+            )
         } else {
             scheduleIdleCheck()
         }

@@ -1,4 +1,5 @@
 import Crypto
+import SwitchboardCore
 
 /// The server side of the WebSocket opening handshake (RFC 6455 §4.2).
 enum WebSocketHandshake {

@@ -1,3 +1,6 @@
+import Atomics
+import SwitchboardCore
+
 extension Endpoints {
     /// The bridge's part of `/stats`: per route, open and total connections, bytes each way, refusals
     /// (before any TCP connection: not allowed, unknown token, limits) and failed connects.

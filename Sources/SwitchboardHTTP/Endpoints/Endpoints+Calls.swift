@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOHTTP1
 import SwitchboardCore
 
 extension Endpoints {
@@ -20,7 +21,7 @@ extension Endpoints {
         guard let data = JSONText.encode(object["data"] ?? NSNull()) else {
             throw HTTPError.badRequest("invalid_request", "\"data\" must be JSON")
         }
-        let targets: [NativeConnectionReference]
+        let targets: [LoopBoundReference<NativeConnection>]
         if let client = object["client"] as? String {
             targets = service.users.connection(ofClient: client).map { [$0] } ?? []
         } else if let user = object["user"] as? String {

@@ -1,3 +1,5 @@
+import Atomics
+import NIOHTTP1
 import SwitchboardCore
 import SwitchboardSTOMP
 

@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import NIOCore
 import SwitchboardCore
@@ -6,14 +7,7 @@ import SwitchboardCore
 /// with commands by POST, or long-polls with commands by POST): every command is run through the pure
 /// ``NativeSession``; this object carries out the session's actions against the hub, the registries and
 /// the back end, and writes replies and pushes to its transport. Confined to its event loop.
-final class NativeConnection: ChannelSubscriber {
-    /// WebSocket close codes of the native protocol (also in docs/protocol.md).
-    enum CloseCode {
-        static let slowConsumer: UInt16 = 4002
-        static let shutdown: UInt16 = 1001
-        static let disconnected: UInt16 = 4004
-        static let tooManyCommands: UInt16 = 4008
-    }
+final class NativeConnection: ChannelSubscriber, EventLoopConfined {
 
     /// The hidden channel that carries `POST /api/send` messages to a user's connections (`$` is not
     /// allowed in channel names, so no client can subscribe to it by name).
@@ -116,7 +110,7 @@ final class NativeConnection: ChannelSubscriber {
     /// The server is shutting down.
     func shutdown() {
         writePush(["push": "disconnect", "reason": DisconnectReason.shutdown.token])
-        close(code: CloseCode.shutdown, reason: DisconnectReason.shutdown.text)
+        close(code: WebSocketCloseCode.goingAway, reason: DisconnectReason.shutdown.text)
     }
 
     /// The fallbacks' first push: the session id that `POST /connection/send` (and long-polls) name.
@@ -127,7 +121,7 @@ final class NativeConnection: ChannelSubscriber {
     /// `POST /api/disconnect`.
     func disconnect() {
         writePush(["push": "disconnect", "reason": "disconnected"])
-        close(code: CloseCode.disconnected, reason: "disconnected by the server")
+        close(code: WebSocketCloseCode.disconnected, reason: "disconnected by the server")
     }
 
     /// `POST /api/call`: the call goes to the page as a `call` push.
@@ -156,7 +150,7 @@ final class NativeConnection: ChannelSubscriber {
         // client is a slow consumer.
         guard transport?.isWritable == true else {
             writePush(["push": "disconnect", "reason": DisconnectReason.slowConsumer.token])
-            close(code: CloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
+            close(code: WebSocketCloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
             return
         }
         switch rateLimiter.admit(now: WallClock.milliseconds()) {
@@ -174,7 +168,7 @@ final class NativeConnection: ChannelSubscriber {
             return
         case .disconnect:
             writePush(["push": "disconnect", "reason": "too-many-commands"])
-            close(code: CloseCode.tooManyCommands, reason: "too many commands")
+            close(code: WebSocketCloseCode.tooManyCommands, reason: "too many commands")
             return
         }
         switch NativeCommand.parse(payload) {
@@ -518,7 +512,7 @@ final class NativeConnection: ChannelSubscriber {
         guard let transport, !closing else { return }
         guard transport.isWritable else {
             writePush(["push": "disconnect", "reason": DisconnectReason.slowConsumer.token])
-            close(code: CloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
+            close(code: WebSocketCloseCode.slowConsumer, reason: DisconnectReason.slowConsumer.text)
             return
         }
         transport.write(delivery.encoded(pushFormat, allocator: transport.allocator))

@@ -1,5 +1,6 @@
 import DequeModule
 import NIOCore
+import NIOHTTP1
 import SwitchboardCore
 
 /// The long-poll fallback's transport for one ``NativeConnection``: replies and pushes wait in an outbox,

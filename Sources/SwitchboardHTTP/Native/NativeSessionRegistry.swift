@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchboardCore
 import Synchronization
 
 /// The native-protocol connections on the fallbacks (SSE and long-poll), by session id:
@@ -7,14 +8,14 @@ import Synchronization
 final class NativeSessionRegistry: Sendable {
     private struct Entry: @unchecked Sendable {
         // @unchecked: `longPoll` is only used on `connection.eventLoop`.
-        let connection: NativeConnectionReference
+        let connection: LoopBoundReference<NativeConnection>
         let longPoll: NativeLongPollSession?
     }
 
     private let sessions = Mutex<[String: Entry]>([:])
 
     func add(_ connection: NativeConnection, id: String, longPoll: NativeLongPollSession? = nil) {
-        let entry = Entry(connection: NativeConnectionReference(connection), longPoll: longPoll)
+        let entry = Entry(connection: LoopBoundReference(connection), longPoll: longPoll)
         sessions.withLock { $0[id] = entry }
     }
 

@@ -1,14 +1,15 @@
 import NIOCore
+import SwitchboardCore
 import Synchronization
 
 /// The native-protocol connections by user and by client id, for `POST /api/send`, `POST /api/disconnect`
 /// and `POST /api/call`.
 final class UserRegistry: Sendable {
-    private let connections = Mutex<[String: [ObjectIdentifier: NativeConnectionReference]]>([:])
-    private let clients = Mutex<[String: NativeConnectionReference]>([:])
+    private let connections = Mutex<[String: [ObjectIdentifier: LoopBoundReference<NativeConnection>]]>([:])
+    private let clients = Mutex<[String: LoopBoundReference<NativeConnection>]>([:])
 
     func add(_ connection: NativeConnection, client: String) {
-        clients.withLock { $0[client] = NativeConnectionReference(connection) }
+        clients.withLock { $0[client] = LoopBoundReference(connection) }
     }
 
     func remove(client: String) {
@@ -16,17 +17,17 @@ final class UserRegistry: Sendable {
     }
 
     /// The connection with client id `client`.
-    func connection(ofClient client: String) -> NativeConnectionReference? {
+    func connection(ofClient client: String) -> LoopBoundReference<NativeConnection>? {
         clients.withLock { $0[client] }
     }
 
     /// The connections of `user`.
-    func connections(ofUser user: String) -> [NativeConnectionReference] {
+    func connections(ofUser user: String) -> [LoopBoundReference<NativeConnection>] {
         connections.withLock { Array(($0[user] ?? [:]).values) }
     }
 
     func add(_ connection: NativeConnection, user: String) {
-        let reference = NativeConnectionReference(connection)
+        let reference = LoopBoundReference(connection)
         connections.withLock { $0[user, default: [:]][reference.id] = reference }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `security.hosts`: the names a request's `Host` may carry. A page on `rebind.evil.example` whose name
 /// an attacker points at 127.0.0.1 (DNS rebinding) sends `Host: rebind.evil.example`, which is not on
 /// the list, and is refused before anything is read or done. Entries are `name` (any port), `name:port`,

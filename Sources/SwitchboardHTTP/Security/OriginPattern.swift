@@ -1,3 +1,5 @@
+import Foundation
+
 /// An entry of `security.origins` (or `security.subscribe_origins`, a bridge route's `origins`): `*`
 /// (any origin), an origin (`https://app.example.com`, port optional), a subdomain wildcard
 /// (`https://*.example.com`: any subdomain, not the name itself), or any port (`http://localhost:*`).

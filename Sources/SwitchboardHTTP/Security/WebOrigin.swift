@@ -1,3 +1,5 @@
+import Foundation
+
 /// A web origin, `scheme://host:port` (RFC 6454), as browsers send it in `Origin`; and the `Host` of a
 /// request, compared with it to tell same-origin requests. Hosts are lowercased and ports made explicit
 /// (80 for http, 443 for https), so `http://LOCALHOST` and `http://localhost:80` are the same origin.

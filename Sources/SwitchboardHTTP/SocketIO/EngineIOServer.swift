@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
 import Synchronization
 
 /// An Engine.IO endpoint (`/socket.io/`, or the conformance echo at `/engine.io/`): checks requests as
@@ -33,24 +34,9 @@ final class EngineIOServer: Sendable {
         }
     }
 
-    /// A session as the registry keeps it: used only on its event loop.
-    private struct Reference: @unchecked Sendable {
-        let session: EngineIOSession
-
-        func execute(_ body: @escaping @Sendable (EngineIOSession) -> Void) {
-            // `eventLoop` is immutable, so reading it from any thread is safe.
-            let eventLoop = session.eventLoop
-            if eventLoop.inEventLoop {
-                body(session)
-            } else {
-                eventLoop.execute { body(self.session) }
-            }
-        }
-    }
-
     let application: Application
     let configuration: EngineIOConfiguration
-    private let sessions = Mutex<[String: Reference]>([:])
+    private let sessions = Mutex<[String: LoopBoundReference<EngineIOSession>]>([:])
     private let heartbeats = Mutex<[ObjectIdentifier: NIOLoopBound<EngineIOHeartbeat>]>([:])
 
     /// The heartbeat queues of `eventLoop` (created on first use). Call on that loop.
@@ -134,7 +120,7 @@ final class EngineIOServer: Sendable {
         if webSocket == nil {
             // Only polling sessions are looked up by id (polls, posts, the upgrade); a session born on a
             // WebSocket is reached through its channel.
-            sessions.withLock { $0[session.id] = Reference(session: session) }
+            sessions.withLock { $0[session.id] = LoopBoundReference(session) }
         }
         switch application {
         case .socketIO: session.application = SocketIOConnection(session: session)

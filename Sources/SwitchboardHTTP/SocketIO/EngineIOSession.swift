@@ -1,5 +1,6 @@
 import DequeModule
 import NIOCore
+import NIOHTTP1
 import SwitchboardCore
 
 /// What runs on top of an Engine.IO session: Socket.IO (``SocketIOConnection``), or the echo of the
@@ -21,7 +22,7 @@ protocol EngineIOApplication: AnyObject {
 /// One Engine.IO v4 session: its transport (HTTP long-polling, WebSocket, or long-polling while a
 /// WebSocket is being probed for the upgrade), its heartbeat, and the queue of packets that wait for the
 /// next poll. Confined to its event loop; requests and WebSocket messages from other loops hop to it.
-final class EngineIOSession {
+final class EngineIOSession: EventLoopConfined {
     typealias Transport = EngineIOSessionState.Transport
 
     /// Why a session ended (the names are those of the reference server, which Socket.IO passes on as the

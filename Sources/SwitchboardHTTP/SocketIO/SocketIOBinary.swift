@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SwitchboardCore
 
 /// Binary values in Socket.IO data: on the wire each is a placeholder `{"_placeholder":true,"num":N}`
 /// in the JSON, and the bytes follow as attachment N. In memory a binary value is a `ByteBuffer`.

@@ -1,3 +1,5 @@
+public import SwitchboardCore
+
 /// The Socket.IO endpoint's settings (the `[socketio]` section); every field has the documented default.
 public struct SocketIOConfiguration: Sendable {
     /// Whether `/socket.io/` is served.

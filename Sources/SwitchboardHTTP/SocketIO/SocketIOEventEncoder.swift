@@ -1,4 +1,5 @@
 import NIOCore
+import NIOWebSocket
 import SwitchboardCore
 
 /// Encodes a channel message once, for every Socket.IO socket of one namespace in the message's room, as

@@ -18,29 +18,21 @@ final class SocketIORegistry: Sendable {
 
     /// A socket as the registry keeps it: the socket is used only on its event loop; its namespace and
     /// user never change once it is registered.
-    struct Reference: @unchecked Sendable {
-        fileprivate let socket: SocketIOSocket
+    struct Reference: Sendable {
+        let socket: LoopBoundReference<SocketIOSocket>
         /// The user, fixed once the socket is registered.
         let user: String?
+        let namespace: String
 
         init(_ socket: SocketIOSocket) {
-            self.socket = socket
+            self.socket = LoopBoundReference(socket)
             self.user = socket.user
+            self.namespace = socket.namespace
         }
 
-        /// Immutable, so it may be read from any thread.
-        var namespace: String { socket.namespace }
-
-        /// The socket's loop (immutable all the way down, so it may be read from any thread).
         var eventLoop: any EventLoop { socket.eventLoop }
 
-        func execute(_ body: @escaping @Sendable (SocketIOSocket) -> Void) {
-            if eventLoop.inEventLoop {
-                body(socket)
-            } else {
-                eventLoop.execute { body(self.socket) }
-            }
-        }
+        func execute(_ body: @escaping @Sendable (SocketIOSocket) -> Void) { socket.execute(body) }
     }
 
     /// A disconnected socket's state, kept for `socketio.recovery_window` seconds.
@@ -95,7 +87,7 @@ final class SocketIORegistry: Sendable {
             let loop = group[0].eventLoop
             return loop.submit {
                 group.compactMap { reference -> Info? in
-                    let info = reference.socket.info
+                    let info = reference.socket.value.info
                     if let room, !info.rooms.contains(room.rawValue) { return nil }
                     return info
                 }

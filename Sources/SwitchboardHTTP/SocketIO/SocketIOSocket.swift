@@ -8,7 +8,7 @@ import SwitchboardCore
 /// left with the built-in events `subscribe` and `unsubscribe`; `publish` publishes into one; a channel
 /// message arrives as an event (``SocketIOEventEncoder``). Other events go to the back end's hook, whose
 /// answer is the acknowledgement. Confined to its connection's event loop.
-final class SocketIOSocket: ChannelSubscriber {
+final class SocketIOSocket: ChannelSubscriber, EventLoopConfined {
     enum State {
         /// Waiting for the connect hook.
         case connecting

@@ -9,14 +9,6 @@ import SwitchboardCore
 ///   frames ─▶ frameReceived(_:) ─▶ Action (.message / .sendPong / .replyToClose / .fail / ...)
 /// ```
 struct WebSocketFrameAssembler {
-    /// Close codes sent when the peer breaks the protocol (RFC 6455 §7.4.1).
-    enum CloseCode {
-        static let normal: UInt16 = 1000
-        static let protocolError: UInt16 = 1002
-        static let invalidPayload: UInt16 = 1007
-        static let policyViolation: UInt16 = 1008
-        static let messageTooBig: UInt16 = 1009
-    }
 
     enum Action: Equatable {
         case none
@@ -68,35 +60,43 @@ struct WebSocketFrameAssembler {
     mutating func frameReceived(_ frame: WebSocketFrame) -> Action {
         if case .closed = state { return .none }
         // RFC 6455 §5.2: RSV bits must be 0 unless an extension was negotiated (none is).
-        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return fail(CloseCode.protocolError, "reserved bits set") }
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
+            return fail(WebSocketCloseCode.protocolError, "reserved bits set")
+        }
         // RFC 6455 §5.1: a server MUST close the connection upon receiving a frame that is not masked.
-        guard frame.maskKey != nil else { return fail(CloseCode.protocolError, "client frames must be masked") }
+        guard frame.maskKey != nil else {
+            return fail(WebSocketCloseCode.protocolError, "client frames must be masked")
+        }
         switch frame.opcode {
         case .connectionClose: return closeReceived(frame)
         case .ping, .pong: return controlReceived(frame)
         case .text, .binary, .continuation: return dataReceived(frame)
-        default: return fail(CloseCode.protocolError, "reserved opcode")
+        default: return fail(WebSocketCloseCode.protocolError, "reserved opcode")
         }
     }
 
     private mutating func controlReceived(_ frame: WebSocketFrame) -> Action {
         // RFC 6455 §5.5: control frames are not fragmented and carry at most 125 bytes.
-        guard frame.fin, frame.length <= 125 else { return fail(CloseCode.protocolError, "invalid control frame") }
+        guard frame.fin, frame.length <= 125 else {
+            return fail(WebSocketCloseCode.protocolError, "invalid control frame")
+        }
         if case .closeSent = state { return .none }
         return frame.opcode == .ping ? .sendPong(frame.payload) : .pongReceived
     }
 
     private mutating func closeReceived(_ frame: WebSocketFrame) -> Action {
-        guard frame.fin, frame.length <= 125 else { return fail(CloseCode.protocolError, "invalid control frame") }
+        guard frame.fin, frame.length <= 125 else {
+            return fail(WebSocketCloseCode.protocolError, "invalid control frame")
+        }
         var payload = frame.payload
         var code: UInt16?
-        if payload.readableBytes == 1 { return fail(CloseCode.protocolError, "close payload of one byte") }
+        if payload.readableBytes == 1 { return fail(WebSocketCloseCode.protocolError, "close payload of one byte") }
         if let received = payload.readInteger(as: UInt16.self) {
             guard Self.isValidReceivedCloseCode(received) else {
-                return fail(CloseCode.protocolError, "invalid close code")
+                return fail(WebSocketCloseCode.protocolError, "invalid close code")
             }
             guard UTF8Validation.isValid(payload.readableBytesView) else {
-                return fail(CloseCode.invalidPayload, "close reason is not UTF-8")
+                return fail(WebSocketCloseCode.invalidPayload, "close reason is not UTF-8")
             }
             code = received
         }
@@ -114,7 +114,7 @@ struct WebSocketFrameAssembler {
             return .none
         case .open:
             guard frame.opcode != .continuation else {
-                return fail(CloseCode.protocolError, "continuation without a message")
+                return fail(WebSocketCloseCode.protocolError, "continuation without a message")
             }
             var validator: UTF8Validation.Validator? = frame.opcode == .text ? UTF8Validation.Validator() : nil
             let data = frame.payload
@@ -126,7 +126,7 @@ struct WebSocketFrameAssembler {
             return .none
         case .assembling(let opcode, var buffer, var validator):
             guard frame.opcode == .continuation else {
-                return fail(CloseCode.protocolError, "new message inside a fragmented one")
+                return fail(WebSocketCloseCode.protocolError, "new message inside a fragmented one")
             }
             let data = frame.payload
             state = .closed  // Drop our reference to `buffer` so appending below does not copy it.
@@ -157,13 +157,13 @@ struct WebSocketFrameAssembler {
         final: Bool
     ) -> Action? {
         guard total <= maxMessageSize else {
-            return fail(CloseCode.messageTooBig, "message over \(maxMessageSize) bytes")
+            return fail(WebSocketCloseCode.messageTooBig, "message over \(maxMessageSize) bytes")
         }
         guard validator != nil else { return nil }
         for byte in data.readableBytesView where !validator!.consume(byte) {
-            return fail(CloseCode.invalidPayload, "text is not valid UTF-8")
+            return fail(WebSocketCloseCode.invalidPayload, "text is not valid UTF-8")
         }
-        if final && !validator!.isComplete { return fail(CloseCode.invalidPayload, "text is not valid UTF-8") }
+        if final && !validator!.isComplete { return fail(WebSocketCloseCode.invalidPayload, "text is not valid UTF-8") }
         return nil
     }
 

@@ -88,7 +88,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             )
         } catch {
             // RFC 6455 §7.4.1: 1013, try again later (a server-wide limit).
-            closeWith(code: 1013, reason: String(error.message.prefix(120)))
+            closeWith(code: WebSocketCloseCode.tryAgainLater, reason: String(error.message.prefix(120)))
             return
         }
         if !gaps.isEmpty && !request.webSocketMetadata {
@@ -160,10 +160,10 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
                 frameReceived(frame, context: context)
             }
         } catch .frameTooLarge {
-            fail(code: WebSocketFrameAssembler.CloseCode.messageTooBig, reason: "frame too large", context: context)
+            fail(code: WebSocketCloseCode.messageTooBig, reason: "frame too large", context: context)
             return
         } catch {
-            fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
+            fail(code: WebSocketCloseCode.protocolError, reason: "malformed frame", context: context)
             return
         }
         if self.context != nil { pending.keep(&buffer, allocator: context.channel.allocator) }
@@ -221,7 +221,7 @@ final class WebSocketHandler: ChannelInboundHandler, RemovableChannelHandler, Ch
             do {
                 try service.hub.publish(publish, to: request.channels[0])
             } catch {
-                closeWith(code: 1013, reason: String(error.message.prefix(120)))
+                closeWith(code: WebSocketCloseCode.tryAgainLater, reason: String(error.message.prefix(120)))
             }
         }
     }

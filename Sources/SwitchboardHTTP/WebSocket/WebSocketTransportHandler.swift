@@ -153,10 +153,10 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
                 guard frameReceived(frame, context: context) else { return }
             }
         } catch .frameTooLarge {
-            fail(code: WebSocketFrameAssembler.CloseCode.messageTooBig, reason: "frame too large", context: context)
+            fail(code: WebSocketCloseCode.messageTooBig, reason: "frame too large", context: context)
             return
         } catch {
-            fail(code: WebSocketFrameAssembler.CloseCode.protocolError, reason: "malformed frame", context: context)
+            fail(code: WebSocketCloseCode.protocolError, reason: "malformed frame", context: context)
             return
         }
         pending.keep(&buffer, allocator: context.channel.allocator)
@@ -242,7 +242,7 @@ final class WebSocketTransportHandler: ChannelDuplexHandler, RemovableChannelHan
         }
         assembler.closeSent()
         let frame = WebSocketFrameWriter.closeFrame(
-            code: WebSocketFrameAssembler.CloseCode.normal,
+            code: WebSocketCloseCode.normal,
             reason: "",
             allocator: context.channel.allocator
         )

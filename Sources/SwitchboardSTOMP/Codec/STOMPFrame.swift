@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One STOMP frame: a command, ordered headers (repeats kept, the first one counts) and a body.
 public struct STOMPFrame: Sendable {

@@ -1,4 +1,5 @@
-import NIOCore
+public import NIOCore
+import SwitchboardCore
 
 /// Why bytes could not be read as STOMP. Each case carries what the `ERROR` frame tells the client.
 public enum STOMPDecodingError: Error, Equatable, Sendable {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Writes STOMP frames. Server frames always state their `content-length` when they have a body, so a
 /// body may contain NULs.

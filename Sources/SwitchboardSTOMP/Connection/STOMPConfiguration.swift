@@ -1,4 +1,4 @@
-import SwitchboardCore
+public import SwitchboardCore
 
 /// What the STOMP front end needs to know; every field has the documented default (docs/stomp.md).
 public struct STOMPConfiguration: Sendable {

@@ -1,5 +1,6 @@
-import NIOCore
-import SwitchboardCore
+import Atomics
+public import NIOCore
+public import SwitchboardCore
 
 /// One STOMP connection, over TCP or (behind a WebSocket handler) over WebSocket. Thin: bytes go through
 /// ``STOMPFrameDecoder``, frames through ``STOMPSession``, and this handler runs the session's actions
@@ -435,10 +436,14 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         topic: TopicSubscription
     ) {
         guard let context else { return }
-        // Channel names and positions never need JSON escaping (their characters are restricted).
-        var json = "{\"channel\":\"\(channel.rawValue)\",\"reason\":\"\(gap.rawValue)\","
-        json += "\"requested\":\"\(requested)\",\"first\":" + (first.map { "\"\($0.position)\"" } ?? "null") + "}"
-        var shared = context.channel.allocator.buffer(capacity: 128 + json.utf8.count)
+        var json = JSONWriter(allocator: context.channel.allocator, capacity: 128)
+        json.beginObject()
+        json.string("channel", channel.rawValue)
+        json.string("reason", gap.rawValue)
+        json.string("requested", requested.description)
+        json.string("first", first.map { $0.position.description })
+        json.endObject()
+        var shared = context.channel.allocator.buffer(capacity: 128 + json.buffer.readableBytes)
         STOMPFrameEncoder.writeHeader(
             "destination",
             "/topic/\(channel.rawValue)",
@@ -448,7 +453,7 @@ public final class STOMPConnectionHandler: ChannelInboundHandler, ChannelSubscri
         STOMPFrameEncoder.writeHeader("message-id", "gap", escaping: session.escaping, into: &shared)
         STOMPFrameEncoder.writeHeader("switchboard-event", "gap", escaping: session.escaping, into: &shared)
         STOMPFrameEncoder.writeHeader("content-type", "application/json", escaping: session.escaping, into: &shared)
-        TopicMessageEncoder.writeBody(ByteBuffer(string: json), into: &shared)
+        TopicMessageEncoder.writeBody(json.buffer, into: &shared)
         var frame = topic.prefix
         frame.writeBuffer(&shared)
         writeFrame(frame, isText: true)

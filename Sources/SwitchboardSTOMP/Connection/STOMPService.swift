@@ -1,6 +1,6 @@
-import Atomics
-import NIOCore
-import SwitchboardCore
+public import Atomics
+public import NIOCore
+public import SwitchboardCore
 
 /// Everything the STOMP connections share: the hub, the queues, the configuration, the topic wire
 /// formats registered with the hub, counters and the open connections (for graceful shutdown).

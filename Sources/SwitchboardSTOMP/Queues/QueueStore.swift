@@ -1,6 +1,6 @@
-import Atomics
+public import Atomics
 import NIOCore
-import SwitchboardCore
+public import SwitchboardCore
 import Synchronization
 
 /// Every queue of the broker, by name. Queues are made on first use and forgotten when they have been

@@ -1,5 +1,5 @@
-import NIOCore
-import SwitchboardCore
+public import NIOCore
+public import SwitchboardCore
 
 /// A message stored in a queue until one consumer has it (and, with client acks, acknowledged it).
 public struct QueuedMessage: Sendable {

@@ -1,4 +1,4 @@
-import SwitchboardCore
+public import SwitchboardCore
 
 /// Where a STOMP frame points: a channel, a shared queue, or a queue private to the connection.
 public enum STOMPDestination: Sendable, Equatable {

@@ -1,5 +1,5 @@
 import NIOCore
-import SwitchboardCore
+public import SwitchboardCore
 
 /// One STOMP connection's protocol state, as a value: frames in, actions out. It negotiates the version,
 /// checks every frame's headers, keeps the subscriptions and open transactions, and decides receipts and

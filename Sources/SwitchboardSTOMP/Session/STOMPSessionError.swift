@@ -1,4 +1,4 @@
-import SwitchboardCore
+public import SwitchboardCore
 
 /// A protocol error: the session answers it with an `ERROR` frame (a short `message`, an explaining body)
 /// and closes the connection, as STOMP requires.
@@ -82,7 +82,8 @@ public enum STOMPSessionError: Error, Equatable, Sendable {
         case .connectTimeout(let seconds):
             return "No CONNECT frame came within \(seconds) seconds of connecting (stomp.connect_timeout)."
         case .transactionBytesExceeded(let id, let limit):
-            return "Transaction '\(id.prefix(60))' holds more than \(limit) bytes of frames (stomp.max_transaction_bytes)."
+            return
+                "Transaction '\(id.prefix(60))' holds more than \(limit) bytes of frames (stomp.max_transaction_bytes)."
         case .refused(let refusal):
             return "The message was not stored: \(refusal.message)."
         case .unknownCommand(let command):

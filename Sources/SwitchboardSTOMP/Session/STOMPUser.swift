@@ -1,5 +1,5 @@
 import Crypto
-import SwitchboardCore
+public import SwitchboardCore
 
 /// A STOMP login (`[[stomp.user]]`): what `CONNECT` must carry, and the destinations the connection may
 /// then send to (`write`) and subscribe to (`read`), beyond what every client may (``ChannelPolicy``).

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One problem found while loading the configuration, with where it was found.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {

@@ -1,5 +1,7 @@
+import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardSTOMP
 
 extension ConfigurationOption {
     /// Every option, in the order of the sample file.

@@ -1,3 +1,4 @@
+import Foundation
 import SwitchboardCore
 
 /// One configuration option: its TOML key, environment variable, type, default and documentation, and how

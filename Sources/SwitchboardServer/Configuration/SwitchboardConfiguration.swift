@@ -1,7 +1,7 @@
-import SwitchboardAuth
-import SwitchboardCore
-import SwitchboardHTTP
-import SwitchboardSTOMP
+public import SwitchboardAuth
+public import SwitchboardCore
+public import SwitchboardHTTP
+public import SwitchboardSTOMP
 
 /// The whole server configuration. Every field has a documented default (see `switchboard.toml`), so
 /// `switchboard serve` runs with none given.

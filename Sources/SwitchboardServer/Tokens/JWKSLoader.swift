@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import SwitchboardAuth
+import SwitchboardCore
 import SwitchboardHTTP
 
 /// Keeps a ``TokenVerifier``'s keys from `security.jwks`: a JWK Set file, read at start (a bad one stops
@@ -16,12 +18,12 @@ final class JWKSLoader: Sendable {
 
     let source: Source
     private let verifier: TokenVerifier
-    private let client: BackendClient
+    private let client: HTTPClient
     private let refresh: TimeAmount
     private let logger: Logger
     static let retryDelay = TimeAmount.seconds(10)
 
-    init(source text: String, verifier: TokenVerifier, client: BackendClient, refreshSeconds: Double, logger: Logger) {
+    init(source text: String, verifier: TokenVerifier, client: HTTPClient, refreshSeconds: Double, logger: Logger) {
         if text.hasPrefix("http://") || text.hasPrefix("https://"), let url = HTTPURL(text) {
             self.source = .url(url)
         } else {

@@ -1,3 +1,4 @@
+import Foundation
 import Histogram
 
 /// One rate step of a STOMP benchmark, as printed and written to JSON.

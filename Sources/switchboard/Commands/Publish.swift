@@ -1,6 +1,8 @@
 import ArgumentParser
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
+import SwitchboardServer
 
 #if canImport(Glibc)
 import Glibc
@@ -20,8 +22,11 @@ struct Publish: AsyncParsableCommand {
     @Argument(help: "The message; - or nothing reads standard input.")
     var message: String?
 
-    @Option(name: .long, help: "The server's base URL.")
+    @Option(name: .long, help: "The server's base URL (http:// or https://).")
     var server = "http://127.0.0.1:8000"
+
+    @Option(name: .long, help: "PEM certificates to trust for an https:// server, besides the system's.")
+    var caFile: String?
 
     @Option(name: .long, help: "An event type (SSE event:).")
     var event: String?
@@ -33,8 +38,8 @@ struct Publish: AsyncParsableCommand {
     var apiKey: String?
 
     func run() async throws {
-        guard let url = HTTPClient.ServerURL(server) else {
-            throw ValidationError("--server must look like http://HOST:PORT")
+        guard let url = HTTPURL(server) else {
+            throw ValidationError("--server must look like http://HOST:PORT or https://HOST:PORT")
         }
         var payload = ByteBuffer()
         if let message, message != "-" {
@@ -50,8 +55,10 @@ struct Publish: AsyncParsableCommand {
         }
         var status = HTTPResponseStatus.ok
         var answer = ByteBuffer()
-        try await HTTPClient(server: url).send(
-            method: .POST,
+        let client = try HTTPClient(extraTrustFile: caFile)
+        try await client.send(
+            .POST,
+            url,
             path: "/pub/" + channel,
             headers: headers,
             body: payload,

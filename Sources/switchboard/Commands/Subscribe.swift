@@ -1,6 +1,8 @@
 import ArgumentParser
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
+import SwitchboardServer
 
 #if canImport(Glibc)
 import Glibc
@@ -18,8 +20,11 @@ struct Subscribe: AsyncParsableCommand {
     @Argument(help: "The channels.")
     var channels: [String]
 
-    @Option(name: .long, help: "The server's base URL.")
+    @Option(name: .long, help: "The server's base URL (http:// or https://).")
     var server = "http://127.0.0.1:8000"
+
+    @Option(name: .long, help: "PEM certificates to trust for an https:// server, besides the system's.")
+    var caFile: String?
 
     @Option(name: .long, help: "Resume after this message id (EPOCH:OFFSET; one per channel, comma-separated).")
     var since: String?
@@ -34,8 +39,8 @@ struct Subscribe: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
-        guard let url = HTTPClient.ServerURL(server) else {
-            throw ValidationError("--server must look like http://HOST:PORT")
+        guard let url = HTTPURL(server) else {
+            throw ValidationError("--server must look like http://HOST:PORT or https://HOST:PORT")
         }
         var headers = [("Accept", "text/event-stream")]
         if let since { headers.append(("Last-Event-ID", since)) }
@@ -43,8 +48,10 @@ struct Subscribe: AsyncParsableCommand {
         var received = 0
         var failure: String?
         var status = HTTPResponseStatus.ok
-        try await HTTPClient(server: url).send(
-            method: .GET,
+        let client = try HTTPClient(extraTrustFile: caFile)
+        try await client.send(
+            .GET,
+            url,
             path: "/sub/" + channels.joined(separator: ","),
             headers: headers,
             onHead: { head in
@@ -91,24 +98,9 @@ struct Subscribe: AsyncParsableCommand {
     }
 
     private func jsonString(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case let c where c.value < 0x20: result += unicodeEscape(c.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
-    }
-
-    private func unicodeEscape(_ value: UInt32) -> String {
-        let hex = String(value, radix: 16)
-        return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        var buffer = ByteBuffer()
+        JSONWriter.writeString(text, into: &buffer)
+        return String(buffer: buffer)
     }
 }
 

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The server's way to the application's back end (`native.rpc_url`): one JSON `POST`, its answer.
 /// Implemented in SwitchboardServer on NIOPosix (this module opens no sockets itself).

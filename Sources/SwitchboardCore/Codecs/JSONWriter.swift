@@ -1,47 +1,47 @@
-import NIOCore
+package import NIOCore
 
 /// A minimal JSON writer for the server's answers: objects built with ordered keys, written straight into
 /// a `ByteBuffer`, no intermediate dictionaries.
-struct JSONWriter {
-    private(set) var buffer: ByteBuffer
+package struct JSONWriter {
+    package private(set) var buffer: ByteBuffer
     private var needsComma: [Bool] = [false]
 
-    init(allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 256) {
+    package init(allocator: ByteBufferAllocator = ByteBufferAllocator(), capacity: Int = 256) {
         self.buffer = allocator.buffer(capacity: capacity)
     }
 
-    mutating func beginObject(_ key: String? = nil) { open(key, "{") }
-    mutating func endObject() { close("}") }
-    mutating func beginArray(_ key: String? = nil) { open(key, "[") }
-    mutating func endArray() { close("]") }
+    package mutating func beginObject(_ key: String? = nil) { open(key, "{") }
+    package mutating func endObject() { close("}") }
+    package mutating func beginArray(_ key: String? = nil) { open(key, "[") }
+    package mutating func endArray() { close("]") }
 
-    mutating func string(_ key: String?, _ value: String?) {
+    package mutating func string(_ key: String?, _ value: String?) {
         separator(key)
         if let value { Self.writeString(value, into: &buffer) } else { buffer.writeStaticString("null") }
     }
 
-    mutating func integer(_ key: String?, _ value: Int) {
+    package mutating func integer(_ key: String?, _ value: Int) {
         separator(key)
         buffer.writeString(String(value))
     }
 
-    mutating func int64(_ key: String?, _ value: Int64) {
+    package mutating func int64(_ key: String?, _ value: Int64) {
         separator(key)
         buffer.writeString(String(value))
     }
 
-    mutating func double(_ key: String?, _ value: Double) {
+    package mutating func double(_ key: String?, _ value: Double) {
         separator(key)
         buffer.writeString(value.isFinite ? String(value) : "null")
     }
 
-    mutating func bool(_ key: String?, _ value: Bool) {
+    package mutating func bool(_ key: String?, _ value: Bool) {
         separator(key)
         buffer.writeStaticString(value ? "true" : "false")
     }
 
     /// Writes already-serialised JSON (e.g. a payload known to be a JSON document).
-    mutating func raw(_ key: String?, _ json: ByteBuffer) {
+    package mutating func raw(_ key: String?, _ json: ByteBuffer) {
         separator(key)
         var json = json
         buffer.writeBuffer(&json)
@@ -71,7 +71,7 @@ struct JSONWriter {
 
     /// Writes `value` as a JSON string literal (RFC 8259 §7). Runs of bytes that need no escaping (nearly
     /// all of a typical payload) are copied in one call, not byte by byte.
-    static func writeString(_ value: String, into buffer: inout ByteBuffer) {
+    package static func writeString(_ value: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("\"")
         var value = value
         value.withUTF8 { bytes in

@@ -1,9 +1,9 @@
 /// Base64 (RFC 4648 §4) for the few places that need it: binary payloads in SSE and JSON, and the
 /// WebSocket handshake.
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func encode(_ bytes: some Collection<UInt8>) -> String {
+    package static func encode(_ bytes: some Collection<UInt8>) -> String {
         var output = [UInt8]()
         output.reserveCapacity((bytes.count + 2) / 3 * 4)
         var iterator = bytes.makeIterator()
@@ -20,7 +20,7 @@ enum Base64 {
     }
 
     /// Decodes standard base64 (padding optional); `nil` on any invalid character.
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var output = [UInt8]()
         output.reserveCapacity(text.utf8.count / 4 * 3)
         var accumulator: UInt32 = 0
