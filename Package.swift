@@ -62,6 +62,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // WebSocket (RFC 6455) for every front end: frame parser and writer, the assembler, the handshake,
+        // and the one connection handler whose sinks the front ends are.
+        .target(
+            name: "SwitchboardWebSocket",
+            dependencies: [
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         // HTTP/1.1 + WebSocket front end: router, pub/sub transports, server API, stats, STOMP over WebSocket.
         .target(
             name: "SwitchboardHTTP",
@@ -69,6 +82,7 @@ let package = Package(
                 "SwitchboardCore",
                 "SwitchboardAuth",
                 "SwitchboardSTOMP",
+                "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -140,12 +154,24 @@ let package = Package(
             name: "SwitchboardHTTPTests",
             dependencies: [
                 "SwitchboardHTTP",
+                "SwitchboardWebSocket",
                 "SwitchboardCore",
                 "SwitchboardAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardWebSocketTests",
+            dependencies: [
+                "SwitchboardWebSocket",
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: strictSettings

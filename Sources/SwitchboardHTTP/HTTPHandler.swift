@@ -4,6 +4,7 @@ import NIOWebSocket
 import SwitchboardAuth
 import SwitchboardCore
 import SwitchboardSTOMP
+import SwitchboardWebSocket
 
 /// The per-connection HTTP handler: collects a request (head and bounded body), routes it, and either
 /// answers it or hands the connection to a subscriber transport (WebSocket, SSE, stream, long-poll).
@@ -599,7 +600,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     @discardableResult
     private func upgradeToWebSocket(
         head: HTTPRequestHead,
-        mode: WebSocketHandler.Mode,
+        mode: WebSocketEndpoint,
         context: ChannelHandlerContext
     ) -> Bool {
         let headers = head.headers
@@ -683,61 +684,65 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Replaces the HTTP handlers by the WebSocket ones, as NIO's upgrader does: the request decoder goes
     /// last and forwards any bytes it already read past the handshake to the frame decoder.
-    private func installWebSocket(mode: WebSocketHandler.Mode, context: ChannelHandlerContext) {
+    private func installWebSocket(mode: WebSocketEndpoint, context: ChannelHandlerContext) {
         let pipeline = context.pipeline.syncOperations
         do {
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
             removeTimeouts(from: pipeline)
-            if case .stomp = mode, let stomp = service.stomp {
-                // STOMP over WebSocket: frames in and out of the STOMP connection handler, which is the same
-                // one that serves TCP; the WebSocket handler in front of it only unwraps and closes.
-                let stompHandler = stomp.makeHandler(framing: STOMPWebSocket.framing)
-                try pipeline.addHandler(stompHandler, position: .after(decoder))
-                try pipeline.addHandler(
-                    WebSocketTransportHandler(service: service, pings: false),
-                    position: .after(decoder)
+            let configuration = WebSocketConnectionHandler.Configuration(
+                maxMessageSize: service.configuration.maxMessageSize,
+                goodbyeTimeout: HTTPService.goodbyeTimeout,
+                pausesWhenUnwritable: true
+            )
+            let pinged = service.keepAliveTimer(on: context.eventLoop)
+            let connection: WebSocketConnectionHandler
+            switch mode {
+            case .echo:
+                connection = WebSocketConnectionHandler(
+                    configuration: configuration,
+                    keepAlive: pinged,
+                    sink: WebSocketEchoSink()
                 )
+            case .subscribe(let request):
+                connection = WebSocketConnectionHandler(
+                    configuration: configuration,
+                    keepAlive: pinged,
+                    sink: WebSocketSubscriber(service: service, request: request)
+                )
+            case .stomp:
+                // STOMP over WebSocket: messages down the pipeline to the STOMP connection handler, the same one
+                // that serves TCP (with heart-beats of its own, so no WebSocket pings).
+                guard let stomp = service.stomp else { throw ChannelError.inappropriateOperationForState }
+                try pipeline.addHandler(stomp.makeHandler(framing: STOMPWebSocket.framing), position: .after(decoder))
+                connection = WebSocketConnectionHandler(configuration: configuration, keepAlive: nil, sink: nil)
                 stomp.connectionOpened(context.channel, webSocket: true)
-            } else if case .bridge(let session) = mode {
-                // The bridge: no WebSocket pings (the idle timeout watches the connection), messages straight
-                // to the session, which glues them to the target's TCP connection.
+            case .native:
+                // The native protocol: JSON commands down the pipeline to the handler its SSE fallback shares.
                 try pipeline.addHandler(
-                    WebSocketTransportHandler(
-                        service: service,
-                        pings: false,
-                        sink: session,
-                        pausesWhenUnwritable: false
-                    ),
+                    NativeChannelHandler(service: service, framing: .webSocket),
                     position: .after(decoder)
                 )
-            } else if case .engineIO(let server, let sid) = mode {
-                // Engine.IO: its own heartbeat, so no WebSocket pings; messages go straight to the session
-                // (a new one, or the polling session this WebSocket probes to upgrade).
+                connection = WebSocketConnectionHandler(configuration: configuration, keepAlive: pinged, sink: nil)
+            case .engineIO(let server, let sid):
+                // Engine.IO: its own heartbeat, so no WebSocket pings; messages go straight to the session (a new
+                // one, or the polling session this WebSocket probes to upgrade).
                 let sink: any WebSocketMessageSink =
                     if let sid {
                         EngineIOProbeLink(server: server, sid: sid)
                     } else {
                         server.makeSession(service: service, webSocket: context.channel, on: context.eventLoop)
                     }
-                try pipeline.addHandler(
-                    WebSocketTransportHandler(service: service, pings: false, sink: sink),
-                    position: .after(decoder)
-                )
-            } else if case .native = mode {
-                // The native protocol: JSON commands in WebSocket messages, behind the generic transport.
-                try pipeline.addHandler(
-                    NativeChannelHandler(service: service, framing: .webSocket),
-                    position: .after(decoder)
-                )
-                try pipeline.addHandler(
-                    WebSocketTransportHandler(service: service, pings: true),
-                    position: .after(decoder)
-                )
-            } else {
-                try pipeline.addHandler(WebSocketHandler(service: service, mode: mode), position: .after(decoder))
+                connection = WebSocketConnectionHandler(configuration: configuration, keepAlive: nil, sink: sink)
+            case .bridge(let session):
+                // The bridge: no WebSocket pings (the idle timeout watches the connection), and reads managed by
+                // the session, which glues messages to the target's TCP connection.
+                var bridged = configuration
+                bridged.pausesWhenUnwritable = false
+                connection = WebSocketConnectionHandler(configuration: bridged, keepAlive: nil, sink: session)
             }
+            try pipeline.addHandler(connection, position: .after(decoder))
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(decoder, promise: nil)
         } catch {

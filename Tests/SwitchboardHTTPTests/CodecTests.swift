@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardWebSocket
 import Testing
 
 @testable import SwitchboardHTTP
@@ -116,95 +117,6 @@ struct CodecTests {
         writer.integer("c", 3)
         writer.endObject()
         #expect(String(buffer: writer.buffer) == #"{"a":"q\"b\\n\n\u0001","b":null,"c":3}"#)
-    }
-}
-
-@Suite("Routing")
-struct RoutingTests {
-    let router = Router(maxChannelNameLength: 10, maxChannelsPerSubscription: 3, echoEnabled: false)
-
-    @Test("routes by method and path")
-    func routes() {
-        #expect(
-            router.route(method: .GET, path: "/sub/a,b")
-                == .success(.subscribe(channels: [ChannelName(unchecked: "a"), ChannelName(unchecked: "b")]))
-        )
-        #expect(router.route(method: .POST, path: "/pub/a") == .success(.publish(ChannelName(unchecked: "a"))))
-        #expect(router.route(method: .GET, path: "/pub/a") == .success(.channelInfo(ChannelName(unchecked: "a"))))
-        #expect(router.route(method: .DELETE, path: "/pub/a") == .success(.deleteChannel(ChannelName(unchecked: "a"))))
-        #expect(router.route(method: .POST, path: "/api/publish") == .success(.apiPublish))
-        #expect(
-            router.route(method: .GET, path: "/api/history/a") == .success(.apiHistory(ChannelName(unchecked: "a")))
-        )
-        #expect(router.route(method: .GET, path: "/stats") == .success(.stats))
-    }
-
-    @Test("errors: 404, 405 with Allow, 400 for names and counts")
-    func errors() {
-        #expect(router.route(method: .GET, path: "/nope") == .failure(.notFound))
-        #expect(router.route(method: .GET, path: "/echo") == .failure(.notFound))
-        guard case .failure(let notAllowed) = router.route(method: .POST, path: "/sub/a") else {
-            Issue.record("expected 405")
-            return
-        }
-        #expect(notAllowed.status == .methodNotAllowed)
-        #expect(notAllowed.extraHeaders.first?.0 == "Allow")
-        guard case .failure(let tooLong) = router.route(method: .GET, path: "/sub/abcdefghijk") else { return }
-        #expect(tooLong.code == "invalid_channel")
-        guard case .failure(let tooMany) = router.route(method: .GET, path: "/sub/a,b,c,d") else { return }
-        #expect(tooMany.code == "too_many_channels")
-        guard case .failure(let bad) = router.route(method: .GET, path: "/sub/a%20b") else { return }
-        #expect(bad.code == "invalid_channel")
-    }
-
-    @Test("the transport is picked like nchan does, and positions are per channel")
-    func subscribeRequest() throws {
-        let channels = [ChannelName(unchecked: "a"), ChannelName(unchecked: "b")]
-        func parse(_ uri: String, _ headers: HTTPHeaders = [:]) -> Result<SubscribeRequest, HTTPError> {
-            SubscribeRequest.parse(
-                channels: channels,
-                head: HTTPRequestHead(version: .http1_1, method: .GET, uri: uri, headers: headers),
-                target: RequestTarget(uri)
-            )
-        }
-        #expect(try parse("/sub/a,b").get().transport == .longPoll)
-        #expect(try parse("/sub/a,b", ["Accept": "text/event-stream"]).get().transport == .sse)
-        #expect(try parse("/sub/a,b", ["Upgrade": "websocket"]).get().transport == .webSocket)
-        #expect(try parse("/sub/a,b?transport=stream").get().transport == .stream)
-        let resumed = try parse("/sub/a,b?last_event_id=x:1,", ["Last-Event-ID": "y:2,y:3"]).get()
-        #expect(resumed.positions == [StreamPosition(epoch: "x", offset: 1), nil])
-        #expect(
-            try parse("/sub/a,b", ["Last-Event-ID": "y:2,y:3"]).get().positions.compactMap { $0?.offset } == [2, 3]
-        )
-        guard case .failure(let error) = parse("/sub/a,b?last_event_id=x:1") else {
-            Issue.record("one id for two channels must fail")
-            return
-        }
-        #expect(error.code == "invalid_position")
-    }
-
-    @Test("percent decoding")
-    func percent() {
-        #expect(PercentDecoding.decode("a%3Ab") == "a:b")
-        #expect(PercentDecoding.decode("a+b", plusAsSpace: true) == "a b")
-        #expect(PercentDecoding.decode("%zz") == nil)
-        #expect(RequestTarget("/sub/a?x=1&last_event_id=e%3A3").parameter("last_event_id") == "e:3")
-    }
-
-    @Test("query parameters are found by a scan of the raw query")
-    func queryParameters() {
-        let target = RequestTarget("/socket.io/?EIO=4&transport=polling&flag&empty=&a%20b=c+d&EIO=3&t=x=y")
-        #expect(target.path == "/socket.io/")
-        #expect(target.parameter("EIO") == "4")  // the first one
-        #expect(target.parameter("transport") == "polling")
-        #expect(target.parameter("flag") == "")
-        #expect(target.parameter("empty") == "")
-        #expect(target.parameter("a b") == "c d")
-        #expect(target.parameter("t") == "x=y")
-        #expect(target.parameter("sid") == nil)
-        #expect(RequestTarget("/x").parameter("a") == nil)
-        #expect(RequestTarget("/x?").parameter("a") == nil)
-        #expect(RequestTarget("/x?&&a=1&").parameter("a") == "1")
     }
 }
 

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import NIOWebSocket
 import SwitchboardCore
+import SwitchboardWebSocket
 
 /// One bridged connection: a browser's WebSocket (this object is its transport's sink) glued to a TCP
 /// connection to the target, on the same event loop. Bytes go both ways as they come, each side read only
@@ -33,7 +34,8 @@ final class BridgeSession: WebSocketMessageSink {
 
     // MARK: The browser's side
 
-    func attached(to channel: any Channel, context: ChannelHandlerContext) {
+    func attached(to connection: WebSocketConnectionHandler, context: ChannelHandlerContext) {
+        let channel = context.channel
         webSocket = channel
         self.context = context
         // Nothing more from the browser until the target is there.

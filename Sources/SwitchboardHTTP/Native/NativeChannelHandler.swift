@@ -1,7 +1,8 @@
 import NIOCore
 import SwitchboardCore
+import SwitchboardWebSocket
 
-/// Carries a ``NativeConnection`` on a channel: behind a ``WebSocketTransportHandler`` (every WebSocket
+/// Carries a ``NativeConnection`` on a channel: behind the ``WebSocketConnectionHandler`` (every WebSocket
 /// message is a command; output goes out as text frames), or as the SSE fallback's stream (the first
 /// event names the session that `POST /connection/send` commands go to; this handler keeps the stream
 /// alive itself, as there is no WebSocket transport in front).

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import SwitchboardWebSocket
 
 /// How the native protocol's replies and pushes travel: one WebSocket text frame each; or — the fallbacks
 /// for networks that block WebSocket — one Server-Sent Event each (`data: <json>`) on a chunked response,

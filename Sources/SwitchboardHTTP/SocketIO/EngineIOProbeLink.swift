@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchboardWebSocket
 
 /// A WebSocket opened for an existing polling session (`transport=websocket&sid=...`), the upgrade
 /// probe: its messages go to the session, which may live on another event loop — they hop there, in
@@ -12,7 +13,8 @@ final class EngineIOProbeLink: WebSocketMessageSink {
         self.sid = sid
     }
 
-    func attached(to channel: any Channel, context: ChannelHandlerContext) {
+    func attached(to connection: WebSocketConnectionHandler, context: ChannelHandlerContext) {
+        let channel = context.channel
         let found = server.withSession(sid) { $0.attachProbe(channel) }
         if !found { channel.close(promise: nil) }
     }

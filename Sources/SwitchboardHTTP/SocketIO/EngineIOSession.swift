@@ -2,6 +2,7 @@ import DequeModule
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardWebSocket
 
 /// What runs on top of an Engine.IO session: Socket.IO (``SocketIOConnection``), or the echo of the
 /// conformance configuration (``EngineIOEcho``). Called on the session's event loop.
@@ -469,7 +470,7 @@ enum EngineIOFrames {
 
 /// A session born on a WebSocket receives that WebSocket's messages directly.
 extension EngineIOSession: WebSocketMessageSink {
-    func attached(to channel: any Channel, context: ChannelHandlerContext) {
+    func attached(to connection: WebSocketConnectionHandler, context: ChannelHandlerContext) {
         webSocketContext = context
         open()
     }

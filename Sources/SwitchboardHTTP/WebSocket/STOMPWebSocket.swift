@@ -3,9 +3,11 @@ import NIOHTTP1
 import NIOWebSocket
 import SwitchboardCore
 import SwitchboardSTOMP
+import SwitchboardWebSocket
 
-/// STOMP over WebSocket (`/stomp`): the subprotocol choice, the framing of outbound STOMP frames, and the
-/// handler that turns WebSocket messages into the byte stream the STOMP connection handler reads.
+/// STOMP over WebSocket (`/stomp`): the subprotocol choice and the framing of outbound STOMP frames. The
+/// shared ``WebSocketConnectionHandler`` passes each message's payload down the pipeline to the STOMP
+/// connection handler, the same one that serves STOMP over TCP.
 enum STOMPWebSocket {
     /// The subprotocols of STOMP over WebSocket, best first.
     static let subprotocols = ["v12.stomp", "v11.stomp", "v10.stomp"]

@@ -1,8 +1,9 @@
 import NIOCore
 import NIOWebSocket
+import SwitchboardCore
 import Testing
 
-@testable import SwitchboardHTTP
+@testable import SwitchboardWebSocket
 
 @Suite("WebSocketFrameParser")
 struct WebSocketFrameParserTests {

@@ -1,5 +1,5 @@
-import NIOCore
-import NIOWebSocket
+package import NIOCore
+package import NIOWebSocket
 
 /// Parses client-to-server WebSocket frames (RFC 6455 §5.2) out of received bytes, enforcing the frame
 /// size limit before any payload is buffered.
@@ -10,19 +10,23 @@ import NIOWebSocket
 ///
 /// Written here rather than using NIO's decoder handler so an idle connection carries one handler, not
 /// two plus a decoder's buffers: memory per idle subscriber is a product requirement.
-struct WebSocketFrameParser {
+package struct WebSocketFrameParser {
     /// Why bytes could not be parsed.
-    enum ParseError: Error, Equatable {
+    package enum ParseError: Error, Equatable {
         /// The frame announces more payload than `maxFrameSize` (close 1009).
         case frameTooLarge
         /// A 64-bit length with its top bit set (RFC 6455 §5.2: "the most significant bit MUST be 0").
         case invalidLength
     }
 
-    let maxFrameSize: Int
+    package let maxFrameSize: Int
+
+    package init(maxFrameSize: Int) {
+        self.maxFrameSize = maxFrameSize
+    }
 
     /// The next complete frame at the reader index of `buffer` (consumed), or `nil` when more bytes are needed.
-    func nextFrame(from buffer: inout ByteBuffer) throws(ParseError) -> WebSocketFrame? {
+    package func nextFrame(from buffer: inout ByteBuffer) throws(ParseError) -> WebSocketFrame? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)

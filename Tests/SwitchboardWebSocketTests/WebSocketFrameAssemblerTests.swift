@@ -1,8 +1,9 @@
 import NIOCore
 import NIOWebSocket
+import SwitchboardCore
 import Testing
 
-@testable import SwitchboardHTTP
+@testable import SwitchboardWebSocket
 
 /// The receive-side WebSocket state machine, as pure traces: frames in, actions out.
 @Suite("WebSocketFrameAssembler")

@@ -1,16 +1,16 @@
-import NIOCore
-import NIOWebSocket
+package import NIOCore
+package import NIOWebSocket
 import SwitchboardCore
 
 /// The receive side of a WebSocket connection as a value: turns frames into messages, answers control
-/// frames and enforces RFC 6455's rules. No I/O; ``WebSocketHandler`` runs the actions.
+/// frames and enforces RFC 6455's rules. No I/O; ``WebSocketConnectionHandler`` runs the actions.
 ///
 /// ```
 ///   frames ─▶ frameReceived(_:) ─▶ Action (.message / .sendPong / .replyToClose / .fail / ...)
 /// ```
-struct WebSocketFrameAssembler {
+package struct WebSocketFrameAssembler {
 
-    enum Action: Equatable {
+    package enum Action: Equatable {
         case none
         /// A complete text or binary message.
         case message(WebSocketOpcode, ByteBuffer)
@@ -35,14 +35,14 @@ struct WebSocketFrameAssembler {
     }
 
     private var state: State = .open
-    let maxMessageSize: Int
+    package let maxMessageSize: Int
 
-    init(maxMessageSize: Int) {
+    package init(maxMessageSize: Int) {
         self.maxMessageSize = maxMessageSize
     }
 
     /// Whether the closing handshake has started (from either side) or the connection failed.
-    var isClosing: Bool {
+    package var isClosing: Bool {
         switch state {
         case .open, .assembling: return false
         case .closeSent, .closed: return true
@@ -50,14 +50,14 @@ struct WebSocketFrameAssembler {
     }
 
     /// We are sending a close frame of our own.
-    mutating func closeSent() {
+    package mutating func closeSent() {
         switch state {
         case .open, .assembling: state = .closeSent
         case .closeSent, .closed: break
         }
     }
 
-    mutating func frameReceived(_ frame: WebSocketFrame) -> Action {
+    package mutating func frameReceived(_ frame: WebSocketFrame) -> Action {
         if case .closed = state { return .none }
         // RFC 6455 §5.2: RSV bits must be 0 unless an extension was negotiated (none is).
         guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else {
@@ -173,7 +173,7 @@ struct WebSocketFrameAssembler {
     }
 
     /// Close codes a peer may send (RFC 6455 §7.4.1-2; 1004-1006 and 1015 must never be sent; IANA registry).
-    static func isValidReceivedCloseCode(_ code: UInt16) -> Bool {
+    package static func isValidReceivedCloseCode(_ code: UInt16) -> Bool {
         switch code {
         case 1000...1003, 1007...1014, 3000...4999: return true
         default: return false

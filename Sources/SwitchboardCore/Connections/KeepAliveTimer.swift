@@ -1,7 +1,7 @@
-import NIOCore
+package import NIOCore
 
 /// Something that needs a keep-alive tick every ping interval (a subscriber connection).
-protocol KeepAliveParticipant: AnyObject {
+package protocol KeepAliveParticipant: AnyObject {
     /// Called on the participant's event loop about once per ping interval (removals reorder the round, so
     /// a participant may occasionally be ticked early: it checks the time itself where that matters).
     func keepAliveTick()
@@ -14,26 +14,26 @@ protocol KeepAliveParticipant: AnyObject {
 /// The timer fires every 100 ms and ticks the next slice of its participants, so each is ticked once per
 /// interval but the work is spread out: ticking 10,000 connections at once writes 10,000 pings in one go
 /// and holds up every message behind them for ~100 ms.
-final class KeepAliveTimer {
+package final class KeepAliveTimer {
     private let eventLoop: any EventLoop
     private let slices: Int
     private let step: TimeAmount
     /// How often each participant is ticked.
-    let interval: TimeAmount
+    package let interval: TimeAmount
     private var participants: [any KeepAliveParticipant] = []
     private var indices: [ObjectIdentifier: Int] = [:]
     private var cursor = 0
     private var due = 0.0
     private var task: RepeatedTask?
 
-    init(eventLoop: any EventLoop, interval: TimeAmount) {
+    package init(eventLoop: any EventLoop, interval: TimeAmount) {
         self.eventLoop = eventLoop
         self.interval = interval
         self.step = min(.milliseconds(100), interval)
         self.slices = max(1, Int(interval.nanoseconds / step.nanoseconds))
     }
 
-    func add(_ participant: any KeepAliveParticipant) {
+    package func add(_ participant: any KeepAliveParticipant) {
         indices[ObjectIdentifier(participant)] = participants.count
         participants.append(participant)
         guard task == nil else { return }
@@ -42,7 +42,7 @@ final class KeepAliveTimer {
     }
 
     /// Removes `participant` in constant time (the last one takes its place).
-    func remove(_ participant: any KeepAliveParticipant) {
+    package func remove(_ participant: any KeepAliveParticipant) {
         guard let index = indices.removeValue(forKey: ObjectIdentifier(participant)) else { return }
         let last = participants.removeLast()
         if index < participants.count {

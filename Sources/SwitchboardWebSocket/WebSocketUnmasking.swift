@@ -1,10 +1,10 @@
-import NIOCore
+package import NIOCore
 import NIOWebSocket
 
 extension WebSocketFrame {
     /// The payload unmasked eight bytes at a time (RFC 6455 §5.3): NIO's `unmaskedData` goes byte by byte
     /// with a modulo per byte, which made unmasking the dearest part of receiving large messages.
-    var payload: ByteBuffer {
+    package var payload: ByteBuffer {
         guard let key = maskKey else { return data }
         var buffer = data
         let keyBytes = (key[0], key[1], key[2], key[3])
