@@ -207,6 +207,7 @@ if ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ"] != nil {
             name: "SwitchboardFuzz",
             dependencies: [
                 "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardSTOMP", "SwitchboardServer",
+                "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -7,6 +7,7 @@ import SwitchboardCore
 @testable import SwitchboardHTTP
 @testable import SwitchboardSTOMP
 @testable import SwitchboardServer
+import SwitchboardWebSocket
 
 /// WebSocket frames (RFC 6455 §5) and their assembly into messages, as a client's bytes arrive in pieces.
 enum WebSocketFuzz {
