@@ -126,7 +126,8 @@ public final class HTTPService: Sendable {
         formats: Formats,
         stomp: STOMPService? = nil,
         backend: (any BackendCaller)? = nil,
-        tokens: TokenVerifier? = nil
+        tokens: TokenVerifier? = nil,
+        connector: any TCPConnector
     ) {
         self.hub = hub
         self.backend = backend
@@ -135,7 +136,9 @@ public final class HTTPService: Sendable {
         self.configuration = configuration
         self.security = RequestSecurity(configuration: configuration)
         self.formats = formats
-        self.bridge = configuration.bridge.isEnabled ? BridgeService(configuration: configuration.bridge) : nil
+        self.bridge =
+            configuration.bridge.isEnabled
+            ? BridgeService(configuration: configuration.bridge, connector: connector) : nil
         let engineConfiguration = EngineIOConfiguration(configuration.socketIO)
         self.engineIO =
             configuration.socketIO.enabled

@@ -68,7 +68,8 @@ public final class SwitchboardServer: Sendable {
             formats: formats,
             stomp: stompService,
             backend: backend,
-            tokens: tokens
+            tokens: tokens,
+            connector: PosixTCPConnector()
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

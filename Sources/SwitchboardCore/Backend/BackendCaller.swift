@@ -1,7 +1,7 @@
 public import NIOCore
 
 /// The server's way to the application's back end (`native.rpc_url`): one JSON `POST`, its answer.
-/// Implemented in SwitchboardServer on NIOPosix (this module opens no sockets itself).
+/// Implemented in SwitchboardServer on NIOPosix (`HTTPClient`): the front-end modules open no sockets.
 public protocol BackendCaller: Sendable {
     /// POSTs `body` (JSON) to `url`; fails on a connection error or after `timeout`.
     func post(

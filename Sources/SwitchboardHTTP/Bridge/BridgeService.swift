@@ -1,5 +1,6 @@
 import Atomics
 import NIOHTTP1
+import SwitchboardCore
 import Synchronization
 
 /// The bridge's shared state: which paths it serves, where each request may go (decided before any TCP
@@ -28,6 +29,8 @@ final class BridgeService: Sendable {
     static let allowListPath = "/tcp"
 
     let configuration: BridgeConfiguration
+    /// How target connections are opened (NIOPosix, in SwitchboardServer).
+    let connector: any TCPConnector
     private let routes: [String: BridgeConfiguration.Route]
     private let allowList: BridgeAllowList
     private let tokens: BridgeTokenFile?
@@ -35,8 +38,9 @@ final class BridgeService: Sendable {
     let counters: [(route: String, counters: RouteCounters)]
     private let perAddress = Mutex<[String: Int]>([:])
 
-    init(configuration: BridgeConfiguration) {
+    init(configuration: BridgeConfiguration, connector: any TCPConnector) {
         self.configuration = configuration
+        self.connector = connector
         self.routes = Dictionary(configuration.routes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         self.allowList = BridgeAllowList(configuration.allow)
         self.tokens = configuration.tokenFile.map(BridgeTokenFile.init(path:))

@@ -1,6 +1,5 @@
 import Atomics
 import NIOCore
-import NIOPosix
 import NIOWebSocket
 import SwitchboardCore
 import SwitchboardWebSocket
@@ -42,17 +41,17 @@ final class BridgeSession: WebSocketMessageSink {
         channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
         let session = NIOLoopBound(self, eventLoop: context.eventLoop)
         let timeout = TimeAmount.milliseconds(Int64(bridge.configuration.connectTimeout * 1000))
-        ClientBootstrap(group: context.eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(BridgeTargetHandler(session: session.value))
-                }
+        bridge.connector.connect(
+            host: target.address.host,
+            port: target.address.port,
+            timeout: timeout,
+            on: context.eventLoop
+        ) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(BridgeTargetHandler(session: session.value))
             }
-            .connect(host: target.address.host, port: target.address.port)
-            .whenComplete { result in session.value.connected(result) }
+        }
+        .whenComplete { result in session.value.connected(result) }
     }
 
     private func connected(_ result: Result<any Channel, any Error>) {
