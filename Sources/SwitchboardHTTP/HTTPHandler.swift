@@ -273,9 +273,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
             }
         case .echo:
-            upgradeToWebSocket(head: request.head, mode: .echo, context: context)
+            upgradeToWebSocket(head: request.head, .echo(service: service), context: context)
         case .stomp:
-            upgradeToWebSocket(head: request.head, mode: .stomp, context: context)
+            // The router offers /stomp only with the broker's WebSocket on.
+            guard let stomp = service.stomp else { return context.close(promise: nil) }
+            let upgrade = STOMPWebSocket.upgrade(service: service, stomp: stomp, offered: request.head.headers)
+            upgradeToWebSocket(head: request.head, upgrade, context: context)
         case .apiCall:
             awaitResponse(to: request, context: context) { endpoints in
                 try endpoints.startCall(request, on: context.eventLoop)
@@ -293,7 +296,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 try endpoints.nativePoll(request, on: context.eventLoop)
             }
         case .native:
-            upgradeToWebSocket(head: request.head, mode: .native, context: context)
+            upgradeToWebSocket(
+                head: request.head,
+                NativeChannelHandler.webSocketUpgrade(service: service),
+                context: context
+            )
         case .bridge(let path):
             bridge(request, path: path, context: context)
         case .engineIO(let application):
@@ -360,7 +367,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let body = request.body ?? ByteBuffer()
             awaitResponse(to: request, context: context) { _ in server.post(sid, body: body, on: eventLoop) }
         case .success(.webSocket(let sid)):
-            upgradeToWebSocket(head: request.head, mode: .engineIO(server, sid: sid), context: context)
+            upgradeToWebSocket(
+                head: request.head,
+                server.webSocketUpgrade(service: service, sid: sid),
+                context: context
+            )
         }
     }
 
@@ -412,7 +423,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         let session = BridgeSession(bridge: bridge, target: target, client: client)
-        if upgradeToWebSocket(head: request.head, mode: .bridge(session), context: context) {
+        if upgradeToWebSocket(
+            head: request.head,
+            session.webSocketUpgrade(service: service, offered: headers),
+            context: context
+        ) {
             Self.close(context.channel, atExpiry: expiresAt)
         } else {
             bridge.release(target, client: client)
@@ -498,7 +513,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func subscribe(_ request: SubscribeRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
         switch request.transport {
         case .webSocket:
-            upgradeToWebSocket(head: head, mode: .subscribe(request), context: context)
+            upgradeToWebSocket(
+                head: head,
+                WebSocketSubscriber.upgrade(service: service, request: request),
+                context: context
+            )
         case .sse:
             startStreaming(.sse, request: request, context: context)
         case .stream:
@@ -595,158 +614,54 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         respond(response, to: head, context: context)
     }
 
-    /// Answers the WebSocket handshake and installs the handlers of `mode`; false when the request was
-    /// refused instead.
+    /// Answers the WebSocket handshake with what `upgrade` claims and installs its handlers; false when
+    /// the request was refused instead.
     @discardableResult
     private func upgradeToWebSocket(
         head: HTTPRequestHead,
-        mode: WebSocketEndpoint,
+        _ upgrade: WebSocketUpgrade,
         context: ChannelHandlerContext
     ) -> Bool {
-        let headers = head.headers
-        guard headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }),
-            headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "upgrade" })
-        else {
-            respondAndClose(
-                .error(
-                    HTTPError(
-                        status: .upgradeRequired,
-                        code: "websocket_required",
-                        message: "this endpoint needs a WebSocket upgrade",
-                        extraHeaders: [("Upgrade", "websocket")]
-                    ),
-                    allocator: context.channel.allocator
-                ),
-                context: context
-            )
+        let accept: String
+        switch WebSocketHandshake.accept(head.headers) {
+        case .success(let value): accept = value
+        case .failure(let refusal):
+            respondAndClose(.error(HTTPError(refusal), allocator: context.channel.allocator), context: context)
             return false
         }
-        guard headers.first(name: "sec-websocket-version") == "13" else {
-            respondAndClose(
-                .error(
-                    HTTPError(
-                        status: .upgradeRequired,
-                        code: "websocket_version",
-                        message: "only WebSocket version 13 is supported",
-                        extraHeaders: [("Sec-WebSocket-Version", "13")]
-                    ),
-                    allocator: context.channel.allocator
-                ),
-                context: context
-            )
-            return false
-        }
-        guard let key = headers.first(name: "sec-websocket-key"), WebSocketHandshake.isValidKey(key) else {
-            respondAndClose(
-                .error(
-                    .badRequest("websocket_key", "missing or invalid Sec-WebSocket-Key"),
-                    allocator: context.channel.allocator
-                ),
-                context: context
-            )
-            return false
-        }
-        var responseHeaders: HTTPHeaders = [
-            "Upgrade": "websocket",
-            "Connection": "Upgrade",
-            "Sec-WebSocket-Accept": WebSocketHandshake.acceptValue(forKey: key),
-        ]
-        if case .subscribe(let request) = mode, request.webSocketMetadata {
-            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: SubscribeRequest.metadataSubprotocol)
-        }
-        if case .stomp = mode, let chosen = STOMPWebSocket.chooseSubprotocol(offered: headers) {
-            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: chosen)
-        }
-        if case .bridge = mode,
-            headers[canonicalForm: "sec-websocket-protocol"].contains(where: { $0.lowercased() == "binary" })
-        {
-            responseHeaders.add(name: "Sec-WebSocket-Protocol", value: "binary")
-        }
+        var headers: HTTPHeaders = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": accept]
+        if let subprotocol = upgrade.subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
         state = .handedOff
-        let switchingProtocols = HTTPResponseHead(
-            version: .http1_1,
-            status: .switchingProtocols,
-            headers: responseHeaders
-        )
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let modeBox = NIOLoopBound(mode, eventLoop: context.eventLoop)
+        let upgradeBox = NIOLoopBound(upgrade, eventLoop: context.eventLoop)
+        let switchingProtocols = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
         context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols))).whenComplete { result in
             guard case .success = result else {
-                // The client left before the handshake's answer: a bridge admission is given back.
-                if case .bridge(let session) = modeBox.value { session.abandoned() }
+                upgradeBox.value.abandoned()  // the client left before the handshake's answer
                 return
             }
-            handler.value.installWebSocket(mode: modeBox.value, context: contextBox.value)
+            handler.value.installWebSocket(upgradeBox.value, context: contextBox.value)
         }
         return true
     }
 
     /// Replaces the HTTP handlers by the WebSocket ones, as NIO's upgrader does: the request decoder goes
     /// last and forwards any bytes it already read past the handshake to the frame decoder.
-    private func installWebSocket(mode: WebSocketEndpoint, context: ChannelHandlerContext) {
+    private func installWebSocket(_ upgrade: WebSocketUpgrade, context: ChannelHandlerContext) {
         let pipeline = context.pipeline.syncOperations
         do {
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
             try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
             removeTimeouts(from: pipeline)
-            let configuration = WebSocketConnectionHandler.Configuration(
-                maxMessageSize: service.configuration.maxMessageSize,
-                goodbyeTimeout: HTTPService.goodbyeTimeout,
-                pausesWhenUnwritable: true
-            )
-            let pinged = service.keepAliveTimer(on: context.eventLoop)
-            let connection: WebSocketConnectionHandler
-            switch mode {
-            case .echo:
-                connection = WebSocketConnectionHandler(
-                    configuration: configuration,
-                    keepAlive: pinged,
-                    sink: WebSocketEchoSink()
-                )
-            case .subscribe(let request):
-                connection = WebSocketConnectionHandler(
-                    configuration: configuration,
-                    keepAlive: pinged,
-                    sink: WebSocketSubscriber(service: service, request: request)
-                )
-            case .stomp:
-                // STOMP over WebSocket: messages down the pipeline to the STOMP connection handler, the same one
-                // that serves TCP (with heart-beats of its own, so no WebSocket pings).
-                guard let stomp = service.stomp else { throw ChannelError.inappropriateOperationForState }
-                try pipeline.addHandler(stomp.makeHandler(framing: STOMPWebSocket.framing), position: .after(decoder))
-                connection = WebSocketConnectionHandler(configuration: configuration, keepAlive: nil, sink: nil)
-                stomp.connectionOpened(context.channel, webSocket: true)
-            case .native:
-                // The native protocol: JSON commands down the pipeline to the handler its SSE fallback shares.
-                try pipeline.addHandler(
-                    NativeChannelHandler(service: service, framing: .webSocket),
-                    position: .after(decoder)
-                )
-                connection = WebSocketConnectionHandler(configuration: configuration, keepAlive: pinged, sink: nil)
-            case .engineIO(let server, let sid):
-                // Engine.IO: its own heartbeat, so no WebSocket pings; messages go straight to the session (a new
-                // one, or the polling session this WebSocket probes to upgrade).
-                let sink: any WebSocketMessageSink =
-                    if let sid {
-                        EngineIOProbeLink(server: server, sid: sid)
-                    } else {
-                        server.makeSession(service: service, webSocket: context.channel, on: context.eventLoop)
-                    }
-                connection = WebSocketConnectionHandler(configuration: configuration, keepAlive: nil, sink: sink)
-            case .bridge(let session):
-                // The bridge: no WebSocket pings (the idle timeout watches the connection), and reads managed by
-                // the session, which glues messages to the target's TCP connection.
-                var bridged = configuration
-                bridged.pausesWhenUnwritable = false
-                connection = WebSocketConnectionHandler(configuration: bridged, keepAlive: nil, sink: session)
+            for added in try upgrade.makeHandlers(context.channel).reversed() {
+                try pipeline.addHandler(added, position: .after(decoder))
             }
-            try pipeline.addHandler(connection, position: .after(decoder))
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(decoder, promise: nil)
         } catch {
-            if case .bridge(let session) = mode { session.abandoned() }
+            upgrade.abandoned()
             context.close(promise: nil)
         }
     }

@@ -1,5 +1,6 @@
 import Atomics
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 import SwitchboardCore
 import SwitchboardWebSocket
@@ -32,6 +33,21 @@ final class BridgeSession: WebSocketMessageSink {
     }
 
     // MARK: The browser's side
+
+    /// The handshake's claim: the `binary` subprotocol when offered; no WebSocket pings (the idle timeout
+    /// watches the connection) and no read pausing (the session paces each side by the other).
+    func webSocketUpgrade(service: HTTPService, offered headers: HTTPHeaders) -> WebSocketUpgrade {
+        let binary = headers[canonicalForm: "sec-websocket-protocol"].contains { $0.lowercased() == "binary" }
+        return WebSocketUpgrade(
+            subprotocol: binary ? "binary" : nil,
+            makeHandlers: { _ in
+                var configuration = service.webSocketConfiguration
+                configuration.pausesWhenUnwritable = false
+                return [WebSocketConnectionHandler(configuration: configuration, keepAlive: nil, sink: self)]
+            },
+            abandoned: { self.abandoned() }
+        )
+    }
 
     func attached(to connection: WebSocketConnectionHandler, context: ChannelHandlerContext) {
         let channel = context.channel

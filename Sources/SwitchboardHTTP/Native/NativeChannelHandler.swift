@@ -23,6 +23,17 @@ final class NativeChannelHandler: ChannelInboundHandler, NativeTransport, KeepAl
         self.framing = framing
     }
 
+    /// The handshake's claim (`/connection/websocket`): JSON commands down the pipeline to this handler,
+    /// which its SSE fallback shares; pings on.
+    static func webSocketUpgrade(service: HTTPService) -> WebSocketUpgrade {
+        WebSocketUpgrade(subprotocol: nil) { channel in
+            [
+                WebSocketUpgrade.sink(nil, service: service, pings: true, on: channel),
+                NativeChannelHandler(service: service, framing: .webSocket),
+            ]
+        }
+    }
+
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {

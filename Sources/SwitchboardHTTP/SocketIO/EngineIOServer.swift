@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardWebSocket
 import Synchronization
 
 /// An Engine.IO endpoint (`/socket.io/`, or the conformance echo at `/engine.io/`): checks requests as
@@ -109,6 +110,20 @@ final class EngineIOServer: Sendable {
 
     /// A session on `eventLoop`: HTTP long-polling, or a WebSocket opened without a sid (which opens the
     /// session when its transport is in place: ``EngineIOSession/attached(to:)``).
+    /// The handshake's claim: a new session born on this WebSocket, or (`sid`) the probe that upgrades a
+    /// polling session. Engine.IO has its own heartbeat: no WebSocket pings.
+    func webSocketUpgrade(service: HTTPService, sid: String?) -> WebSocketUpgrade {
+        WebSocketUpgrade(subprotocol: nil) { channel in
+            let sink: any WebSocketMessageSink =
+                if let sid {
+                    EngineIOProbeLink(server: self, sid: sid)
+                } else {
+                    self.makeSession(service: service, webSocket: channel, on: channel.eventLoop)
+                }
+            return [WebSocketUpgrade.sink(sink, service: service, pings: false, on: channel)]
+        }
+    }
+
     func makeSession(service: HTTPService, webSocket: (any Channel)?, on eventLoop: any EventLoop) -> EngineIOSession {
         let session = EngineIOSession(
             server: self,

@@ -24,4 +24,16 @@ enum STOMPWebSocket {
     static let framing = STOMPConnectionHandler.Framing { isText, length, buffer in
         WebSocketFrameWriter.writeHeader(opcode: isText ? .text : .binary, length: length, into: &buffer)
     }
+
+    /// The handshake's claim: the best subprotocol offered; messages down the pipeline to the STOMP
+    /// connection handler, which has heart-beats of its own (no WebSocket pings).
+    static func upgrade(service: HTTPService, stomp: STOMPService, offered headers: HTTPHeaders) -> WebSocketUpgrade {
+        WebSocketUpgrade(subprotocol: chooseSubprotocol(offered: headers)) { channel in
+            stomp.connectionOpened(channel, webSocket: true)
+            return [
+                WebSocketUpgrade.sink(nil, service: service, pings: false, on: channel),
+                stomp.makeHandler(framing: framing),
+            ]
+        }
+    }
 }

@@ -23,6 +23,21 @@ final class WebSocketSubscriber: WebSocketMessageSink, ChannelSubscriber {
         self.subscriptions = SubscriptionSet(channels: request.channels)
     }
 
+    /// The handshake's claim: the metadata subprotocol when asked for, pings on.
+    static func upgrade(service: HTTPService, request: SubscribeRequest) -> WebSocketUpgrade {
+        WebSocketUpgrade(subprotocol: request.webSocketMetadata ? SubscribeRequest.metadataSubprotocol : nil) {
+            channel in
+            [
+                WebSocketUpgrade.sink(
+                    WebSocketSubscriber(service: service, request: request),
+                    service: service,
+                    pings: true,
+                    on: channel
+                )
+            ]
+        }
+    }
+
     // MARK: WebSocketMessageSink
 
     func attached(to connection: WebSocketConnectionHandler, context: ChannelHandlerContext) {
