@@ -302,10 +302,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context: context
             )
         case .bridge(let path):
-            bridge(request, path: path, context: context)
+            guard let bridge = service.bridge else { return context.close(promise: nil) }
+            let answer = bridge.answer(request, path: path, client: client.address, service: service)
+            carryOut(answer, to: request, context: context)
         case .engineIO(let application):
-            let server = application == .socketIO ? service.engineIO : service.engineIOEcho
-            if let server { engineIO(request, server: server, context: context) }
+            guard let server = application == .socketIO ? service.engineIO : service.engineIOEcho else {
+                return context.close(promise: nil)
+            }
+            carryOut(server.answer(request, service: service, on: context.eventLoop), to: request, context: context)
         case .nativeSSE:
             // The native protocol's fallback: replies and pushes as Server-Sent Events, commands by POST.
             let headers: HTTPHeaders = [
@@ -323,6 +327,20 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         default:
             let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
             respond(endpoints.handle(route, request: request), to: request.head, context: context)
+        }
+    }
+
+    /// Carries out what a front end answered.
+    private func carryOut(_ answer: FrontEndAnswer, to request: Request, context: ChannelHandlerContext) {
+        switch answer {
+        case .respond(let response):
+            respond(response, to: request.head, context: context)
+        case .await(let future):
+            awaitResponse(to: request, context: context) { _ in future }
+        case .upgrade(let upgrade, let expiresAt):
+            if upgradeToWebSocket(head: request.head, upgrade, context: context) {
+                Self.close(context.channel, atExpiry: expiresAt)
+            }
         }
     }
 
@@ -349,88 +367,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 to: request.head,
                 context: context
             )
-        }
-    }
-
-    /// An Engine.IO request: the polling handshake, a poll, a post, or a WebSocket (new, or an upgrade).
-    private func engineIO(_ request: Request, server: EngineIOServer, context: ChannelHandlerContext) {
-        let isUpgrade = request.head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
-        let eventLoop = context.eventLoop
-        switch server.check(method: request.head.method, target: request.target, isUpgrade: isUpgrade) {
-        case .failure(let failure):
-            respond(EngineIOServer.errorResponse(failure), to: request.head, context: context)
-        case .success(.handshake):
-            awaitResponse(to: request, context: context) { _ in server.handshake(service: service, on: eventLoop) }
-        case .success(.poll(let sid)):
-            awaitResponse(to: request, context: context) { _ in server.poll(sid, on: eventLoop) }
-        case .success(.post(let sid)):
-            let body = request.body ?? ByteBuffer()
-            awaitResponse(to: request, context: context) { _ in server.post(sid, body: body, on: eventLoop) }
-        case .success(.webSocket(let sid)):
-            upgradeToWebSocket(
-                head: request.head,
-                server.webSocketUpgrade(service: service, sid: sid),
-                context: context
-            )
-        }
-    }
-
-    /// A bridged WebSocket: where it goes is decided, and the connection limits checked, before the
-    /// upgrade and before any TCP connection is made.
-    private func bridge(_ request: Request, path: String, context: ChannelHandlerContext) {
-        guard let bridge = service.bridge else { return }
-        let target: BridgeService.Target
-        var expiresAt: Int64?
-        let verifier = service.tokens
-        let security = service.security
-        let headers = request.head.headers
-        let resolved = bridge.resolve(
-            path: path,
-            target: request.target,
-            originIsAllowed: { patterns in
-                let listed = patterns.isEmpty ? nil : patterns.compactMap(OriginPattern.init)
-                if case .refused = security.checkOrigin(headers, patterns: listed) { return false }
-                return true
-            },
-            credentialIsValid: { credential in
-                if security.isAPIKey(credential) { return true }
-                guard let verifier,
-                    case .success(let identity) = verifier.verify(credential, now: WallClock.milliseconds())
-                else { return false }
-                expiresAt = identity.expiresAt
-                return true
-            }
-        )
-        switch resolved {
-        case .failure(let error):
-            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-            return
-        case .success(let resolved):
-            target = resolved
-        }
-        let offered = request.head.headers[canonicalForm: "sec-websocket-protocol"].map { $0.lowercased() }
-        guard offered.isEmpty || offered.contains("binary") else {
-            let error = HTTPError.badRequest(
-                "unsupported_subprotocol",
-                "the bridge speaks the binary subprotocol (or none)"
-            )
-            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-            return
-        }
-        let client = client(of: request, context: context).address
-        if let error = bridge.admit(target, client: client) {
-            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-            return
-        }
-        let session = BridgeSession(bridge: bridge, target: target, client: client)
-        if upgradeToWebSocket(
-            head: request.head,
-            session.webSocketUpgrade(service: service, offered: headers),
-            context: context
-        ) {
-            Self.close(context.channel, atExpiry: expiresAt)
-        } else {
-            bridge.release(target, client: client)
         }
     }
 
@@ -626,6 +562,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch WebSocketHandshake.accept(head.headers) {
         case .success(let value): accept = value
         case .failure(let refusal):
+            upgrade.abandoned()
             respondAndClose(.error(HTTPError(refusal), allocator: context.channel.allocator), context: context)
             return false
         }

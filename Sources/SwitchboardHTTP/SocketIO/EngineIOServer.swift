@@ -110,6 +110,23 @@ final class EngineIOServer: Sendable {
 
     /// A session on `eventLoop`: HTTP long-polling, or a WebSocket opened without a sid (which opens the
     /// session when its transport is in place: ``EngineIOSession/attached(to:)``).
+    /// An Engine.IO request: the polling handshake, a poll, a post, or a WebSocket (new, or an upgrade).
+    func answer(_ request: HTTPHandler.Request, service: HTTPService, on eventLoop: any EventLoop) -> FrontEndAnswer {
+        let isUpgrade = request.head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
+        switch check(method: request.head.method, target: request.target, isUpgrade: isUpgrade) {
+        case .failure(let failure):
+            return .respond(Self.errorResponse(failure))
+        case .success(.handshake):
+            return .await(handshake(service: service, on: eventLoop))
+        case .success(.poll(let sid)):
+            return .await(poll(sid, on: eventLoop))
+        case .success(.post(let sid)):
+            return .await(post(sid, body: request.body ?? ByteBuffer(), on: eventLoop))
+        case .success(.webSocket(let sid)):
+            return .upgrade(webSocketUpgrade(service: service, sid: sid))
+        }
+    }
+
     /// The handshake's claim: a new session born on this WebSocket, or (`sid`) the probe that upgrades a
     /// polling session. Engine.IO has its own heartbeat: no WebSocket pings.
     func webSocketUpgrade(service: HTTPService, sid: String?) -> WebSocketUpgrade {
