@@ -17,7 +17,13 @@ public struct HTTPClient: BackendCaller {
     let tls: NIOSSLContext?
 
     /// A client trusting the system's roots, plus the certificates in `extraTrustFile` (PEM) when given.
-    public init(extraTrustFile: String? = nil) throws {
+    /// `usesTLS: false` makes a client for `http://` URLs only, which needs no trust store (a minimal
+    /// container may have none).
+    public init(extraTrustFile: String? = nil, usesTLS: Bool = true) throws {
+        guard usesTLS else {
+            self.tls = nil
+            return
+        }
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let extraTrustFile {
             configuration.additionalTrustRoots = [.file(extraTrustFile)]

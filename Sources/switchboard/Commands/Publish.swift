@@ -55,7 +55,7 @@ struct Publish: AsyncParsableCommand {
         }
         var status = HTTPResponseStatus.ok
         var answer = ByteBuffer()
-        let client = try HTTPClient(extraTrustFile: caFile)
+        let client = try HTTPClient(extraTrustFile: caFile, usesTLS: url.usesTLS)
         try await client.send(
             .POST,
             url,

@@ -48,7 +48,7 @@ struct Subscribe: AsyncParsableCommand {
         var received = 0
         var failure: String?
         var status = HTTPResponseStatus.ok
-        let client = try HTTPClient(extraTrustFile: caFile)
+        let client = try HTTPClient(extraTrustFile: caFile, usesTLS: url.usesTLS)
         try await client.send(
             .GET,
             url,
