@@ -569,17 +569,13 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         var headers: HTTPHeaders = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": accept]
         if let subprotocol = upgrade.subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
         state = .handedOff
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let upgradeBox = NIOLoopBound(upgrade, eventLoop: context.eventLoop)
         let switchingProtocols = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
-        context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols))).whenComplete { result in
-            guard case .success = result else {
-                upgradeBox.value.abandoned()  // the client left before the handshake's answer
-                return
-            }
-            handler.value.installWebSocket(upgradeBox.value, context: contextBox.value)
-        }
+        context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols)), promise: nil)
+        // The WebSocket handlers go in at once rather than when the write completes: what they write
+        // queues behind the 101, and a `/sub` subscription exists before the client can read the answer
+        // (and publish, on another connection, expecting to receive it). A client that left meanwhile
+        // closes the channel, which tears them down.
+        installWebSocket(upgrade, context: context)
         return true
     }
 
