@@ -311,19 +311,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             carryOut(server.answer(request, service: service, on: context.eventLoop), to: request, context: context)
         case .nativeSSE:
-            // The native protocol's fallback: replies and pushes as Server-Sent Events, commands by POST.
-            let headers: HTTPHeaders = [
-                "Content-Type": "text/event-stream; charset=utf-8",
-                "Cache-Control": "no-cache",
-                "Transfer-Encoding": "chunked",
-                "X-Accel-Buffering": "no",
-                "Access-Control-Allow-Origin": "*",
-            ]
-            handOffStream(
-                to: NativeChannelHandler(service: service, framing: .sse),
-                headers: headers,
-                context: context
-            )
+            carryOut(NativeChannelHandler.sseAnswer(service: service), to: request, context: context)
         default:
             let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
             respond(endpoints.handle(route, request: request), to: request.head, context: context)
@@ -341,6 +329,8 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if upgradeToWebSocket(head: request.head, upgrade, context: context) {
                 Self.close(context.channel, atExpiry: expiresAt)
             }
+        case .stream(let headers, let handler):
+            handOffStream(to: handler, headers: headers, context: context)
         }
     }
 

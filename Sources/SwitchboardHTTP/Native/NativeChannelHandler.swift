@@ -1,4 +1,5 @@
 import NIOCore
+import NIOHTTP1
 import SwitchboardCore
 import SwitchboardWebSocket
 
@@ -32,6 +33,19 @@ final class NativeChannelHandler: ChannelInboundHandler, NativeTransport, KeepAl
                 NativeChannelHandler(service: service, framing: .webSocket),
             ]
         }
+    }
+
+    /// The SSE fallback (`/connection/sse`): replies and pushes as Server-Sent Events on a chunked
+    /// response, commands by `POST /connection/send`.
+    static func sseAnswer(service: HTTPService) -> FrontEndAnswer {
+        let headers: HTTPHeaders = [
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "Transfer-Encoding": "chunked",
+            "X-Accel-Buffering": "no",
+            "Access-Control-Allow-Origin": "*",
+        ]
+        return .stream(headers, NativeChannelHandler(service: service, framing: .sse))
     }
 
     // MARK: Lifecycle
