@@ -38,6 +38,7 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
         // Signed tokens: JWS parsing, JWK Sets, HS256 / RS256 / ES256 / EdDSA on swift-crypto.
@@ -48,6 +49,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
         // The STOMP 1.0-1.2 broker: frame codec, session state machine, queues, connection handler.
@@ -60,6 +62,7 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
         // WebSocket (RFC 6455) for every front end: frame parser and writer, the assembler, the handshake,
@@ -91,6 +94,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
         // Configuration, bootstraps and lifecycle: the only library that imports NIOPosix.
@@ -109,6 +113,7 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
         // The thin CLI: serve, publish, subscribe, check-config.
