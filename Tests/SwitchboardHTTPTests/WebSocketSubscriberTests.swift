@@ -70,7 +70,7 @@ struct WebSocketSubscriberTests {
 
     @Test("the handshake is answered with 101 and the accept value; the subscription exists at once")
     func handshake() throws {
-        let (channel, service, answer) = try Self.upgraded()
+        let (channel, _, answer) = try Self.upgraded()
         #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
         #expect(answer.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
         _ = try channel.finish(acceptAlreadyClosed: true)
