@@ -54,18 +54,22 @@ def test_https_with_alpn_http11(srv, certs):
         requests.get(f"http://127.0.0.1:{srv.port}/healthz", timeout=5)
 
 
+def wait_for_subscriber(srv, ca, channel, timeout=5.0):
+    """Polls GET /pub/CHANNEL over https until the channel has a subscriber (helpers' version is http)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = requests.get(f"{srv.url}/pub/{channel}", verify=str(ca), timeout=5)
+        if info.status_code == 200 and info.json().get("subscribers", 0) >= 1:
+            return
+        time.sleep(0.05)
+
+
 def test_wss_subscribers_and_the_native_protocol(srv, certs):
     _, ca, _, _ = certs
     sslopt = {"ca_certs": str(ca)}
     sub = websocket.create_connection(f"{srv.ws_url}/sub/secure", sslopt=sslopt, timeout=5)
     try:
-        # The 101 can arrive before the subscription is registered: wait for it, or the publish races it.
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            info = requests.get(f"{srv.url}/pub/secure", verify=str(ca), timeout=5)
-            if info.status_code == 200 and info.json().get("subscribers", 0) >= 1:
-                break
-            time.sleep(0.02)
+        wait_for_subscriber(srv, ca, "secure")
         r = requests.post(f"{srv.url}/pub/secure", data="over tls", verify=str(ca), timeout=5)
         assert r.status_code == 200
         assert sub.recv() == "over tls"
@@ -164,12 +168,7 @@ def test_the_cli_publishes_and_subscribes_over_https(srv, certs):
     sub = subprocess.Popen([str(BIN), "subscribe", "cli-tls", "--server", srv.url, "--ca-file", str(ca),
                             "--count", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            info = requests.get(f"{srv.url}/pub/cli-tls", verify=str(ca), timeout=5)
-            if info.status_code == 200 and info.json().get("subscribers", 0) >= 1:
-                break
-            time.sleep(0.05)
+        wait_for_subscriber(srv, ca, "cli-tls")   # the CLI process subscribes when it has started
         p = subprocess.run([str(BIN), "publish", "cli-tls", "secure hello", "--server", srv.url,
                             "--ca-file", str(ca)], capture_output=True, timeout=15)
         assert p.returncode == 0, p.stderr
