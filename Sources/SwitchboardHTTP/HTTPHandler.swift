@@ -1,26 +1,19 @@
 import NIOCore
 import NIOHTTP1
-import NIOWebSocket
-import SwitchboardAuth
 import SwitchboardCore
-import SwitchboardSTOMP
 import SwitchboardWebSocket
 
-/// The per-connection HTTP handler: collects a request (head and bounded body), routes it, and either
-/// answers it or hands the connection to a subscriber transport (WebSocket, SSE, stream, long-poll).
+/// The per-connection HTTP handler: reads a request (head and bounded body), routes it (``Router``: the
+/// front ends, then the core), applies the checks its exposure calls for, and carries out the answer —
+/// a response now or later, a long poll, or the connection handed to a WebSocket or a stream. It knows
+/// no protocol: those are the front ends' (``HTTPFrontEnd``).
 final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    struct Request {
-        var head: HTTPRequestHead
-        var target: RequestTarget
-        var body: ByteBuffer?
-    }
-
     private enum State {
         case idle
-        case reading(Request)
+        case reading(HTTPRequest)
         /// The request was answered early (an error); the rest of it is discarded.
         case discarding
         case longPolling(LongPollSubscriber)
@@ -31,7 +24,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private let service: HTTPService
-    private let router: Router
     private var state: State = .idle
     private var shuttingDown = false
     /// The allowed `Origin` of the request being answered: echoed in `Access-Control-Allow-Origin`.
@@ -48,18 +40,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.slot = slot
         // A connection accepted while the server drains gets its answer (503, /healthz says why) and closes.
         self.shuttingDown = service.connections.isShuttingDown
-        let configuration = service.configuration
-        self.router = Router(
-            maxChannelNameLength: configuration.maxChannelNameLength,
-            maxChannelsPerSubscription: configuration.maxChannelsPerSubscription,
-            echoEnabled: configuration.webSocketEcho,
-            stompEnabled: service.stomp != nil,
-            stompWebSocket: service.stomp?.configuration.webSocket ?? false,
-            servesChat: configuration.servesChat,
-            socketIO: service.engineIO != nil,
-            engineIOEcho: service.engineIOEcho != nil,
-            bridgePaths: service.bridge?.paths ?? []
-        )
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -72,19 +52,16 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.head(let head), .idle):
             let length = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
             timeouts?.headReceived(expectsBody: length > 0 || head.headers.contains(name: "transfer-encoding"))
-            headReceived(head, context: context)
+            if let refusal = service.configuration.refusal(of: head) {
+                return refuseAndClose(refusal, context: context)
+            }
+            let body = head.method == .POST ? context.channel.allocator.buffer(capacity: 0) : nil
+            state = .reading(HTTPRequest(head: head, target: RequestTarget(head.uri), body: body))
         case (.body(var chunk), .reading(var request)):
             guard var body = request.body else { return }
-            guard body.readableBytes + chunk.readableBytes <= service.configuration.maxMessageSize else {
-                state = .discarding
-                respondAndClose(
-                    .error(
-                        .payloadTooLarge(limit: service.configuration.maxMessageSize),
-                        allocator: context.channel.allocator
-                    ),
-                    context: context
-                )
-                return
+            let limit = service.configuration.maxMessageSize
+            guard body.readableBytes + chunk.readableBytes <= limit else {
+                return refuseAndClose(.payloadTooLarge(limit: limit), context: context)
             }
             request.body = nil
             state = .discarding  // Drop the state's reference so the append below does not copy the body.
@@ -106,487 +83,131 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func headReceived(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let configuration = service.configuration
-        // RFC 9112 §3: a server MUST answer 414 to a request-target longer than it is willing to parse.
-        if head.uri.utf8.count > configuration.maxRequestLine {
-            state = .discarding
-            respondAndClose(
-                .error(
-                    HTTPError(
-                        status: .uriTooLong,
-                        code: "uri_too_long",
-                        message: "the request target is over \(configuration.maxRequestLine) bytes"
-                    ),
-                    allocator: context.channel.allocator
-                ),
-                context: context
-            )
-            return
-        }
-        let headerBytes = head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        if headerBytes > configuration.maxHeaderSize {
-            state = .discarding
-            respondAndClose(
-                .error(Self.headersTooLarge(configuration.maxHeaderSize), allocator: context.channel.allocator),
-                context: context
-            )
-            return
-        }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init),
-            length > configuration.maxMessageSize
-        {
-            state = .discarding
-            respondAndClose(
-                .error(.payloadTooLarge(limit: configuration.maxMessageSize), allocator: context.channel.allocator),
-                context: context
-            )
-            return
-        }
-        let expectsBody = head.method == .POST
-        state = .reading(
-            Request(
-                head: head,
-                target: RequestTarget(head.uri),
-                body: expectsBody ? context.channel.allocator.buffer(capacity: 0) : nil
-            )
-        )
-    }
-
-    static func headersTooLarge(_ limit: Int) -> HTTPError {
-        HTTPError(
-            status: .requestHeaderFieldsTooLarge,
-            code: "headers_too_large",
-            message: "the header section is over \(limit) bytes"
-        )
-    }
-
     // MARK: Dispatch
 
-    private func dispatch(_ request: Request, context: ChannelHandlerContext) {
+    private func dispatch(_ request: HTTPRequest, context: ChannelHandlerContext) {
         let headers = request.head.headers
         let security = service.security
         corsOrigin = nil
         // DNS rebinding: a page whose name was pointed at this server sends its own name as Host.
-        guard security.allowsHost(headers) else {
-            refuse(.hostNotAllowed, request: request, context: context)
-            return
-        }
+        guard security.allowsHost(headers) else { return refuse(.hostNotAllowed, request: request, context: context) }
         if request.head.method == .OPTIONS, headers.contains(name: "access-control-request-method"),
             headers.contains(name: "origin")
         {
-            preflight(request, context: context)
-            return
+            return preflight(request, context: context)
         }
-        let route: Route
-        switch router.route(method: request.head.method, path: request.target.path) {
-        case .success(let found): route = found
-        case .failure(let error):
-            refuse(error, request: request, context: context)
-            return
+        let match: RouteMatch
+        switch service.router.match(method: request.head.method, path: request.target.path) {
+        case .success(let found): match = found
+        case .failure(let error): return refuse(error, request: request, context: context)
         }
-        if shuttingDown, route != .health {
-            refuse(
-                HTTPError(status: .serviceUnavailable, code: "shutting_down", message: "the server is shutting down"),
-                request: request,
-                context: context
-            )
-            return
+        if shuttingDown, !match.answersWhileDraining {
+            return refuse(.shuttingDown, request: request, context: context)
         }
-        let client = client(of: request, context: context)
+        let client = security.client(peer: context.channel.remoteAddress?.ipAddress, headers: headers)
         if peerIsTrustedProxy, let slot, let refusal = slot.reassign(to: client.address) {
             // A trusted proxy's connection counts against the client it forwards for.
-            respondAndClose(
-                .error(
-                    HTTPError(
-                        status: .serviceUnavailable,
-                        code: "too_many_connections",
-                        message: refusal.message,
-                        extraHeaders: [("Retry-After", "1")]
-                    ),
-                    allocator: context.channel.allocator
-                ),
-                context: context
-            )
-            return
+            return refuseAndClose(.tooManyConnections(refusal.message), context: context)
         }
-        let exposure = route.exposure
-        if exposure == .privileged, let refusal = security.privilegeRefusal(headers, client: client) {
-            refuse(refusal, request: request, context: context)
-            return
+        switch security.admit(match, headers: headers, client: client, allocator: context.channel.allocator) {
+        case .admitted(let origin): corsOrigin = origin
+        case .checkedByFrontEnd: break
+        case .refused(let response): return respond(response, to: request.head, context: context)
         }
-        if case .bridge = route {
-            // The bridge checks Origins itself: a route (or bridge.origins) may name its own.
-        } else {
-            switch security.checkOrigin(headers, for: exposure) {
-            case .refused(let origin):
-                if case .engineIO = route {
-                    // The reference server's refusal (its allowRequest): 403 {"code": 4, "message": "Forbidden"}.
-                    respond(EngineIOServer.errorResponse(.forbidden), to: request.head, context: context)
-                } else {
-                    refuse(.originNotAllowed(origin), request: request, context: context)
-                }
-                return
-            case .allowed(let origin):
-                corsOrigin = origin
-            case .absent:
-                break
-            }
-        }
-        switch route {
-        case .subscribe(let channels):
-            switch SubscribeRequest.parse(channels: channels, head: request.head, target: request.target) {
-            case .success(var subscribeRequest):
-                if case .refused = service.security.checkOrigin(request.head.headers) {
-                    subscribeRequest.originMayPublish = false
-                }
-                let expiresAt: Int64?
-                switch subscriberPrincipal(request) {
-                case .success(let subscriber): (subscribeRequest.principal, expiresAt) = subscriber
-                case .failure(let error):
-                    refuse(error, request: request, context: context)
-                    return
-                }
-                for channel in channels {
-                    let decision = service.configuration.policy.decide(
-                        .subscribe,
-                        channel.rawValue,
-                        by: subscribeRequest.principal
-                    )
-                    if case .denied(let reason) = decision {
-                        respond(
-                            .error(
-                                HTTPError(status: .forbidden, code: "forbidden", message: reason),
-                                allocator: context.channel.allocator
-                            ),
-                            to: request.head,
-                            context: context
-                        )
-                        return
-                    }
-                }
-                subscribe(subscribeRequest, head: request.head, context: context)
-                // A long poll asks again, with its token, each time; the other transports hold the
-                // connection, which may not outlast the token that opened it.
-                if subscribeRequest.transport != .longPoll { Self.close(context.channel, atExpiry: expiresAt) }
-            case .failure(let error):
-                respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-            }
-        case .echo:
-            upgradeToWebSocket(head: request.head, .echo(service: service), context: context)
-        case .stomp:
-            // The router offers /stomp only with the broker's WebSocket on.
-            guard let stomp = service.stomp else { return context.close(promise: nil) }
-            let upgrade = STOMPWebSocket.upgrade(service: service, stomp: stomp, offered: request.head.headers)
-            upgradeToWebSocket(head: request.head, upgrade, context: context)
-        case .apiCall:
-            awaitResponse(to: request, context: context) { endpoints in
-                try endpoints.startCall(request, on: context.eventLoop)
-            }
-        case .apiSocketIOSockets:
-            awaitResponse(to: request, context: context) { endpoints in
-                try endpoints.apiSocketIOSockets(request, on: context.eventLoop)
-            }
-        case .apiSocketIOEmit:
-            awaitResponse(to: request, context: context) { endpoints in
-                try endpoints.apiSocketIOEmit(request, on: context.eventLoop)
-            }
-        case .nativePoll:
-            awaitResponse(to: request, context: context) { endpoints in
-                try endpoints.nativePoll(request, on: context.eventLoop)
-            }
-        case .native:
-            upgradeToWebSocket(
-                head: request.head,
-                NativeChannelHandler.webSocketUpgrade(service: service),
-                context: context
-            )
-        case .bridge(let path):
-            guard let bridge = service.bridge else { return context.close(promise: nil) }
-            let answer = bridge.answer(request, path: path, client: client.address, service: service)
-            carryOut(answer, to: request, context: context)
-        case .engineIO(let application):
-            guard let server = application == .socketIO ? service.engineIO : service.engineIOEcho else {
-                return context.close(promise: nil)
-            }
-            carryOut(server.answer(request, service: service, on: context.eventLoop), to: request, context: context)
-        case .nativeSSE:
-            carryOut(NativeChannelHandler.sseAnswer(service: service), to: request, context: context)
-        default:
-            let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
-            respond(endpoints.handle(route, request: request), to: request.head, context: context)
-        }
+        answer(match, request, client: client, context: context)
     }
 
-    /// Carries out what a front end answered.
-    private func carryOut(_ answer: FrontEndAnswer, to request: Request, context: ChannelHandlerContext) {
-        switch answer {
-        case .respond(let response):
-            respond(response, to: request.head, context: context)
-        case .await(let future):
-            awaitResponse(to: request, context: context) { _ in future }
-        case .upgrade(let upgrade, let expiresAt):
-            if upgradeToWebSocket(head: request.head, upgrade, context: context) {
-                Self.close(context.channel, atExpiry: expiresAt)
-            }
-        case .stream(let headers, let handler):
-            handOffStream(to: handler, headers: headers, context: context)
-        }
-    }
-
-    /// Answers `request` when the future that `start` returns completes (a back-end call, a long-poll).
-    private func awaitResponse(
-        to request: Request,
-        context: ChannelHandlerContext,
-        _ start: (Endpoints) throws -> EventLoopFuture<HTTPResponse>
-    ) {
-        let endpoints = Endpoints(service: service, allocator: context.channel.allocator)
-        do {
-            let answer = try start(endpoints)
-            state = .awaiting
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-            answer.whenSuccess { response in
-                handler.value.awaitedAnswer(response, head: request.head, context: contextBox.value)
-            }
-        } catch let error as HTTPError {
-            respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-        } catch {
-            respond(
-                .error(.badRequest("bad_request", "\(error)"), allocator: context.channel.allocator),
-                to: request.head,
-                context: context
-            )
-        }
-    }
-
-    /// Who subscribes: the back end with an API key (`?access_token=` or `Authorization: Bearer`), a client
-    /// with what its signed token grants until it expires (milliseconds), or an anonymous client. A
-    /// credential that is neither is refused.
-    private func subscriberPrincipal(_ request: Request) -> Result<(Principal, expiresAt: Int64?), HTTPError> {
-        var credential = request.target.parameter("access_token")
-        if credential == nil, let authorization = request.head.headers.first(name: "authorization") {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { credential = String(parts[1].trimmingSpaces) }
-        }
-        guard let credential, !credential.isEmpty else { return .success((.anonymous, nil)) }
-        if service.security.isAPIKey(credential) { return .success((.backend, nil)) }
-        guard let tokens = service.tokens else {
-            return .failure(
-                HTTPError(
-                    status: .unauthorized,
-                    code: "invalid_token",
-                    message: "the credential is not an API key, and this server accepts no tokens"
-                )
-            )
-        }
-        switch tokens.verify(credential, now: WallClock.milliseconds()) {
-        case .success(let identity): return .success((.client(identity.grants), identity.expiresAt))
-        case .failure(let error):
-            return .failure(HTTPError(status: .unauthorized, code: "invalid_token", message: error.reason))
-        }
-    }
-
-    /// Closes a connection a signed token opened (a subscription, a bridged socket) when the token
-    /// expires (milliseconds since the Unix epoch); nil: never.
-    private static func close(_ channel: any Channel, atExpiry expiresAt: Int64?) {
-        guard let expiresAt else { return }
-        let delay = WallClock.delay(until: expiresAt)
-        let expiry = channel.eventLoop.scheduleTask(in: delay) {
-            channel.pipeline.fireUserInboundEventTriggered(TokenExpiredEvent())
-            channel.eventLoop.scheduleTask(in: HTTPService.goodbyeTimeout) { channel.close(promise: nil) }
-        }
-        channel.closeFuture.whenComplete { _ in expiry.cancel() }
-    }
-
-    /// Who sent `request`: the peer, or the client a trusted proxy forwards for.
-    private func client(of request: Request, context: ChannelHandlerContext) -> ForwardedClient {
-        service.security.client(peer: context.channel.remoteAddress?.ipAddress, headers: request.head.headers)
-    }
-
-    /// A CORS preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`): allowed origins
-    /// get the methods and headers the endpoint takes; others a `403` without
-    /// `Access-Control-Allow-Origin`, so the browser sends nothing.
-    private func preflight(_ request: Request, context: ChannelHandlerContext) {
-        let headers = request.head.headers
-        let wanted = HTTPMethod(rawValue: headers.first(name: "access-control-request-method") ?? "GET")
-        let route: Route
-        switch router.route(method: wanted, path: request.target.path) {
-        case .success(let found): route = found
-        case .failure(let error):
-            refuse(error, request: request, context: context)
-            return
-        }
-        guard case .allowed(let origin) = service.security.checkOrigin(headers, for: route.exposure) else {
-            refuse(.originNotAllowed(headers.first(name: "origin") ?? ""), request: request, context: context)
-            return
-        }
-        corsOrigin = origin
-        let answer: HTTPHeaders = [
-            "Access-Control-Allow-Methods": "GET, POST, DELETE",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, Event-Type, Last-Event-ID",
-            "Access-Control-Max-Age": "600",
-        ]
-        respond(HTTPResponse(status: .noContent, headers: answer), to: request.head, context: context)
-    }
-
-    private func refuse(_ error: HTTPError, request: Request, context: ChannelHandlerContext) {
-        respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
-    }
-
-    // MARK: Subscribers
-
-    private func subscribe(_ request: SubscribeRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        switch request.transport {
-        case .webSocket:
-            upgradeToWebSocket(
-                head: head,
-                WebSocketSubscriber.upgrade(service: service, request: request),
-                context: context
-            )
-        case .sse:
-            startStreaming(.sse, request: request, context: context)
-        case .stream:
-            startStreaming(.stream, request: request, context: context)
-        case .longPoll:
-            startLongPoll(request, head: head, context: context)
-        }
-    }
-
-    private func startStreaming(
-        _ kind: StreamingSubscriberHandler.Kind,
-        request: SubscribeRequest,
+    private func answer(
+        _ match: RouteMatch,
+        _ request: HTTPRequest,
+        client: ForwardedClient,
         context: ChannelHandlerContext
     ) {
-        let handler = StreamingSubscriberHandler(service: service, kind: kind, channels: request.channels)
-        let gaps: [SubscriptionSet.Gap]
-        do {
-            gaps = try handler.subscribe(positions: request.positions, on: context.eventLoop)
-        } catch {
-            respondAndClose(.error(HTTPError(error), allocator: context.channel.allocator), context: context)
-            return
-        }
-        var headers: HTTPHeaders = [
-            "Content-Type": kind == .sse ? "text/event-stream; charset=utf-8" : "text/plain; charset=utf-8",
-            "Cache-Control": "no-cache",
-            "Transfer-Encoding": "chunked",
-            "X-Accel-Buffering": "no",
-            "Access-Control-Allow-Origin": "*",
-            "Access-Control-Expose-Headers": "Switchboard-Gap",
-        ]
-        if let gap = gaps.first { headers.add(name: "Switchboard-Gap", value: gap.reason.rawValue) }
-        handOffStream(to: handler, headers: headers, context: context)
-    }
-
-    /// Writes the head of a streamed response and gives the connection to `handler`. From here on the
-    /// handler writes finished chunks itself and ignores what the client sends: every HTTP handler leaves,
-    /// so an idle stream holds no parser state. The request decoder goes on the next tick, outside its own
-    /// decoding loop (this code runs inside it).
-    private func handOffStream(
-        to handler: any ChannelHandler,
-        headers: HTTPHeaders,
-        context: ChannelHandlerContext
-    ) {
-        var headers = headers
-        addCORS(to: &headers)
-        context.write(
-            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
-            promise: nil
+        let frontEndRequest = FrontEndRequest(
+            http: request,
+            client: client,
+            service: service,
+            eventLoop: context.eventLoop,
+            allocator: context.channel.allocator
         )
-        state = .handedOff
-        let pipeline = context.pipeline.syncOperations
-        do {
-            try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
-            try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
-            removeTimeouts(from: pipeline)
-            try pipeline.addHandler(handler, position: .after(self))
-            pipeline.removeHandler(context: context, promise: nil)
-        } catch {
-            context.close(promise: nil)
-            return
-        }
-        let channel = context.channel
-        context.eventLoop.execute {
-            let pipeline = channel.pipeline.syncOperations
-            if let decoder = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
-                pipeline.removeHandler(decoder, promise: nil)
+        let answer: FrontEndAnswer =
+            switch match {
+            case .frontEnd(let route): route.answer(frontEndRequest)
+            case .core(.subscribe(let channels)): HTTPSubscription.answer(channels: channels, request: frontEndRequest)
+            case .core(.echo): .upgrade(.echo(service: service))
+            case .core(let route): .respond(frontEndRequest.endpoints.handle(route, request: request))
             }
-        }
+        carryOut(answer, to: request, context: context)
     }
 
-    private func startLongPoll(_ request: SubscribeRequest, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let poll = LongPollSubscriber(service: service, channels: request.channels, eventLoop: context.eventLoop)
+    /// Carries out what a front end (or `/sub`) answered.
+    private func carryOut(_ answer: FrontEndAnswer, to request: HTTPRequest, context: ChannelHandlerContext) {
+        let head = request.head
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let contextBox = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let immediate = poll.start(positions: request.positions) { response in
-            handler.value.longPollFinished(response, head: head, context: contextBox.value)
+        let finish: @Sendable (HTTPResponse) -> Void = {
+            handler.value.answered(response: $0, head: head, context: contextBox.value)
         }
-        if let immediate {
-            respond(immediate, to: head, context: context)
-        } else {
-            state = .longPolling(poll)
-        }
-    }
-
-    private func awaitedAnswer(_ response: HTTPResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard case .awaiting = state else { return }
-        state = .idle
-        respond(response, to: head, context: context)
-    }
-
-    private func longPollFinished(_ response: HTTPResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
-        guard case .longPolling = state else { return }
-        state = .idle
-        respond(response, to: head, context: context)
-    }
-
-    /// Answers the WebSocket handshake with what `upgrade` claims and installs its handlers; false when
-    /// the request was refused instead.
-    @discardableResult
-    private func upgradeToWebSocket(
-        head: HTTPRequestHead,
-        _ upgrade: WebSocketUpgrade,
-        context: ChannelHandlerContext
-    ) -> Bool {
-        let accept: String
-        switch WebSocketHandshake.accept(head.headers) {
-        case .success(let value): accept = value
-        case .failure(let refusal):
-            upgrade.abandoned()
-            respondAndClose(.error(HTTPError(refusal), allocator: context.channel.allocator), context: context)
-            return false
-        }
-        var headers: HTTPHeaders = ["Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": accept]
-        if let subprotocol = upgrade.subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
-        state = .handedOff
-        let switchingProtocols = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers)
-        context.writeAndFlush(wrapOutboundOut(.head(switchingProtocols)), promise: nil)
-        // The WebSocket handlers go in at once rather than when the write completes: what they write
-        // queues behind the 101, and a `/sub` subscription exists before the client can read the answer
-        // (and publish, on another connection, expecting to receive it). A client that left meanwhile
-        // closes the channel, which tears them down.
-        installWebSocket(upgrade, context: context)
-        return true
-    }
-
-    /// Replaces the HTTP handlers by the WebSocket ones, as NIO's upgrader does: the request decoder goes
-    /// last and forwards any bytes it already read past the handshake to the frame decoder.
-    private func installWebSocket(_ upgrade: WebSocketUpgrade, context: ChannelHandlerContext) {
-        let pipeline = context.pipeline.syncOperations
-        do {
-            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try pipeline.removeHandler(pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
-            try pipeline.removeHandler(pipeline.handler(type: HTTPServerPipelineHandler.self), promise: nil)
-            removeTimeouts(from: pipeline)
-            for added in try upgrade.makeHandlers(context.channel).reversed() {
-                try pipeline.addHandler(added, position: .after(decoder))
+        switch answer {
+        case .respond(let response):
+            respond(response, to: head, context: context)
+        case .await(let future):
+            state = .awaiting
+            future.whenSuccess(finish)
+        case .longPoll(let poll, let positions):
+            if let immediate = poll.start(positions: positions, completion: finish) {
+                respond(immediate, to: head, context: context)
+            } else {
+                state = .longPolling(poll)
             }
-            pipeline.removeHandler(context: context, promise: nil)
-            pipeline.removeHandler(decoder, promise: nil)
-        } catch {
-            upgrade.abandoned()
-            context.close(promise: nil)
+        case .upgrade(let upgrade, let expiresAt):
+            state = .handedOff
+            if let error = PipelineHandOff.webSocket(upgrade, head: head, replacing: context, timeouts: timeouts) {
+                refuseAndClose(error, context: context)
+            } else {
+                timeouts = nil
+                TokenExpiry.close(context.channel, at: expiresAt)
+            }
+        case .stream(var headers, let streamHandler, let expiresAt):
+            addCORS(to: &headers)
+            state = .handedOff
+            PipelineHandOff.stream(headers, to: streamHandler, replacing: context, timeouts: timeouts)
+            timeouts = nil
+            TokenExpiry.close(context.channel, at: expiresAt)
         }
+    }
+
+    /// The answer that was awaited (a back-end call, a poll) or long-polled for.
+    private func answered(response: HTTPResponse, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        switch state {
+        case .awaiting, .longPolling:
+            state = .idle
+            respond(response, to: head, context: context)
+        case .idle, .reading, .discarding, .handedOff:
+            break
+        }
+    }
+
+    /// A CORS preflight: answered for the route the request it announces would take.
+    private func preflight(_ request: HTTPRequest, context: ChannelHandlerContext) {
+        let headers = request.head.headers
+        let wanted = HTTPMethod(rawValue: headers.first(name: "access-control-request-method") ?? "GET")
+        switch service.router.match(method: wanted, path: request.target.path) {
+        case .success(let match):
+            let answer: HTTPResponse
+            (answer, corsOrigin) = service.security.preflight(
+                match,
+                headers: headers,
+                allocator: context.channel.allocator
+            )
+            respond(answer, to: request.head, context: context)
+        case .failure(let error):
+            refuse(error, request: request, context: context)
+        }
+    }
+
+    private func refuse(_ error: HTTPError, request: HTTPRequest, context: ChannelHandlerContext) {
+        respond(.error(error, allocator: context.channel.allocator), to: request.head, context: context)
     }
 
     // MARK: Responses
@@ -596,8 +217,15 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         write(response, keepAlive: keepAlive, version: head.version, context: context)
     }
 
-    private func respondAndClose(_ response: HTTPResponse, context: ChannelHandlerContext) {
-        write(response, keepAlive: false, version: .http1_1, context: context)
+    /// Answers with `error` and closes the connection; what is still to come of the request is dropped.
+    private func refuseAndClose(_ error: HTTPError, context: ChannelHandlerContext) {
+        state = .discarding
+        write(
+            .error(error, allocator: context.channel.allocator),
+            keepAlive: false,
+            version: .http1_1,
+            context: context
+        )
     }
 
     private func write(_ response: HTTPResponse, keepAlive: Bool, version: HTTPVersion, context: ChannelHandlerContext)
@@ -606,12 +234,11 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         addCORS(to: &headers)
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        let head = HTTPResponseHead(
-            version: version.major == 1 && version.minor == 0 ? .http1_0 : .http1_1,
-            status: response.status,
-            headers: headers
+        let version: HTTPVersion = version.major == 1 && version.minor == 0 ? .http1_0 : .http1_1
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: version, status: response.status, headers: headers))),
+            promise: nil
         )
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
         if response.body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
         }
@@ -621,14 +248,6 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
-    }
-
-    /// The connection stops being request/response (a WebSocket, a stream): the read deadlines end; the
-    /// protocol that takes over has its own (pings, heart-beats).
-    private func removeTimeouts(from pipeline: ChannelPipeline.SynchronousOperations) {
-        guard let timeouts else { return }
-        self.timeouts = nil
-        pipeline.removeHandler(timeouts, promise: nil)
     }
 
     /// An allowed cross-origin request's answer names its origin (instead of `*`, which some endpoints
@@ -643,18 +262,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Malformed HTTP (RFC 9112 §2.2: respond 400 and close). Header sections over the decoder's limit: 431.
-        guard let parseError = error as? HTTPParserError else {
-            context.close(promise: nil)
-            return
-        }
+        guard let parseError = error as? HTTPParserError else { return context.close(promise: nil) }
         switch state {
         case .idle, .reading, .discarding:
-            state = .discarding
             let httpError =
                 parseError == .headerOverflow
-                ? Self.headersTooLarge(service.configuration.maxHeaderSize)
+                ? HTTPConfiguration.headersTooLarge(service.configuration.maxHeaderSize)
                 : HTTPError.badRequest("malformed_request", "malformed HTTP request (\(parseError))")
-            respondAndClose(.error(httpError, allocator: context.channel.allocator), context: context)
+            refuseAndClose(httpError, context: context)
         case .longPolling, .handedOff, .awaiting:
             context.close(promise: nil)
         }
@@ -667,18 +282,12 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is GracefulShutdownEvent else {
-            context.fireUserInboundEventTriggered(event)
-            return
-        }
+        guard event is GracefulShutdownEvent else { return context.fireUserInboundEventTriggered(event) }
         shuttingDown = true
         switch state {
-        case .longPolling(let poll):
-            poll.shutdown()
-        case .idle:
-            context.close(promise: nil)
-        case .reading, .discarding, .handedOff, .awaiting:
-            break  // The current answer goes out with `Connection: close`.
+        case .longPolling(let poll): poll.shutdown()
+        case .idle: context.close(promise: nil)
+        case .reading, .discarding, .handedOff, .awaiting: break  // The answer goes out with `Connection: close`.
         }
     }
 }

@@ -42,8 +42,7 @@ extension HTTPService {
 
     /// The answer to a connection refused by the connection limits: `503` with `Retry-After`, raw bytes.
     public static func refusal(_ message: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var body = HTTPError(status: .serviceUnavailable, code: "too_many_connections", message: message)
-            .body(allocator: allocator)
+        var body = HTTPError.tooManyConnections(message).body(allocator: allocator)
         var answer = allocator.buffer(capacity: 160 + body.readableBytes)
         answer.writeString(
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\n"

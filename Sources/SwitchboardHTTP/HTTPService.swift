@@ -5,8 +5,10 @@ public import SwitchboardCore
 public import SwitchboardSTOMP
 import Synchronization
 
-/// Everything the HTTP front end's connections share: the hub, the configuration, the wire formats
-/// registered with the hub, counters, and the list of open connections for graceful shutdown.
+/// What every HTTP connection shares, whichever front end serves it: the hub, the configuration, the wire
+/// formats registered with the hub, the security policy, counters, timers, the back end, and the open
+/// connections for graceful shutdown — and the front ends, each with its own state (``HTTPFrontEnd``),
+/// with the router that asks them.
 public final class HTTPService: Sendable {
     /// Connection counts by transport, for `/stats`.
     public struct Counters: Sendable {
@@ -18,36 +20,16 @@ public final class HTTPService: Sendable {
         let native = ManagedAtomic<Int>(0)
     }
 
-    /// The hub's wire formats that this front end encodes messages into.
+    /// The hub's wire formats that `/sub`'s transports encode messages into (each front end registers
+    /// its own).
     public struct Formats: Sendable {
         let webSocketRaw: WireFormat
         let webSocketMeta: WireFormat
         let sse: WireFormat
         let stream: WireFormat
-        let native: WireFormat
-        let nativeSSE: WireFormat
-        let nativeJSON: WireFormat
-        /// Socket.IO events, one format per namespace.
-        let socketIONamespaces: [String: WireFormat]
-
-        /// The Socket.IO event format of `namespace` (a configured one).
-        func socketIO(namespace: String) -> WireFormat {
-            socketIONamespaces[namespace] ?? socketIONamespaces["/"]!
-        }
-
-        /// The native push format for `framing`.
-        func native(_ framing: NativeFraming) -> WireFormat {
-            switch framing {
-            case .webSocket: native
-            case .sse: nativeSSE
-            case .longPoll: nativeJSON
-            }
-        }
     }
 
     public let hub: Hub
-    /// The STOMP broker, for its statistics and (when its configuration says so) STOMP over WebSocket.
-    public let stomp: STOMPService?
     /// How long a connection being closed by the server (slow consumer, deleted channel, shutdown) gets to
     /// take in what is already queued, its goodbye included, before it is cut off.
     static let goodbyeTimeout = TimeAmount.seconds(30)
@@ -61,21 +43,13 @@ public final class HTTPService: Sendable {
     let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
     let allocator = ByteBufferAllocator()
-    /// The native-protocol connections by user and client id.
-    let users = UserRegistry()
     /// Back-end calls to pages waiting for an answer.
     let calls = CallRegistry()
-    /// Native-protocol connections on the fallbacks (SSE, long-poll), by session id, for
-    /// `POST /connection/send` and `GET /connection/poll`.
-    let nativeSessions = NativeSessionRegistry()
-    /// Socket.IO at `/socket.io/` (nil when `socketio.enabled` is off), and the conformance configuration's
-    /// Engine.IO echo at `/engine.io/`.
-    let engineIO: EngineIOServer?
-    let engineIOEcho: EngineIOServer?
-    /// The WebSocket-to-TCP bridge, when any route is configured.
-    let bridge: BridgeService?
-    /// The connected Socket.IO sockets, and the state kept for their recovery.
-    let socketIO = SocketIORegistry()
+    /// The front ends' HTTP surfaces, asked in this order before the core's routes (the bridge's exact
+    /// paths first).
+    let frontEnds: [any HTTPFrontEnd]
+    /// Routes requests: the front ends', then the core's.
+    let router: Router
     var socketIOConfiguration: SocketIOConfiguration { configuration.socketIO }
     /// The way to the application's back end (native-protocol `rpc`).
     let backend: (any BackendCaller)?
@@ -85,37 +59,36 @@ public final class HTTPService: Sendable {
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
 
-    /// Tells the native protocol's long-poll sessions the server is going away (they are not channels, so
-    /// the connection registry does not reach them): their waiting polls answer with the goodbye.
+    /// Tells the front ends the server is going away: their sessions that are not channels (long-poll
+    /// sessions; the connection registry does not reach them) answer their waiting polls with the goodbye.
     public func shutdownLongPollSessions() {
-        nativeSessions.shutdown()
-        engineIO?.shutdown()
-        engineIOEcho?.shutdown()
+        for frontEnd in frontEnds { frontEnd.serverShuttingDown() }
     }
 
-    /// Registers this front end's encoders in `registry`; build the hub with the registry, then call
-    /// ``init(hub:configuration:formats:)`` with the returned formats.
-    public static func registerFormats(
+    /// What registered encoders in the hub's registry before the hub was built: `/sub`'s transports, and
+    /// the front ends that encode messages of their own (made here, as they keep their formats).
+    public struct Registration: Sendable {
+        let formats: Formats
+        let native: NativeFrontEnd
+        let socketIO: SocketIOFrontEnd?
+    }
+
+    /// Registers the encoders of `/sub`'s transports and of the front ends in `registry`; build the hub
+    /// with the registry, then the service with the returned registration.
+    public static func register(
         in registry: inout WireFormatRegistry,
         configuration: HTTPConfiguration
-    ) -> Formats {
-        Formats(
+    ) -> Registration {
+        let formats = Formats(
             webSocketRaw: registry.register(WebSocketMessageEncoder(includesMetadata: false)),
             webSocketMeta: registry.register(WebSocketMessageEncoder(includesMetadata: true)),
             sse: registry.register(SSEEncoder()),
-            stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate)),
-            native: registry.register(NativePushEncoder(framing: .webSocket)),
-            nativeSSE: registry.register(NativePushEncoder(framing: .sse)),
-            nativeJSON: registry.register(NativePushEncoder(framing: .longPoll)),
-            socketIONamespaces: Dictionary(
-                uniqueKeysWithValues: Set(configuration.socketIO.namespaces + ["/"]).sorted().map { namespace in
-                    let encoder = SocketIOEventEncoder(
-                        namespace: namespace,
-                        includesOffset: configuration.socketIO.recoveryWindow > 0
-                    )
-                    return (namespace, registry.register(encoder))
-                }
-            )
+            stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate))
+        )
+        return Registration(
+            formats: formats,
+            native: NativeFrontEnd(configuration: configuration, registry: &registry),
+            socketIO: SocketIOFrontEnd(configuration.socketIO, registry: &registry)
         )
     }
 
@@ -123,7 +96,7 @@ public final class HTTPService: Sendable {
     public init(
         hub: Hub,
         configuration: HTTPConfiguration,
-        formats: Formats,
+        registration: Registration,
         stomp: STOMPService? = nil,
         backend: (any BackendCaller)? = nil,
         tokens: TokenVerifier? = nil,
@@ -132,20 +105,24 @@ public final class HTTPService: Sendable {
         self.hub = hub
         self.backend = backend
         self.tokens = tokens
-        self.stomp = stomp
         self.configuration = configuration
         self.security = RequestSecurity(configuration: configuration)
-        self.formats = formats
-        self.bridge =
-            configuration.bridge.isEnabled
-            ? BridgeService(configuration: configuration.bridge, connector: connector) : nil
-        let engineConfiguration = EngineIOConfiguration(configuration.socketIO)
-        self.engineIO =
-            configuration.socketIO.enabled
-            ? EngineIOServer(application: .socketIO, configuration: engineConfiguration) : nil
-        self.engineIOEcho =
-            configuration.socketIO.conformance
-            ? EngineIOServer(application: .echo, configuration: engineConfiguration) : nil
+        self.formats = registration.formats
+        var frontEnds: [any HTTPFrontEnd] = []
+        if configuration.bridge.isEnabled {
+            frontEnds.append(BridgeService(configuration: configuration.bridge, connector: connector))
+        }
+        frontEnds.append(registration.native)
+        if let socketIO = registration.socketIO { frontEnds.append(socketIO) }
+        if let stomp { frontEnds.append(STOMPFrontEnd(stomp: stomp)) }
+        self.frontEnds = frontEnds
+        self.router = Router(
+            maxChannelNameLength: configuration.maxChannelNameLength,
+            maxChannelsPerSubscription: configuration.maxChannelsPerSubscription,
+            echoEnabled: configuration.webSocketEcho,
+            servesChat: configuration.servesChat,
+            frontEnds: frontEnds
+        )
         self.streamTemplate = StreamTemplateEncoder(template: configuration.messageTemplate)
         self.streamPingTemplate =
             configuration.pingTemplate.isEmpty

@@ -32,7 +32,7 @@ public final class SwitchboardServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         var registry = WireFormatRegistry()
-        let formats = HTTPService.registerFormats(in: &registry, configuration: configuration.httpFrontEnd)
+        let registration = HTTPService.register(in: &registry, configuration: configuration.httpFrontEnd)
         let stompFormats = STOMPService.registerFormats(in: &registry)
         self.hub = Hub(
             configuration: configuration.hub,
@@ -65,7 +65,7 @@ public final class SwitchboardServer: Sendable {
         self.httpService = HTTPService(
             hub: hub,
             configuration: httpConfiguration,
-            formats: formats,
+            registration: registration,
             stomp: stompService,
             backend: backend,
             tokens: tokens,

@@ -45,6 +45,41 @@ struct RoutingTests {
         #expect(bad.code == "invalid_channel")
     }
 
+    @Test("front ends claim their paths before the core; what no one claims is the core's")
+    func frontEnds() {
+        var router = router
+        var configuration = HTTPConfiguration()
+        configuration.maxChannelNameLength = 10
+        var registry = WireFormatRegistry()
+        router.frontEnds = [NativeFrontEnd(configuration: configuration, registry: &registry)]
+        func exposure(_ method: HTTPMethod, _ path: Substring) -> RequestSecurity.Exposure? {
+            guard case .success(.frontEnd(let route)) = router.match(method: method, path: path) else { return nil }
+            return route.exposure
+        }
+        #expect(exposure(.GET, "/connection/websocket") == .twoWay)
+        #expect(exposure(.POST, "/connection/send") == .twoWay)
+        #expect(exposure(.POST, "/api/send") == .privileged)
+        #expect(exposure(.GET, "/api/presence/room") == .privileged)
+        // A front end's path with the wrong method, or a bad channel: its error, not the core's 404.
+        guard case .failure(let notAllowed) = router.match(method: .POST, path: "/connection/websocket"),
+            case .failure(let badChannel) = router.match(method: .GET, path: "/api/presence/abcdefghijk")
+        else {
+            Issue.record("expected the native front end's refusals")
+            return
+        }
+        #expect(notAllowed.status == .methodNotAllowed && notAllowed.extraHeaders.first?.1 == "GET")
+        #expect(badChannel.code == "invalid_channel")
+        // Unclaimed: the core routes it (or answers 404).
+        guard case .success(.core(.apiPublish)) = router.match(method: .POST, path: "/api/publish"),
+            case .failure(.notFound) = router.match(method: .GET, path: "/connection/other"),
+            case .failure(.notFound) = self.router.match(method: .GET, path: "/connection/websocket")
+        else {
+            Issue.record("expected the core's routes and 404s")
+            return
+        }
+        #expect(router.match(method: .GET, path: "/healthz").map(\.answersWhileDraining) == .success(true))
+    }
+
     @Test("the transport is picked like nchan does, and positions are per channel")
     func subscribeRequest() throws {
         let channels = [ChannelName(unchecked: "a"), ChannelName(unchecked: "b")]

@@ -31,11 +31,11 @@ struct WebSocketSubscriberTests {
     static func upgraded() throws -> (EmbeddedChannel, HTTPService, answer: String) {
         var registry = WireFormatRegistry()
         let configuration = HTTPConfiguration()
-        let formats = HTTPService.registerFormats(in: &registry, configuration: configuration)
+        let registration = HTTPService.register(in: &registry, configuration: configuration)
         let service = HTTPService(
             hub: Hub(formats: registry),
             configuration: configuration,
-            formats: formats,
+            registration: registration,
             connector: NoTargets()
         )
         let channel = EmbeddedChannel()

@@ -8,7 +8,7 @@ extension BridgeService {
     /// before the upgrade and before any TCP connection is made. A route may name its own Origins; a
     /// token, when the route asks for one, also bounds how long the connection lives.
     func answer(
-        _ request: HTTPHandler.Request,
+        _ request: HTTPRequest,
         path: String,
         client: String,
         service: HTTPService

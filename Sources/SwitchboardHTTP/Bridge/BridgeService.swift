@@ -48,10 +48,11 @@ final class BridgeService: Sendable {
         if configuration.tokenFile != nil { names.append(Self.tokenPath) }
         if !configuration.allow.isEmpty { names.append(Self.allowListPath) }
         self.counters = names.map { ($0, RouteCounters()) }
+        self.paths = Set(names)
     }
 
     /// The paths the bridge answers.
-    var paths: Set<String> { Set(counters.map(\.route)) }
+    let paths: Set<String>
 
     func counters(of route: String) -> RouteCounters? {
         counters.first { $0.route == route }?.counters

@@ -4,7 +4,7 @@ import NIOHTTP1
 extension Endpoints {
     /// `GET /switchboard.js` and the other files of ``WebAssets``, with an `ETag` so browsers revalidate
     /// cheaply (`304` when `If-None-Match` matches).
-    func asset(_ path: String, request: HTTPHandler.Request) -> HTTPResponse {
+    func asset(_ path: String, request: HTTPRequest) -> HTTPResponse {
         guard let asset = WebAssets.all[path] else { return .error(.notFound, allocator: allocator) }
         let etag = asset.etag
         var headers: HTTPHeaders = [

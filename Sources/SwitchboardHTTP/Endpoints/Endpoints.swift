@@ -10,7 +10,7 @@ struct Endpoints {
     let service: HTTPService
     let allocator: ByteBufferAllocator
 
-    func handle(_ route: Route, request: HTTPHandler.Request) -> HTTPResponse {
+    func handle(_ route: Route, request: HTTPRequest) -> HTTPResponse {
         do {
             switch route {
             case .publish(let channel): return try publish(channel, request: request)
@@ -22,28 +22,27 @@ struct Endpoints {
             case .apiHistory(let channel): return try apiHistory(channel, request: request)
             case .stats: return stats()
             case .health: return health()
-            case .apiQueues: return apiQueues()
-            case .apiPresence(let channel): return try apiPresence(channel)
-            case .apiSend: return try apiSend(request)
-            case .apiDisconnect: return try apiDisconnect(request)
-            case .nativeSend: return try nativeSend(request)
             case .asset(let path): return asset(path, request: request)
-            case .subscribe, .echo, .stomp, .native, .nativeSSE, .nativePoll, .apiCall, .engineIO, .apiSocketIOEmit,
-                .apiSocketIOSockets, .bridge:
+            case .subscribe, .echo:
                 preconditionFailure("streaming route \(route) reached the endpoints")
             }
-        } catch let error as HTTPError {
-            return .error(error, allocator: allocator)
-        } catch let refusal as HubRefusal {
-            return .error(HTTPError(refusal), allocator: allocator)
         } catch {
-            return .error(.badRequest("bad_request", "\(error)"), allocator: allocator)
+            return Self.errorResponse(error, allocator: allocator)
+        }
+    }
+
+    /// The answer to what an endpoint threw: its own error, the hub's refusal, or a `400`.
+    static func errorResponse(_ error: any Error, allocator: ByteBufferAllocator) -> HTTPResponse {
+        switch error {
+        case let error as HTTPError: .error(error, allocator: allocator)
+        case let refusal as HubRefusal: .error(HTTPError(refusal), allocator: allocator)
+        default: .error(.badRequest("bad_request", "\(error)"), allocator: allocator)
         }
     }
 
     // MARK: /pub
 
-    private func publish(_ channel: ChannelName, request: HTTPHandler.Request) throws -> HTTPResponse {
+    private func publish(_ channel: ChannelName, request: HTTPRequest) throws -> HTTPResponse {
         let headers = request.head.headers
         let result = try service.hub.publish(
             PublishRequest(
@@ -82,7 +81,7 @@ struct Endpoints {
 
     // MARK: /api
 
-    private func apiPublish(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+    private func apiPublish(_ request: HTTPRequest) throws -> HTTPResponse {
         let object = try jsonObject(request)
         let channel = try channelField(object["channel"])
         let result = try service.hub.publish(try publishRequest(from: object), to: channel)
@@ -91,7 +90,7 @@ struct Endpoints {
         return .json(.ok, json)
     }
 
-    private func apiBroadcast(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+    private func apiBroadcast(_ request: HTTPRequest) throws -> HTTPResponse {
         let object = try jsonObject(request)
         guard let names = object["channels"] as? [Any], !names.isEmpty else {
             throw HTTPError.badRequest("invalid_request", "\"channels\" must be a non-empty array of channel names")
@@ -148,7 +147,7 @@ struct Endpoints {
         return .json(.ok, json)
     }
 
-    private func apiHistory(_ channel: ChannelName, request: HTTPHandler.Request) throws -> HTTPResponse {
+    private func apiHistory(_ channel: ChannelName, request: HTTPRequest) throws -> HTTPResponse {
         var since: StreamPosition?
         if let text = request.target.parameter("since"), !text.isEmpty {
             guard let position = StreamPosition(parsing: text) else {
@@ -212,8 +211,7 @@ struct Endpoints {
         json.integer("published", statistics.published)
         json.integer("delivered", statistics.delivered)
         json.endObject()
-        if let stomp = service.stomp { Self.writeSTOMPStatistics(stomp, into: &json) }
-        if let bridge = service.bridge { Self.writeBridgeStatistics(bridge, into: &json) }
+        for frontEnd in service.frontEnds { frontEnd.writeStatistics(into: &json) }
         let memory = service.hub.memory
         json.beginObject("memory")
         json.integer("rss_bytes", ProcessMemory.residentBytes())
@@ -241,7 +239,7 @@ struct Endpoints {
 
     // MARK: Helpers
 
-    func jsonObject(_ request: HTTPHandler.Request) throws -> [String: Any] {
+    func jsonObject(_ request: HTTPRequest) throws -> [String: Any] {
         guard let body = request.body, body.readableBytes > 0,
             let object = try? JSONSerialization.jsonObject(
                 with: Data(body.readableBytesView),

@@ -12,32 +12,34 @@ final class NativeChannelHandler: ChannelInboundHandler, NativeTransport, KeepAl
     typealias OutboundOut = ByteBuffer
 
     private let service: HTTPService
+    private let native: NativeFrontEnd
     let framing: NativeFraming
     private var context: ChannelHandlerContext?
     private var connection: NativeConnection?
     /// The SSE fallback's session id.
     private var sessionID: String?
 
-    init(service: HTTPService, framing: NativeFraming) {
+    init(service: HTTPService, native: NativeFrontEnd, framing: NativeFraming) {
         precondition(framing != .longPoll, "long-polls are carried by NativeLongPollSession")
         self.service = service
+        self.native = native
         self.framing = framing
     }
 
     /// The handshake's claim (`/connection/websocket`): JSON commands down the pipeline to this handler,
     /// which its SSE fallback shares; pings on.
-    static func webSocketUpgrade(service: HTTPService) -> WebSocketUpgrade {
+    static func webSocketUpgrade(service: HTTPService, native: NativeFrontEnd) -> WebSocketUpgrade {
         WebSocketUpgrade(subprotocol: nil) { channel in
             [
                 WebSocketUpgrade.sink(nil, service: service, pings: true, on: channel),
-                NativeChannelHandler(service: service, framing: .webSocket),
+                NativeChannelHandler(service: service, native: native, framing: .webSocket),
             ]
         }
     }
 
     /// The SSE fallback (`/connection/sse`): replies and pushes as Server-Sent Events on a chunked
     /// response, commands by `POST /connection/send`.
-    static func sseAnswer(service: HTTPService) -> FrontEndAnswer {
+    static func sseAnswer(service: HTTPService, native: NativeFrontEnd) -> FrontEndAnswer {
         let headers: HTTPHeaders = [
             "Content-Type": "text/event-stream; charset=utf-8",
             "Cache-Control": "no-cache",
@@ -45,19 +47,24 @@ final class NativeChannelHandler: ChannelInboundHandler, NativeTransport, KeepAl
             "X-Accel-Buffering": "no",
             "Access-Control-Allow-Origin": "*",
         ]
-        return .stream(headers, NativeChannelHandler(service: service, framing: .sse))
+        return .stream(headers, NativeChannelHandler(service: service, native: native, framing: .sse))
     }
 
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let connection = NativeConnection(service: service, transport: self, eventLoop: context.eventLoop)
+        let connection = NativeConnection(
+            service: service,
+            native: native,
+            transport: self,
+            eventLoop: context.eventLoop
+        )
         self.connection = connection
         if framing == .sse {
             let id = RandomID.make(length: 32)
             sessionID = id
-            service.nativeSessions.add(connection, id: id)
+            native.sessions.add(connection, id: id)
             service.keepAliveTimer(on: context.eventLoop).add(self)
             connection.writeSessionPush(id)
             context.flush()
@@ -77,7 +84,7 @@ final class NativeChannelHandler: ChannelInboundHandler, NativeTransport, KeepAl
         guard self.context != nil else { return }
         self.context = nil
         if let sessionID {
-            service.nativeSessions.remove(id: sessionID)
+            native.sessions.remove(id: sessionID)
             service.keepAliveTimer(on: context.eventLoop).remove(self)
         }
         connection?.end()

@@ -16,6 +16,7 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
     }
 
     let service: HTTPService
+    private let native: NativeFrontEnd
     let eventLoop: any EventLoop
     var session: NativeSession
     let clientID: String
@@ -48,11 +49,12 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
     /// `native.max_concurrent_calls`, so one client cannot turn into hundreds of back-end requests.
     var callsInFlight = 0
 
-    init(service: HTTPService, transport: any NativeTransport, eventLoop: any EventLoop) {
+    init(service: HTTPService, native: NativeFrontEnd, transport: any NativeTransport, eventLoop: any EventLoop) {
         self.service = service
+        self.native = native
         self.transport = transport
         self.eventLoop = eventLoop
-        self.pushFormat = service.formats.native(transport.framing)
+        self.pushFormat = native.pushFormat(transport.framing)
         let configuration = service.configuration
         self.session = NativeSession(
             configuration: NativeSession.Configuration(
@@ -97,9 +99,9 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
         subscriptions = [:]
         for channel in present { service.hub.leave(clientID: clientID, channel: channel) }
         present = []
-        if let user { service.users.remove(self, user: user) }
+        if let user { native.users.remove(self, user: user) }
         if session.state == .connected {
-            service.users.remove(client: clientID)
+            native.users.remove(client: clientID)
             if service.configuration.hookEvents.contains("disconnect") {
                 // Told, not asked: nobody waits for the answer.
                 askHook(event: "disconnect", fields: [:]) { _, _ in }
@@ -247,11 +249,11 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
                     writeError(NativeError(error, id: id))
                     return
                 }
-                service.users.add(self, user: user)
+                native.users.add(self, user: user)
             }
             self.user = user
             self.info = info
-            service.users.add(self, client: clientID)
+            native.users.add(self, client: clientID)
             scheduleExpiry(at: expiresAt)
             writeReply(id) { json in
                 json.string("client", clientID)

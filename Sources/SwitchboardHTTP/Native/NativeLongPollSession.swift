@@ -12,6 +12,7 @@ final class NativeLongPollSession: NativeTransport {
     let framing = NativeFraming.longPoll
     let id: String
     private let service: HTTPService
+    private let native: NativeFrontEnd
     private let eventLoop: any EventLoop
     private(set) var connection: NativeConnection?
     /// Output the client has not acknowledged yet, with its sequence numbers.
@@ -24,13 +25,14 @@ final class NativeLongPollSession: NativeTransport {
     /// Set when the connection ended; the next poll gets its last messages and `"closed": true`.
     private var closed = false
 
-    init(service: HTTPService, eventLoop: any EventLoop) {
+    init(service: HTTPService, native: NativeFrontEnd, eventLoop: any EventLoop) {
         self.service = service
+        self.native = native
         self.eventLoop = eventLoop
         self.id = RandomID.make(length: 32)
-        let connection = NativeConnection(service: service, transport: self, eventLoop: eventLoop)
+        let connection = NativeConnection(service: service, native: native, transport: self, eventLoop: eventLoop)
         self.connection = connection
-        service.nativeSessions.add(connection, id: id, longPoll: self)
+        native.sessions.add(connection, id: id, longPoll: self)
         connection.writeSessionPush(id)
         scheduleExpiry()
     }
@@ -85,7 +87,7 @@ final class NativeLongPollSession: NativeTransport {
             )
         )
         if closed {
-            service.nativeSessions.remove(id: id)
+            native.sessions.remove(id: id)
         } else {
             scheduleExpiry()
         }
@@ -99,7 +101,7 @@ final class NativeLongPollSession: NativeTransport {
     /// Nobody polled for a whole timeout: the client is gone.
     private func expire() {
         guard waiting == nil else { return }
-        service.nativeSessions.remove(id: id)
+        native.sessions.remove(id: id)
         closed = true
         connection?.end()
         connection = nil

@@ -1,17 +1,20 @@
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
 
-/// What a front end does with a request it claims; ``HTTPHandler`` carries it out without knowing the
-/// protocol (the seam every front end answers through: Engine.IO in ``EngineIOServer``, the bridge in
-/// ``BridgeService``, the native SSE fallback in ``NativeChannelHandler``).
+/// What a front end (or the core's `/sub`) does with a request it claims; ``HTTPHandler`` carries it out
+/// without knowing the protocol (``HTTPFrontEnd``).
 enum FrontEndAnswer {
     /// An answer now.
     case respond(HTTPResponse)
-    /// An answer later (a long-poll, a back-end call).
+    /// An answer later (a back-end call, an Engine.IO poll).
     case await(EventLoopFuture<HTTPResponse>)
     /// A WebSocket; a connection opened with a token that expires (milliseconds) is told so then.
     case upgrade(WebSocketUpgrade, expiresAt: Int64? = nil)
     /// A streamed response: the head with these headers, then the connection belongs to `handler`
-    /// (chunked output of its own).
-    case stream(HTTPHeaders, any ChannelHandler)
+    /// (chunked output of its own); ended like a WebSocket when its token expires.
+    case stream(HTTPHeaders, any ChannelHandler, expiresAt: Int64? = nil)
+    /// A `/sub` long poll: answered at once when a message is already there, else when one comes or the
+    /// poll times out; cancelled when the client leaves.
+    case longPoll(LongPollSubscriber, positions: [StreamPosition?])
 }

@@ -44,6 +44,22 @@ struct HTTPError: Error, Equatable {
             message: "pages from \(origin.prefix(100)) may not use this endpoint (security.origins)"
         )
     }
+    /// The server is draining: `503`, to be tried again (elsewhere) in a second.
+    static let shuttingDown = HTTPError(
+        status: .serviceUnavailable,
+        code: "shutting_down",
+        message: "the server is shutting down",
+        extraHeaders: [("Retry-After", "1")]
+    )
+    /// The connection limits refused the client: `503`, to be tried again in a second.
+    static func tooManyConnections(_ message: String) -> HTTPError {
+        HTTPError(
+            status: .serviceUnavailable,
+            code: "too_many_connections",
+            message: message,
+            extraHeaders: [("Retry-After", "1")]
+        )
+    }
     static let forbidden = HTTPError(
         status: .forbidden,
         code: "forbidden",

@@ -1,7 +1,8 @@
 import NIOHTTP1
 import SwitchboardCore
 
-/// Where a request goes. Computed by ``Router`` from the method and path alone (no I/O).
+/// Where a request for the HTTP pub/sub core goes (the front ends' routes are theirs: ``HTTPFrontEnd``).
+/// Computed by ``Router`` from the method and path alone (no I/O).
 enum Route: Equatable {
     case subscribe(channels: [ChannelName])
     case publish(ChannelName)
@@ -14,39 +15,14 @@ enum Route: Equatable {
     case stats
     case health
     case echo
-    /// STOMP over WebSocket.
-    case stomp
-    /// The native protocol over WebSocket.
-    case native
-    /// The native protocol's fallback: its stream (Server-Sent Events) and its commands (POST).
-    case nativeSSE
-    case nativeSend
-    /// The native protocol's long-poll fallback: answers with the session's next replies and pushes.
-    case nativePoll
-    case apiQueues
-    case apiPresence(ChannelName)
-    case apiSend
-    case apiDisconnect
-    case apiCall
-    /// `POST /api/socketio/emit`, `GET /api/socketio/sockets`.
-    case apiSocketIOEmit
-    case apiSocketIOSockets
-    /// An Engine.IO endpoint: Socket.IO at `/socket.io/`, or the conformance echo at `/engine.io/`. Every
-    /// method reaches it: it answers bad ones as the reference server does.
-    case engineIO(EngineIOServer.Application)
-    /// A bridged WebSocket (``BridgeService``): a named route, `/websockify` or `/tcp`.
-    case bridge(String)
     /// A file served from the binary (``WebAssets``): switchboard.js, the chat pages.
     case asset(String)
 
     /// What the route exposes, which decides the checks a request gets (``RequestSecurity``).
     var exposure: RequestSecurity.Exposure {
         switch self {
-        case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats,
-            .apiQueues, .apiPresence, .apiSend, .apiDisconnect, .apiCall, .apiSocketIOEmit, .apiSocketIOSockets:
+        case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats:
             return .privileged
-        case .stomp, .native, .nativeSSE, .nativeSend, .nativePoll, .engineIO, .bridge:
-            return .twoWay
         case .subscribe:
             return .subscribe
         case .health, .echo, .asset:
@@ -55,23 +31,33 @@ enum Route: Equatable {
     }
 }
 
-/// Maps a request line to a ``Route`` or the ``HTTPError`` that answers it.
-struct Router {
+/// A routed request: one of the core's routes, or a front end's.
+enum RouteMatch {
+    case core(Route)
+    case frontEnd(FrontEndRoute)
+
+    var exposure: RequestSecurity.Exposure {
+        switch self {
+        case .core(let route): route.exposure
+        case .frontEnd(let route): route.exposure
+        }
+    }
+
+    /// Only `/healthz` answers while the server drains (it says so); everything else gets a `503`.
+    var answersWhileDraining: Bool {
+        if case .core(.health) = self { true } else { false }
+    }
+}
+
+/// Maps a request line to a ``RouteMatch`` or the ``HTTPError`` that answers it: the front ends first
+/// (the bridge's exact paths win over everything), then the core's routes, the embedded files last.
+struct Router: Sendable {
     let maxChannelNameLength: Int
     let maxChannelsPerSubscription: Int
     let echoEnabled: Bool
-    /// Whether the STOMP broker runs (`/api/queues`).
-    var stompEnabled = false
-    /// Whether STOMP over WebSocket is served (`/stomp`).
-    var stompWebSocket = false
     /// Whether the chat pages are served (`/`, `/stomp-chat`).
     var servesChat = true
-    /// Whether Socket.IO is served at `/socket.io/`.
-    var socketIO = false
-    /// Whether the Engine.IO conformance echo is served at `/engine.io/`.
-    var engineIOEcho = false
-    /// The bridge's paths (exact matches, before every other route).
-    var bridgePaths: Set<String> = []
+    var frontEnds: [any HTTPFrontEnd] = []
 
     /// The paths of the chat application (the other assets are always served).
     static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
@@ -81,19 +67,25 @@ struct Router {
         return WebAssets.all[path] != nil && (servesChat || !Self.chatPaths.contains(path))
     }
 
-    func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
-        let segments = path.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        // `path` starts with "/", so segments[0] is empty.
-        guard segments.count >= 2, segments[0].isEmpty else { return .failure(.notFound) }
-        if !bridgePaths.isEmpty, bridgePaths.contains(String(path)) {
-            if method != .GET { return .failure(.methodNotAllowed(allowed: [.GET])) }
-            return .success(.bridge(String(path)))
+    func match(method: HTTPMethod, path: Substring) -> Result<RouteMatch, HTTPError> {
+        guard let split = RoutePath(path) else { return .failure(.notFound) }
+        for frontEnd in frontEnds {
+            if let claim = frontEnd.claim(method, split) { return claim.map(RouteMatch.frontEnd) }
         }
-        let rest: Substring? = segments.count == 3 ? segments[2] : nil
-        do {
-            switch (segments[1], rest) {
+        return route(method: method, split).map(RouteMatch.core)
+    }
+
+    /// The core's route (front ends not asked).
+    func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
+        guard let split = RoutePath(path) else { return .failure(.notFound) }
+        return route(method: method, split)
+    }
+
+    private func route(method: HTTPMethod, _ path: RoutePath) -> Result<Route, HTTPError> {
+        do throws(HTTPError) {
+            switch (path.first, path.rest) {
             case ("sub", let rest?):
-                try allow(method, [.GET])
+                try Self.allow(method, [.GET])
                 return .success(.subscribe(channels: try channelList(rest)))
             case ("pub", let rest?):
                 let channel = try channelName(rest)
@@ -103,109 +95,71 @@ struct Router {
                 case .DELETE: return .success(.deleteChannel(channel))
                 default: throw HTTPError.methodNotAllowed(allowed: [.GET, .POST, .DELETE])
                 }
-            case ("api", let rest?):
-                return .success(try apiRoute(method: method, rest: rest))
+            case ("api", _?):
+                return .success(try apiRoute(method: method, path))
             case ("stats", nil):
-                try allow(method, [.GET])
+                try Self.allow(method, [.GET])
                 return .success(.stats)
             case ("healthz", nil):
-                try allow(method, [.GET])
+                try Self.allow(method, [.GET])
                 return .success(.health)
             case ("echo", nil) where echoEnabled:
-                try allow(method, [.GET])
+                try Self.allow(method, [.GET])
                 return .success(.echo)
-            case ("connection", "websocket"):
-                try allow(method, [.GET])
-                return .success(.native)
-            case ("connection", "sse"):
-                try allow(method, [.GET])
-                return .success(.nativeSSE)
-            case ("connection", "send"):
-                try allow(method, [.POST])
-                return .success(.nativeSend)
-            case ("connection", "poll"):
-                try allow(method, [.GET])
-                return .success(.nativePoll)
-            case ("socket.io", nil), ("socket.io", ""):
-                guard socketIO else { return .failure(.notFound) }
-                return .success(.engineIO(.socketIO))
-            case ("engine.io", nil), ("engine.io", ""):
-                guard engineIOEcho else { return .failure(.notFound) }
-                return .success(.engineIO(.echo))
-            case ("stomp", nil) where stompWebSocket:
-                try allow(method, [.GET])
-                return .success(.stomp)
-            case (_, nil) where servesAsset(path):
+            case (_, nil) where servesAsset(path.full):
                 // Files from the binary have one-segment paths; looked up last, off the publishing path.
-                try allow(method, [.GET])
-                return .success(.asset(String(path)))
+                try Self.allow(method, [.GET])
+                return .success(.asset(String(path.full)))
             default:
                 return .failure(.notFound)
             }
-        } catch let error as HTTPError {
-            return .failure(error)
         } catch {
-            preconditionFailure("unexpected error \(error)")
+            return .failure(error)
         }
     }
 
-    private func apiRoute(method: HTTPMethod, rest: Substring) throws -> Route {
-        let parts = rest.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        switch (parts[0], parts.count) {
-        case ("publish", 1):
-            try allow(method, [.POST])
+    private func apiRoute(method: HTTPMethod, _ path: RoutePath) throws(HTTPError) -> Route {
+        guard let (name, argument) = path.apiEndpoint else { throw HTTPError.notFound }
+        switch (name, argument) {
+        case ("publish", nil):
+            try Self.allow(method, [.POST])
             return .apiPublish
-        case ("broadcast", 1):
-            try allow(method, [.POST])
+        case ("broadcast", nil):
+            try Self.allow(method, [.POST])
             return .apiBroadcast
-        case ("channels", 1):
-            try allow(method, [.GET])
+        case ("channels", nil):
+            try Self.allow(method, [.GET])
             return .apiChannels
-        case ("presence", 2):
-            try allow(method, [.GET])
-            return .apiPresence(try channelName(parts[1]))
-        case ("send", 1):
-            try allow(method, [.POST])
-            return .apiSend
-        case ("disconnect", 1):
-            try allow(method, [.POST])
-            return .apiDisconnect
-        case ("call", 1):
-            try allow(method, [.POST])
-            return .apiCall
-        case ("socketio", 2) where socketIO && parts[1] == "emit":
-            try allow(method, [.POST])
-            return .apiSocketIOEmit
-        case ("socketio", 2) where socketIO && parts[1] == "sockets":
-            try allow(method, [.GET])
-            return .apiSocketIOSockets
-        case ("queues", 1) where stompEnabled:
-            try allow(method, [.GET])
-            return .apiQueues
-        case ("history", 2):
-            try allow(method, [.GET])
-            return .apiHistory(try channelName(parts[1]))
+        case ("history", let channel?):
+            try Self.allow(method, [.GET])
+            return .apiHistory(try channelName(channel))
         default:
             throw HTTPError.notFound
         }
     }
 
-    private func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws {
+    /// Throws the `405` that lists `allowed` unless `method` is one of them (HEAD counts as GET).
+    static func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws(HTTPError) {
         guard allowed.contains(method) || (method == .HEAD && allowed.contains(.GET)) else {
             throw HTTPError.methodNotAllowed(allowed: allowed)
         }
     }
 
-    func channelName(_ text: Substring) throws -> ChannelName {
+    func channelName(_ text: Substring) throws(HTTPError) -> ChannelName {
+        try Self.channelName(text, maxLength: maxChannelNameLength)
+    }
+
+    /// A channel name from a path segment (`%XX` decoded), or `400 invalid_channel`.
+    static func channelName(_ text: Substring, maxLength: Int) throws(HTTPError) -> ChannelName {
         let decoded = PercentDecoding.decode(text) ?? String(text)
         do {
-            return try ChannelName(validating: decoded, maxLength: maxChannelNameLength)
+            return try ChannelName(validating: decoded, maxLength: maxLength)
         } catch {
             throw HTTPError.badRequest("invalid_channel", error.description)
         }
     }
 
-    func channelList(_ text: Substring) throws -> [ChannelName] {
+    func channelList(_ text: Substring) throws(HTTPError) -> [ChannelName] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count <= maxChannelsPerSubscription else {
             throw HTTPError.badRequest(
@@ -213,7 +167,8 @@ struct Router {
                 "\(parts.count) channels in one subscription; the limit is \(maxChannelsPerSubscription)"
             )
         }
-        let channels = try parts.map { try channelName($0) }
+        var channels: [ChannelName] = []
+        for part in parts { channels.append(try channelName(part)) }
         guard Set(channels).count == channels.count else {
             throw HTTPError.badRequest("duplicate_channel", "a channel appears twice in the subscription")
         }

@@ -38,6 +38,10 @@ final class EngineIOServer: Sendable {
     let application: Application
     let configuration: EngineIOConfiguration
     private let sessions = Mutex<[String: LoopBoundReference<EngineIOSession>]>([:])
+    /// Socket.IO events, one hub format per namespace (none for the echo).
+    private let eventFormats: [String: WireFormat]
+    /// Socket.IO's connected sockets, and the state kept for their recovery (empty for the echo).
+    let sockets = SocketIORegistry()
     private let heartbeats = Mutex<[ObjectIdentifier: NIOLoopBound<EngineIOHeartbeat>]>([:])
 
     /// The heartbeat queues of `eventLoop` (created on first use). Call on that loop.
@@ -53,9 +57,15 @@ final class EngineIOServer: Sendable {
         }.value
     }
 
-    init(application: Application, configuration: EngineIOConfiguration) {
+    init(application: Application, configuration: EngineIOConfiguration, eventFormats: [String: WireFormat] = [:]) {
         self.application = application
         self.configuration = configuration
+        self.eventFormats = eventFormats
+    }
+
+    /// The hub format of Socket.IO events to `namespace` (a configured one).
+    func eventFormat(namespace: String) -> WireFormat {
+        eventFormats[namespace] ?? eventFormats["/"]!
     }
 
     static func errorResponse(_ failure: Failure) -> HTTPResponse {
@@ -111,7 +121,7 @@ final class EngineIOServer: Sendable {
     /// A session on `eventLoop`: HTTP long-polling, or a WebSocket opened without a sid (which opens the
     /// session when its transport is in place: ``EngineIOSession/attached(to:)``).
     /// An Engine.IO request: the polling handshake, a poll, a post, or a WebSocket (new, or an upgrade).
-    func answer(_ request: HTTPHandler.Request, service: HTTPService, on eventLoop: any EventLoop) -> FrontEndAnswer {
+    func answer(_ request: HTTPRequest, service: HTTPService, on eventLoop: any EventLoop) -> FrontEndAnswer {
         let isUpgrade = request.head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
         switch check(method: request.head.method, target: request.target, isUpgrade: isUpgrade) {
         case .failure(let failure):

@@ -9,6 +9,8 @@ import SwitchboardCore
 final class SocketIOConnection: EngineIOApplication {
     let session: EngineIOSession
     var service: HTTPService { session.service }
+    /// The connected sockets of this Socket.IO server.
+    var registry: SocketIORegistry { session.server.sockets }
     /// The connected namespaces (an array: most connections have one).
     private var sockets = CompactList<SocketIOSocket>()
     /// Reassembles packets and their binary attachments.

@@ -43,7 +43,7 @@ final class SocketIOSocket: ChannelSubscriber, EventLoopConfined {
         self.connection = connection
         self.namespace = namespace
         self.id = RandomID.make(length: 15)  // stored inline (see EngineIOSession.id)
-        self.format = connection.service.formats.socketIO(namespace: namespace)
+        self.format = connection.session.server.eventFormat(namespace: namespace)
     }
 
     var eventLoop: any EventLoop { connection.session.eventLoop }
@@ -73,7 +73,7 @@ final class SocketIOSocket: ChannelSubscriber, EventLoopConfined {
             }
         }
         let presentedToken = user != nil
-        if recovers, let recoveryPID, let kept = service.socketIO.take(pid: recoveryPID),
+        if recovers, let recoveryPID, let kept = connection.registry.take(pid: recoveryPID),
             kept.namespace == namespace, user == nil || user == kept.user,
             // A state kept past its token's expiry is not recovered: the client needs a new token.
             kept.expiresAt.map({ $0 > WallClock.milliseconds() }) ?? true,
@@ -184,7 +184,7 @@ final class SocketIOSocket: ChannelSubscriber, EventLoopConfined {
     }
 
     private func register() {
-        service.socketIO.add(self)
+        connection.registry.add(self)
     }
 
     /// What `GET /api/socketio/sockets` shows of this socket.
@@ -523,7 +523,7 @@ final class SocketIOSocket: ChannelSubscriber, EventLoopConfined {
         state = .ended
         connection.socketEnded(self)
         guard wasConnected else { return }
-        service.socketIO.remove(sid: id)
+        connection.registry.remove(sid: id)
         var rooms: [ChannelName: StreamPosition] = [:]
         for subscription in subscriptions {
             rooms[subscription.channel] = subscription.position
@@ -531,7 +531,7 @@ final class SocketIOSocket: ChannelSubscriber, EventLoopConfined {
         }
         subscriptions.removeAll()
         if recoverable, let recovery {
-            service.socketIO.keep(
+            connection.registry.keep(
                 SocketIORegistry.Recoverable(
                     sid: id,
                     pid: recovery.pid,

@@ -63,17 +63,7 @@ final class LongPollSubscriber: ChannelSubscriber {
 
     /// The server is shutting down.
     func shutdown() {
-        finish(
-            .error(
-                HTTPError(
-                    status: .serviceUnavailable,
-                    code: "shutting_down",
-                    message: "the server is shutting down",
-                    extraHeaders: [("Retry-After", "1")]
-                ),
-                allocator: service.allocator
-            )
-        )
+        finish(.error(.shuttingDown, allocator: service.allocator))
     }
 
     // MARK: ChannelSubscriber

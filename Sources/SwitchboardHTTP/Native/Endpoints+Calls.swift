@@ -8,8 +8,11 @@ extension Endpoints {
     /// page(s) of a native-protocol connection or user and answers with the first page's answer —
     /// `200 {"result": ...}`, `502 call_error` when the page answered with an error, `504 call_timeout`,
     /// `404 no_such_target` when nobody is connected.
-    func startCall(_ request: HTTPHandler.Request, on eventLoop: any EventLoop) throws -> EventLoopFuture<HTTPResponse>
-    {
+    func startCall(
+        _ request: HTTPRequest,
+        native: NativeFrontEnd,
+        on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<HTTPResponse> {
         let object = try jsonObject(request)
         guard let method = object["method"] as? String, !method.isEmpty, method.utf8.count <= 255 else {
             throw HTTPError.badRequest("invalid_request", "\"method\" (a string of 1 to 255 bytes) is required")
@@ -23,9 +26,9 @@ extension Endpoints {
         }
         let targets: [LoopBoundReference<NativeConnection>]
         if let client = object["client"] as? String {
-            targets = service.users.connection(ofClient: client).map { [$0] } ?? []
+            targets = native.users.connection(ofClient: client).map { [$0] } ?? []
         } else if let user = object["user"] as? String {
-            targets = service.users.connections(ofUser: user)
+            targets = native.users.connections(ofUser: user)
         } else {
             throw HTTPError.badRequest("invalid_request", "\"client\" or \"user\" is required")
         }

@@ -7,14 +7,15 @@ extension Endpoints {
     /// `GET /api/socketio/sockets[?namespace=/&room=X]`: the connected Socket.IO sockets —
     /// `{"sockets": [{"sid", "namespace", "user", "transport", "rooms", "connected_at"}]}`.
     func apiSocketIOSockets(
-        _ request: HTTPHandler.Request,
+        _ request: HTTPRequest,
+        server: EngineIOServer,
         on eventLoop: any EventLoop
     ) throws -> EventLoopFuture<
         HTTPResponse
     > {
         let room = try request.target.parameter("room").map { try channelField($0) }
         let allocator = self.allocator
-        return service.socketIO.infos(namespace: request.target.parameter("namespace"), room: room, on: eventLoop)
+        return server.sockets.infos(namespace: request.target.parameter("namespace"), room: room, on: eventLoop)
             .map { Self.socketList($0, allocator: allocator) }
     }
 
@@ -46,7 +47,8 @@ extension Endpoints {
     /// with `"ack": true` the answer waits up to `timeout` seconds (default 5) for the clients'
     /// acknowledgements: `{"sockets": N, "acks": [[args...], ...]}` (504 `ack_timeout` when none came).
     func apiSocketIOEmit(
-        _ request: HTTPHandler.Request,
+        _ request: HTTPRequest,
+        server: EngineIOServer,
         on eventLoop: any EventLoop
     ) throws -> EventLoopFuture<
         HTTPResponse
@@ -66,9 +68,9 @@ extension Endpoints {
         let namespace = object["namespace"] as? String
         let targets: [SocketIORegistry.Reference]
         if let sid = object["sid"] as? String {
-            targets = service.socketIO.socket(sid: sid).map { [$0] } ?? []
+            targets = server.sockets.socket(sid: sid).map { [$0] } ?? []
         } else if let user = object["user"] as? String {
-            targets = service.socketIO.sockets(ofUser: user, namespace: namespace)
+            targets = server.sockets.sockets(ofUser: user, namespace: namespace)
         } else {
             throw HTTPError.badRequest("invalid_request", "\"room\", \"sid\" or \"user\" is required")
         }

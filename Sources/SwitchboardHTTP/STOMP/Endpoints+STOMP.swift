@@ -5,11 +5,11 @@ import SwitchboardSTOMP
 
 extension Endpoints {
     /// `GET /api/queues`: every STOMP queue with its depth, unacknowledged messages and consumers.
-    func apiQueues() -> HTTPResponse {
+    func apiQueues(_ stomp: STOMPService) -> HTTPResponse {
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.beginArray("queues")
-        for queue in service.stomp?.queues.statistics() ?? [] {
+        for queue in stomp.queues.statistics() {
             json.beginObject()
             json.string("name", queue.name)
             json.integer("messages", queue.messages)

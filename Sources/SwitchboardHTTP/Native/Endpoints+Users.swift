@@ -17,7 +17,7 @@ extension Endpoints {
 
     /// `POST /api/send` `{"user": "...", "data"|"b64data": ..., "event"?, "content_type"?}`: a message to every
     /// native-protocol connection of the user (it arrives on their hidden channel `$user:NAME`).
-    func apiSend(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+    func apiSend(_ request: HTTPRequest) throws -> HTTPResponse {
         let object = try jsonObject(request)
         let user = try userField(object["user"])
         let result = try service.hub.publish(
@@ -35,9 +35,9 @@ extension Endpoints {
 
     /// `POST /api/disconnect` `{"user": "..."}`: ends every native-protocol connection of the user (close
     /// code 4004, after a `disconnect` push).
-    func apiDisconnect(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+    func apiDisconnect(_ request: HTTPRequest, native: NativeFrontEnd) throws -> HTTPResponse {
         let user = try userField(try jsonObject(request)["user"])
-        let count = service.users.disconnect(user)
+        let count = native.users.disconnect(user)
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("user", user)
@@ -58,7 +58,7 @@ extension Endpoints {
     /// `POST /connection/send?session=ID`: commands (one JSON object, or an array of them) for a native
     /// connection on the SSE fallback; their replies come on its event stream. `202 {"accepted": N}`, or
     /// `404 no_such_session`. Not privileged: the session id, known only to its stream's reader, is the key.
-    func nativeSend(_ request: HTTPHandler.Request) throws -> HTTPResponse {
+    func nativeSend(_ request: HTTPRequest, native: NativeFrontEnd) throws -> HTTPResponse {
         guard let session = request.target.parameter("session"), !session.isEmpty else {
             throw HTTPError.badRequest("invalid_request", "?session= (from the stream's first event) is required")
         }
@@ -75,7 +75,7 @@ extension Endpoints {
             }
             commands.append(ByteBuffer(bytes: data))
         }
-        guard service.nativeSessions.send(commands, to: session) else {
+        guard native.sessions.send(commands, to: session) else {
             throw HTTPError(
                 status: .notFound,
                 code: "no_such_session",
@@ -99,17 +99,20 @@ extension Endpoints {
     /// session, starts one and answers at once with its first push (`{"push":"session"}`); with one,
     /// answers `{"seq": S, "messages": [...], "closed"?: true}` with everything after message `ack`, waiting
     /// up to `channels.longpoll_timeout` for something to send. `404 no_such_session` when it ended.
-    func nativePoll(_ request: HTTPHandler.Request, on eventLoop: any EventLoop) throws -> EventLoopFuture<HTTPResponse>
-    {
+    func nativePoll(
+        _ request: HTTPRequest,
+        native: NativeFrontEnd,
+        on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<HTTPResponse> {
         guard let session = request.target.parameter("session") else {
             let promise = eventLoop.makePromise(of: HTTPResponse.self)
-            NativeLongPollSession(service: service, eventLoop: eventLoop).poll(ack: 0, promise: promise)
+            NativeLongPollSession(service: service, native: native, eventLoop: eventLoop).poll(ack: 0, promise: promise)
             return promise.futureResult
         }
         guard let ack = UInt64(request.target.parameter("ack") ?? "0") else {
             throw HTTPError.badRequest("invalid_request", "?ack= must be a message sequence number")
         }
-        guard let answer = service.nativeSessions.poll(session, ack: ack, on: eventLoop) else {
+        guard let answer = native.sessions.poll(session, ack: ack, on: eventLoop) else {
             throw HTTPError(
                 status: .notFound,
                 code: "no_such_session",
