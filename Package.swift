@@ -97,12 +97,29 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // The WebSocket-to-TCP bridge: routes, allow-list, tokens, the session that glues a WebSocket to a
+        // TCP connection. A front end on the HTTP seam; its sockets come through the core's TCPConnector.
+        .target(
+            name: "SwitchboardBridge",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardAuth",
+                "SwitchboardHTTP",
+                "SwitchboardWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         // Configuration, bootstraps and lifecycle: the only library that imports NIOPosix.
         .target(
             name: "SwitchboardServer",
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardAuth",
+                "SwitchboardBridge",
                 "SwitchboardHTTP",
                 "SwitchboardSTOMP",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -172,6 +189,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchboardBridgeTests",
+            dependencies: [
+                "SwitchboardBridge",
+                "SwitchboardHTTP",
+                "SwitchboardWebSocket",
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchboardWebSocketTests",
             dependencies: [
                 "SwitchboardWebSocket",
@@ -200,7 +230,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchboardServerTests",
-            dependencies: ["SwitchboardServer", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SwitchboardServer", "SwitchboardBridge", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
     ]

@@ -74,8 +74,6 @@ public struct HTTPConfiguration: Sendable {
     public var servesChat = true
     /// Socket.IO at `/socket.io/`.
     public var socketIO = SocketIOConfiguration()
-    /// The WebSocket-to-TCP bridge (nothing bridged unless configured).
-    public var bridge = BridgeConfiguration()
 
     /// The documented defaults.
     public init() {}

@@ -35,14 +35,14 @@ public final class HTTPService: Sendable {
     static let goodbyeTimeout = TimeAmount.seconds(30)
     public let configuration: HTTPConfiguration
     /// Who may ask what (Host, Origin, the loopback privilege, trusted proxies).
-    let security: RequestSecurity
+    package let security: RequestSecurity
     let formats: Formats
     let counters = Counters()
     let streamTemplate: StreamTemplateEncoder
     /// The keep-alive chunk of `?transport=stream`: `pingTemplate`, or the message template when empty.
     let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
-    let allocator = ByteBufferAllocator()
+    package let allocator = ByteBufferAllocator()
     /// Back-end calls to pages waiting for an answer.
     let calls = CallRegistry()
     /// The front ends' HTTP surfaces, asked in this order before the core's routes (the bridge's exact
@@ -54,7 +54,7 @@ public final class HTTPService: Sendable {
     /// The way to the application's back end (native-protocol `rpc`).
     let backend: (any BackendCaller)?
     /// Checks the signed tokens clients show; nil when no key is configured.
-    let tokens: TokenVerifier?
+    package let tokens: TokenVerifier?
     /// The open connections, for graceful shutdown.
     public let connections = ConnectionRegistry()
     private let keepAliveTimers = Mutex<[ObjectIdentifier: NIOLoopBound<KeepAliveTimer>]>([:])
@@ -92,15 +92,16 @@ public final class HTTPService: Sendable {
         )
     }
 
-    /// Creates the service.
-    public init(
+    /// Creates the service. `frontEnds`: the front ends made outside this module (the bridge), asked
+    /// before the others.
+    package init(
         hub: Hub,
         configuration: HTTPConfiguration,
         registration: Registration,
+        frontEnds outside: [any HTTPFrontEnd] = [],
         stomp: STOMPService? = nil,
         backend: (any BackendCaller)? = nil,
-        tokens: TokenVerifier? = nil,
-        connector: any TCPConnector
+        tokens: TokenVerifier? = nil
     ) {
         self.hub = hub
         self.backend = backend
@@ -108,10 +109,7 @@ public final class HTTPService: Sendable {
         self.configuration = configuration
         self.security = RequestSecurity(configuration: configuration)
         self.formats = registration.formats
-        var frontEnds: [any HTTPFrontEnd] = []
-        if configuration.bridge.isEnabled {
-            frontEnds.append(BridgeService(configuration: configuration.bridge, connector: connector))
-        }
+        var frontEnds = outside
         frontEnds.append(registration.native)
         if let socketIO = registration.socketIO { frontEnds.append(socketIO) }
         if let stomp { frontEnds.append(STOMPFrontEnd(stomp: stomp)) }

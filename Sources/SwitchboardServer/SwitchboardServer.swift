@@ -5,6 +5,7 @@ public import NIOCore
 import NIOPosix
 import NIOSSL
 import SwitchboardAuth
+import SwitchboardBridge
 public import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardSTOMP
@@ -66,10 +67,11 @@ public final class SwitchboardServer: Sendable {
             hub: hub,
             configuration: httpConfiguration,
             registration: registration,
+            frontEnds: configuration.bridge.isEnabled
+                ? [BridgeService(configuration: configuration.bridge, connector: PosixTCPConnector())] : [],
             stomp: stompService,
             backend: backend,
-            tokens: tokens,
-            connector: PosixTCPConnector()
+            tokens: tokens
         )
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)

@@ -10,19 +10,6 @@ import Testing
 /// integration suite (which runs the binary).
 @Suite("/sub WebSocket on an EmbeddedChannel")
 struct WebSocketSubscriberTests {
-    /// The bridge is off in these tests: no target connection is ever asked for.
-    struct NoTargets: TCPConnector {
-        func connect(
-            host: String,
-            port: Int,
-            timeout: TimeAmount,
-            on eventLoop: any EventLoop,
-            initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
-        ) -> EventLoopFuture<any Channel> {
-            eventLoop.makeFailedFuture(ChannelError.connectPending)
-        }
-    }
-
     static let upgrade =
         "GET /sub/news HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
@@ -35,8 +22,7 @@ struct WebSocketSubscriberTests {
         let service = HTTPService(
             hub: Hub(formats: registry),
             configuration: configuration,
-            registration: registration,
-            connector: NoTargets()
+            registration: registration
         )
         let channel = EmbeddedChannel()
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()

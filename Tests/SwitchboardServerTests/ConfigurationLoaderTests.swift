@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardBridge
 import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardSTOMP
@@ -138,7 +139,7 @@ struct ConfigurationLoaderTests {
         )
         let configuration = try ConfigurationLoader().load(file: good, environment: [:]).get()
         #expect(
-            configuration.httpFrontEnd.bridge.routes == [
+            configuration.bridge.routes == [
                 .init(path: "/irc", target: BridgeAddress(host: "127.0.0.1", port: 6667), text: true),
                 .init(path: "/vnc", target: BridgeAddress(host: "::1", port: 5900)),
             ]

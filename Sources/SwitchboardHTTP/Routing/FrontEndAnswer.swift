@@ -1,10 +1,10 @@
-import NIOCore
-import NIOHTTP1
-import SwitchboardCore
+package import NIOCore
+package import NIOHTTP1
+package import SwitchboardCore
 
 /// What a front end (or the core's `/sub`) does with a request it claims; ``HTTPHandler`` carries it out
 /// without knowing the protocol (``HTTPFrontEnd``).
-enum FrontEndAnswer {
+package enum FrontEndAnswer {
     /// An answer now.
     case respond(HTTPResponse)
     /// An answer later (a back-end call, an Engine.IO poll).

@@ -1,23 +1,35 @@
-import NIOCore
-import NIOHTTP1
-import SwitchboardCore
+package import NIOCore
+package import NIOHTTP1
+package import SwitchboardCore
 
 /// An error answered to an HTTP client: a status and a JSON body `{"error": ..., "code": ...}`.
-struct HTTPError: Error, Equatable {
-    var status: HTTPResponseStatus
-    var code: String
-    var message: String
-    var extraHeaders: [(String, String)] = []
+package struct HTTPError: Error, Equatable {
+    package var status: HTTPResponseStatus
+    package var code: String
+    package var message: String
+    package var extraHeaders: [(String, String)] = []
 
-    static func == (lhs: HTTPError, rhs: HTTPError) -> Bool {
+    package init(
+        status: HTTPResponseStatus,
+        code: String,
+        message: String,
+        extraHeaders: [(String, String)] = []
+    ) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extraHeaders = extraHeaders
+    }
+
+    package static func == (lhs: HTTPError, rhs: HTTPError) -> Bool {
         lhs.status == rhs.status && lhs.code == rhs.code && lhs.message == rhs.message
     }
 
-    static func badRequest(_ code: String, _ message: String) -> HTTPError {
+    package static func badRequest(_ code: String, _ message: String) -> HTTPError {
         HTTPError(status: .badRequest, code: code, message: message)
     }
-    static let notFound = HTTPError(status: .notFound, code: "not_found", message: "no such endpoint")
-    static func methodNotAllowed(allowed: [HTTPMethod]) -> HTTPError {
+    package static let notFound = HTTPError(status: .notFound, code: "not_found", message: "no such endpoint")
+    package static func methodNotAllowed(allowed: [HTTPMethod]) -> HTTPError {
         HTTPError(
             status: .methodNotAllowed,
             code: "method_not_allowed",
@@ -25,19 +37,19 @@ struct HTTPError: Error, Equatable {
             extraHeaders: [("Allow", allowed.map(\.rawValue).joined(separator: ", "))]
         )
     }
-    static func payloadTooLarge(limit: Int) -> HTTPError {
+    package static func payloadTooLarge(limit: Int) -> HTTPError {
         HTTPError(
             status: .payloadTooLarge,
             code: "payload_too_large",
             message: "the body is over the limit of \(limit) bytes"
         )
     }
-    static let hostNotAllowed = HTTPError(
+    package static let hostNotAllowed = HTTPError(
         status: .misdirectedRequest,
         code: "host_not_allowed",
         message: "this server does not answer for that Host (security.hosts)"
     )
-    static func originNotAllowed(_ origin: String) -> HTTPError {
+    package static func originNotAllowed(_ origin: String) -> HTTPError {
         HTTPError(
             status: .forbidden,
             code: "origin_not_allowed",
@@ -45,14 +57,14 @@ struct HTTPError: Error, Equatable {
         )
     }
     /// The server is draining: `503`, to be tried again (elsewhere) in a second.
-    static let shuttingDown = HTTPError(
+    package static let shuttingDown = HTTPError(
         status: .serviceUnavailable,
         code: "shutting_down",
         message: "the server is shutting down",
         extraHeaders: [("Retry-After", "1")]
     )
     /// The connection limits refused the client: `503`, to be tried again in a second.
-    static func tooManyConnections(_ message: String) -> HTTPError {
+    package static func tooManyConnections(_ message: String) -> HTTPError {
         HTTPError(
             status: .serviceUnavailable,
             code: "too_many_connections",
@@ -60,13 +72,13 @@ struct HTTPError: Error, Equatable {
             extraHeaders: [("Retry-After", "1")]
         )
     }
-    static let forbidden = HTTPError(
+    package static let forbidden = HTTPError(
         status: .forbidden,
         code: "forbidden",
         message: "publishing and the API need a loopback client or Authorization: Bearer <api key>"
     )
 
-    func body(allocator: ByteBufferAllocator) -> ByteBuffer {
+    package func body(allocator: ByteBufferAllocator) -> ByteBuffer {
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("error", message)
@@ -80,7 +92,7 @@ struct HTTPError: Error, Equatable {
 
 extension HTTPError {
     /// A server-wide limit refused a publish or subscription: `507 Insufficient Storage`.
-    init(_ refusal: HubRefusal) {
+    package init(_ refusal: HubRefusal) {
         self.init(status: .insufficientStorage, code: refusal.code, message: refusal.message)
     }
 }

@@ -1,13 +1,13 @@
-import NIOCore
-import NIOHTTP1
-import SwitchboardCore
+package import NIOCore
+package import NIOHTTP1
+package import SwitchboardCore
 
 /// A front end's part of the HTTP surface — the native protocol, Socket.IO, STOMP over WebSocket, the
 /// bridge: the requests it claims, how exposed each is, and its answer. ``HTTPHandler`` asks every front
 /// end (in ``HTTPService/frontEnds`` order) before its own routes, applies the checks the claim's exposure
 /// calls for (Host, the privilege, Origin, CORS), then carries out the answer: it knows no protocol. A new
 /// front end is one type that conforms, and one line where the service lists its front ends.
-protocol HTTPFrontEnd: Sendable {
+package protocol HTTPFrontEnd: Sendable {
     /// The route for `method` and `path` when the path is this front end's — or the error that answers
     /// it (a method it does not take, a bad channel name); nil when the path is not its.
     func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>?
@@ -21,11 +21,11 @@ protocol HTTPFrontEnd: Sendable {
 }
 
 extension HTTPFrontEnd {
-    func writeStatistics(into json: inout JSONWriter) {}
-    func serverShuttingDown() {}
+    package func writeStatistics(into json: inout JSONWriter) {}
+    package func serverShuttingDown() {}
 
     /// `route` when `method` is one of `allowed` (HEAD counts as GET), else the `405` that lists them.
-    func claimed(
+    package func claimed(
         _ method: HTTPMethod,
         _ allowed: [HTTPMethod],
         _ route: () throws(HTTPError) -> FrontEndRoute
@@ -40,8 +40,8 @@ extension HTTPFrontEnd {
 }
 
 /// A request a front end claimed: what it exposes, how its `Origin` is checked, and how it is answered.
-struct FrontEndRoute {
-    enum OriginCheck {
+package struct FrontEndRoute {
+    package enum OriginCheck {
         /// ``RequestSecurity/checkOrigin(_:for:)`` for the exposure; a refusal is `403 origin_not_allowed`.
         case standard
         /// The same check, with the front end's own refusal (Engine.IO answers as its reference server).
@@ -50,20 +50,30 @@ struct FrontEndRoute {
         case byFrontEnd
     }
 
-    var exposure: RequestSecurity.Exposure
-    var originCheck = OriginCheck.standard
+    package var exposure: RequestSecurity.Exposure
+    package var originCheck = OriginCheck.standard
     /// Called once the request passed the checks.
-    var answer: (FrontEndRequest) -> FrontEndAnswer
+    package var answer: (FrontEndRequest) -> FrontEndAnswer
+
+    package init(
+        exposure: RequestSecurity.Exposure,
+        originCheck: OriginCheck = .standard,
+        answer: @escaping (FrontEndRequest) -> FrontEndAnswer
+    ) {
+        self.exposure = exposure
+        self.originCheck = originCheck
+        self.answer = answer
+    }
 }
 
 /// What a front end's answer gets: the request, who sent it, and where it runs.
-struct FrontEndRequest {
-    let http: HTTPRequest
+package struct FrontEndRequest {
+    package let http: HTTPRequest
     /// The peer, or the client a trusted proxy forwards for.
-    let client: ForwardedClient
-    let service: HTTPService
-    let eventLoop: any EventLoop
-    let allocator: ByteBufferAllocator
+    package let client: ForwardedClient
+    package let service: HTTPService
+    package let eventLoop: any EventLoop
+    package let allocator: ByteBufferAllocator
 
     /// The request/response endpoints, for front ends whose API answers with them.
     var endpoints: Endpoints { Endpoints(service: service, allocator: allocator) }

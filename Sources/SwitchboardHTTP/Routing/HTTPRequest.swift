@@ -1,10 +1,10 @@
-import NIOCore
-import NIOHTTP1
+package import NIOCore
+package import NIOHTTP1
 
 /// A complete HTTP request as ``HTTPHandler`` read it: the head, the parsed target, and the body (POST
 /// only, bounded by `max_message_size`).
-struct HTTPRequest {
-    var head: HTTPRequestHead
-    var target: RequestTarget
-    var body: ByteBuffer?
+package struct HTTPRequest {
+    package var head: HTTPRequestHead
+    package var target: RequestTarget
+    package var body: ByteBuffer?
 }

@@ -213,12 +213,12 @@ enum PercentDecoding {
 /// A request target: its path, and its query parameters read on demand. The query is scanned when a
 /// parameter is asked for, not split up front: most requests ask for one or two parameters, and a poll
 /// arrives many times a second per client.
-struct RequestTarget {
-    var path: Substring
+package struct RequestTarget {
+    package var path: Substring
     /// The query, without the `?`.
     private let queryText: Substring
 
-    init(_ uri: String) {
+    package init(_ uri: String) {
         let full = Substring(uri)
         if let mark = full.utf8.firstIndex(of: UInt8(ascii: "?")) {
             path = full[..<mark]
@@ -231,7 +231,7 @@ struct RequestTarget {
 
     /// The first parameter called `name` (`+` and `%XX` decoded in names and values). A byte scan over
     /// the query, with no intermediate arrays or strings.
-    func parameter(_ name: String) -> String? {
+    package func parameter(_ name: String) -> String? {
         let utf8 = queryText.utf8
         var start = utf8.startIndex
         while start < utf8.endIndex {

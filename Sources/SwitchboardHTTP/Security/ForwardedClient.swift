@@ -1,6 +1,6 @@
 import Foundation
-import NIOHTTP1
-import SwitchboardCore
+package import NIOHTTP1
+package import SwitchboardCore
 
 /// The one header a trusted proxy names its client in (`security.forwarded_header`). Only that one is
 /// believed: a proxy passes the others on as the client wrote them.
@@ -17,22 +17,22 @@ public enum ForwardingHeader: String, Sendable, CaseIterable {
 /// Who a request comes from: the peer of the TCP connection, or — when that peer is a trusted proxy
 /// (`security.trusted_proxies`) — the client it forwards for, from `security.forwarded_header`. Used for
 /// the loopback privilege, per-address limits and logs.
-struct ForwardedClient: Sendable, Equatable {
+package struct ForwardedClient: Sendable, Equatable {
     /// The client's address as text (an IP address, or what a proxy said when it is not one).
-    var address: String
+    package var address: String
     /// Whether the client's address is a loopback address.
-    var isLoopback: Bool
+    package var isLoopback: Bool
     /// Whether the request came through a trusted proxy. It never has the loopback privilege, whatever
     /// address the proxy names: a proxy on this host would otherwise lend it to every client, and a
     /// header the proxy did not set could be the client's own.
-    var isForwarded: Bool
+    package var isForwarded: Bool
     /// Set when forwarding headers came from a peer that is not a trusted proxy: nothing they say is
     /// believed, and the request loses the loopback privilege (a proxy on this host would otherwise
     /// make every client "loopback").
-    var forwardedByUntrustedPeer: Bool
+    package var forwardedByUntrustedPeer: Bool
 
     /// Whether the request may use the loopback privilege: it comes straight from this machine.
-    var isLocal: Bool { isLoopback && !isForwarded && !forwardedByUntrustedPeer }
+    package var isLocal: Bool { isLoopback && !isForwarded && !forwardedByUntrustedPeer }
 
     /// The client of a request from `peer` (nil: unknown) with these headers. An unknown peer is not
     /// loopback: nothing is granted on an address nobody saw.
@@ -73,7 +73,7 @@ struct ForwardedClient: Sendable, Equatable {
     }
 
     /// The client addresses `header` lists, farthest first. Ports and brackets are taken off.
-    static func chain(_ header: ForwardingHeader, in headers: HTTPHeaders) -> [String] {
+    package static func chain(_ header: ForwardingHeader, in headers: HTTPHeaders) -> [String] {
         switch header {
         case .forwarded:
             var chain: [String] = []

@@ -3,7 +3,7 @@ import Foundation
 /// An entry of `security.origins` (or `security.subscribe_origins`, a bridge route's `origins`): `*`
 /// (any origin), an origin (`https://app.example.com`, port optional), a subdomain wildcard
 /// (`https://*.example.com`: any subdomain, not the name itself), or any port (`http://localhost:*`).
-struct OriginPattern: Sendable, Equatable {
+package struct OriginPattern: Sendable, Equatable {
     private enum Kind: Equatable {
         case any
         case origin(scheme: String, host: String, subdomains: Bool, port: Int?)
@@ -12,7 +12,7 @@ struct OriginPattern: Sendable, Equatable {
     private let kind: Kind
 
     /// Parses an entry; nil when it is not one of the forms above.
-    init?(_ text: String) {
+    package init?(_ text: String) {
         let text = text.trimmingCharacters(in: [" ", "\t"])
         if text == "*" {
             kind = .any
@@ -47,7 +47,7 @@ struct OriginPattern: Sendable, Equatable {
     }
 
     /// What is wrong with an entry, or nil (configuration checks).
-    static func problem(with text: String) -> String? {
+    package static func problem(with text: String) -> String? {
         OriginPattern(text) == nil
             ? "\"\(text)\" is not an origin: expected *, https://HOST[:PORT], https://*.DOMAIN or http://HOST:*"
             : nil

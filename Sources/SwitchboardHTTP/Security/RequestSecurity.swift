@@ -1,5 +1,5 @@
-import NIOHTTP1
-import SwitchboardCore
+package import NIOHTTP1
+package import SwitchboardCore
 
 /// The HTTP front end's rules for who may ask what, decided per request from its headers and its
 /// client (a pure value: see its tests). It closes the holes of an "ambient" loopback privilege:
@@ -14,9 +14,9 @@ import SwitchboardCore
 ///   machine (or one of `security.hosts`), not whatever name a page pointed here.
 /// - **Foreign pages on two-way endpoints**: the native protocol, `/stomp`, `/socket.io/` and the bridge
 ///   answer only the same origin, `security.origins`, and clients that send no `Origin` (not browsers).
-struct RequestSecurity: Sendable {
+package struct RequestSecurity: Sendable {
     /// What an endpoint exposes, which decides the checks it gets.
-    enum Exposure: Sendable, Equatable {
+    package enum Exposure: Sendable, Equatable {
         /// Publishing, the server API, stats: the back end only (an API key, or loopback).
         case privileged
         /// Endpoints where a page sends as well as receives: the Origin policy.
@@ -28,7 +28,7 @@ struct RequestSecurity: Sendable {
     }
 
     /// What the `Origin` of a request says.
-    enum OriginCheck: Sendable, Equatable {
+    package enum OriginCheck: Sendable, Equatable {
         /// No `Origin` header: not a browser, or a same-origin navigation.
         case absent
         /// An allowed origin (its header value, echoed in CORS answers).
@@ -41,13 +41,13 @@ struct RequestSecurity: Sendable {
     let origins: [OriginPattern]
     let subscribeOrigins: [OriginPattern]
     let trustedProxies: [IPRange]
-    let forwardingHeader: ForwardingHeader
-    let allowLoopback: Bool
-    let apiKeys: [String]
+    package let forwardingHeader: ForwardingHeader
+    package let allowLoopback: Bool
+    package let apiKeys: [String]
     /// The port a `Host` without one means (80, or 443 on a TLS listener).
-    let defaultPort: Int
+    package let defaultPort: Int
 
-    init(configuration: HTTPConfiguration) {
+    package init(configuration: HTTPConfiguration) {
         self.hosts = HostAllowList(configuration.hosts)
         self.origins = configuration.origins.compactMap(OriginPattern.init)
         self.subscribeOrigins = configuration.subscribeOrigins.compactMap(OriginPattern.init)
@@ -59,17 +59,17 @@ struct RequestSecurity: Sendable {
     }
 
     /// Whether a request with these headers may be answered at all (DNS rebinding).
-    func allowsHost(_ headers: HTTPHeaders) -> Bool {
+    package func allowsHost(_ headers: HTTPHeaders) -> Bool {
         hosts.allows(headers.first(name: "host"))
     }
 
     /// The client of a request from `peer` (its IP address as text).
-    func client(peer: String?, headers: HTTPHeaders) -> ForwardedClient {
+    package func client(peer: String?, headers: HTTPHeaders) -> ForwardedClient {
         ForwardedClient.of(peer: peer, headers: headers, trustedProxies: trustedProxies, header: forwardingHeader)
     }
 
     /// Checks `Origin` against `patterns` (nil: the default policy, same origin or `security.origins`).
-    func checkOrigin(_ headers: HTTPHeaders, patterns: [OriginPattern]? = nil) -> OriginCheck {
+    package func checkOrigin(_ headers: HTTPHeaders, patterns: [OriginPattern]? = nil) -> OriginCheck {
         guard let value = headers.first(name: "origin") else { return .absent }
         let origin = WebOrigin(parsing: value)
         if let patterns { return patterns.contains { $0.matches(origin) } ? .allowed(value) : .refused(value) }
@@ -86,7 +86,7 @@ struct RequestSecurity: Sendable {
     }
 
     /// The Origin decision for an endpoint of `exposure`.
-    func checkOrigin(_ headers: HTTPHeaders, for exposure: Exposure) -> OriginCheck {
+    package func checkOrigin(_ headers: HTTPHeaders, for exposure: Exposure) -> OriginCheck {
         switch exposure {
         case .subscribe: checkOrigin(headers, patterns: subscribeOrigins)
         case .privileged, .twoWay: checkOrigin(headers)
@@ -95,7 +95,7 @@ struct RequestSecurity: Sendable {
     }
 
     /// Why a privileged request is refused, or nil when it is the back end's.
-    func privilegeRefusal(_ headers: HTTPHeaders, client: ForwardedClient) -> HTTPError? {
+    package func privilegeRefusal(_ headers: HTTPHeaders, client: ForwardedClient) -> HTTPError? {
         // A browser's signs first: they refuse even what a key or loopback would allow, as a page can make
         // a browser send requests with the user's network position (and a key the page was given).
         switch checkOrigin(headers) {
@@ -144,7 +144,7 @@ struct RequestSecurity: Sendable {
     }
 
     /// Whether `Authorization: Bearer KEY` names a key of `security.api_keys`.
-    func hasValidKey(_ headers: HTTPHeaders) -> Bool {
+    package func hasValidKey(_ headers: HTTPHeaders) -> Bool {
         guard !apiKeys.isEmpty, let authorization = headers.first(name: "authorization") else { return false }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
@@ -153,7 +153,7 @@ struct RequestSecurity: Sendable {
     }
 
     /// Whether `credential` (an `?access_token=`) is one of the API keys.
-    func isAPIKey(_ credential: String) -> Bool {
+    package func isAPIKey(_ credential: String) -> Bool {
         apiKeys.contains { ConstantTime.equals($0, credential) }
     }
 }

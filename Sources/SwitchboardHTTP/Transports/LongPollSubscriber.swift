@@ -5,7 +5,7 @@ import SwitchboardCore
 
 /// One long-poll request: answers with the next message after the client's position, or `204` after the
 /// timeout, and ends its subscriptions as soon as it has answered.
-final class LongPollSubscriber: ChannelSubscriber {
+package final class LongPollSubscriber: ChannelSubscriber {
     private let service: HTTPService
     private let eventLoop: any EventLoop
     private var subscriptions: SubscriptionSet

@@ -1,7 +1,7 @@
-import NIOCore
-import NIOHTTP1
-import SwitchboardCore
-import SwitchboardWebSocket
+package import NIOCore
+package import NIOHTTP1
+package import SwitchboardCore
+package import SwitchboardWebSocket
 
 /// A front end's claim on a WebSocket handshake, shaped like NIO's `shouldUpgrade` /
 /// `upgradePipelineHandler`: the subprotocol it answers with, and the handlers it puts in the pipeline
@@ -9,19 +9,29 @@ import SwitchboardWebSocket
 /// without knowing which front end it serves; each front end builds its own (`/sub` in
 /// ``WebSocketSubscriber``, STOMP in ``STOMPWebSocket``, the native protocol in ``NativeChannelHandler``,
 /// Engine.IO in ``EngineIOServer``, the bridge in ``BridgeSession``).
-struct WebSocketUpgrade {
+package struct WebSocketUpgrade {
     /// The `Sec-WebSocket-Protocol` to answer with, if any.
-    var subprotocol: String?
+    package var subprotocol: String?
     /// The handlers, in pipeline order (the shared ``WebSocketConnectionHandler`` first, then any protocol
     /// handler behind it). Called on the channel's loop after the `101` was written.
-    var makeHandlers: (any Channel) throws -> [any ChannelHandler]
+    package var makeHandlers: (any Channel) throws -> [any ChannelHandler]
     /// The client left before the handshake's answer, or the handlers could not be installed: anything
     /// reserved for the connection (a bridge admission) is given back.
-    var abandoned: () -> Void = {}
+    package var abandoned: () -> Void = {}
+
+    package init(
+        subprotocol: String?,
+        abandoned: @escaping () -> Void = {},
+        makeHandlers: @escaping (any Channel) throws -> [any ChannelHandler]
+    ) {
+        self.subprotocol = subprotocol
+        self.abandoned = abandoned
+        self.makeHandlers = makeHandlers
+    }
 
     /// The one handler with `sink` behind it; `pings`: whether the peer is pinged every
     /// `channels.ping_interval` (protocols with a heartbeat of their own say no).
-    static func sink(
+    package static func sink(
         _ sink: (any WebSocketMessageSink)?,
         service: HTTPService,
         pings: Bool,
@@ -35,7 +45,7 @@ struct WebSocketUpgrade {
     }
 
     /// `/echo` (`testing.websocket_echo`): the conformance suite's endpoint.
-    static func echo(service: HTTPService) -> WebSocketUpgrade {
+    package static func echo(service: HTTPService) -> WebSocketUpgrade {
         WebSocketUpgrade(subprotocol: nil) { channel in
             [sink(WebSocketEchoSink(), service: service, pings: true, on: channel)]
         }
@@ -44,7 +54,7 @@ struct WebSocketUpgrade {
 
 extension HTTPService {
     /// What every WebSocket connection of this server is allowed, and how it ends.
-    var webSocketConfiguration: WebSocketConnectionHandler.Configuration {
+    package var webSocketConfiguration: WebSocketConnectionHandler.Configuration {
         WebSocketConnectionHandler.Configuration(
             maxMessageSize: configuration.maxMessageSize,
             goodbyeTimeout: HTTPService.goodbyeTimeout
@@ -54,7 +64,7 @@ extension HTTPService {
 
 extension HTTPError {
     /// The answer to an upgrade request that is not a valid WebSocket handshake.
-    init(_ refusal: WebSocketHandshake.Refusal) {
+    package init(_ refusal: WebSocketHandshake.Refusal) {
         switch refusal {
         case .notAnUpgrade:
             self.init(

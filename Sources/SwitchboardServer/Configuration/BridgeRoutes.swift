@@ -1,3 +1,4 @@
+import SwitchboardBridge
 import SwitchboardHTTP
 
 /// The bridge's named routes, an array of tables in the configuration file:
@@ -61,7 +62,7 @@ enum BridgeRoutes {
                 )
             )
         }
-        configuration.httpFrontEnd.bridge.routes += routes
+        configuration.bridge.routes += routes
         return errors
     }
 }

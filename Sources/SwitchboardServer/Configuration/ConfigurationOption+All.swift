@@ -1,4 +1,5 @@
 import SwitchboardAuth
+import SwitchboardBridge
 import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardSTOMP
@@ -533,7 +534,7 @@ extension ConfigurationOption {
             "websockify token file (name: host:port lines) for /websockify?token=NAME; empty = none",
             default: ""
         ) {
-            $0.httpFrontEnd.bridge.tokenFile = $1.isEmpty ? nil : $1
+            $0.bridge.tokenFile = $1.isEmpty ? nil : $1
         },
         .stringList(
             "bridge.allow",
@@ -541,25 +542,25 @@ extension ConfigurationOption {
             default: [],
             validate: OptionValidation.bridgeAllow
         ) {
-            $0.httpFrontEnd.bridge.allow = $1
+            $0.bridge.allow = $1
         },
         .stringList(
             "bridge.origins",
             "Origins allowed on every bridged path (a route's origins replace it); empty = same origin and security.origins; [\"*\"] = any",
             default: []
         ) {
-            $0.httpFrontEnd.bridge.origins = $1
+            $0.bridge.origins = $1
         },
         .boolean(
             "bridge.auth",
             "every bridged path needs ?access_token= (an API key or a signed token) unless its route says auth = false",
             default: false
         ) {
-            $0.httpFrontEnd.bridge.auth = $1
+            $0.bridge.auth = $1
         },
         .number("bridge.connect_timeout", "seconds the TCP connect to a target may take", default: 5, range: 0.05...300)
         {
-            $0.httpFrontEnd.bridge.connectTimeout = $1
+            $0.bridge.connectTimeout = $1
         },
         .number(
             "bridge.idle_timeout",
@@ -567,7 +568,7 @@ extension ConfigurationOption {
             default: 300,
             range: 0...86400
         ) {
-            $0.httpFrontEnd.bridge.idleTimeout = $1
+            $0.bridge.idleTimeout = $1
         },
         .integer(
             "bridge.max_connections_per_route",
@@ -575,7 +576,7 @@ extension ConfigurationOption {
             default: 1000,
             range: 1...1_000_000
         ) {
-            $0.httpFrontEnd.bridge.maxConnectionsPerRoute = $1
+            $0.bridge.maxConnectionsPerRoute = $1
         },
         .integer(
             "bridge.max_connections_per_address",
@@ -583,7 +584,7 @@ extension ConfigurationOption {
             default: 100,
             range: 1...1_000_000
         ) {
-            $0.httpFrontEnd.bridge.maxConnectionsPerAddress = $1
+            $0.bridge.maxConnectionsPerAddress = $1
         },
         .string(
             "tls.cert",

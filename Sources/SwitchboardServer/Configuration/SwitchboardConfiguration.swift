@@ -1,4 +1,5 @@
 public import SwitchboardAuth
+public import SwitchboardBridge
 public import SwitchboardCore
 public import SwitchboardHTTP
 public import SwitchboardSTOMP
@@ -29,6 +30,8 @@ public struct SwitchboardConfiguration: Sendable {
     public var connectionsPerAddress = 1000
     /// The HTTP front end's limits, timings and access rules.
     public var httpFrontEnd = HTTPConfiguration()
+    /// The WebSocket-to-TCP bridge (nothing bridged unless configured).
+    public var bridge = BridgeConfiguration()
     /// Where the STOMP over TCP listener binds; nil = no listener.
     public var stomp: ListenAddress? = ListenAddress(host: "127.0.0.1", port: 61613)
     /// The STOMP broker's options (the body and name limits come from `limits.*`: see ``stompBroker``).

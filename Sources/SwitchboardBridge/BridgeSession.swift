@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// One bridged connection: a browser's WebSocket (this object is its transport's sink) glued to a TCP
@@ -40,12 +41,12 @@ final class BridgeSession: WebSocketMessageSink {
         let binary = headers[canonicalForm: "sec-websocket-protocol"].contains { $0.lowercased() == "binary" }
         return WebSocketUpgrade(
             subprotocol: binary ? "binary" : nil,
+            abandoned: { self.abandoned() },
             makeHandlers: { _ in
                 var configuration = service.webSocketConfiguration
                 configuration.pausesWhenUnwritable = false
                 return [WebSocketConnectionHandler(configuration: configuration, keepAlive: nil, sink: self)]
-            },
-            abandoned: { self.abandoned() }
+            }
         )
     }
 

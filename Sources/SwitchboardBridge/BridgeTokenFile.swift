@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardHTTP
 import Synchronization
 
 /// websockify's token file (its `TokenFile` plugin): one `name: host:port` per line, `#` comments and

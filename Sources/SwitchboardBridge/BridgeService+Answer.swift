@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchboardAuth
 import SwitchboardCore
+import SwitchboardHTTP
 
 extension BridgeService {
     /// A bridged WebSocket from `client`: where it goes is decided, and the connection limits checked,

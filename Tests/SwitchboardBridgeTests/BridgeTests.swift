@@ -1,6 +1,6 @@
 import Testing
 
-@testable import SwitchboardHTTP
+@testable import SwitchboardBridge
 
 @Suite("Bridge")
 struct BridgeTests {

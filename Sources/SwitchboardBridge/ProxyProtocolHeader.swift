@@ -1,5 +1,6 @@
 import NIOCore
 import SwiftGlibc
+import SwitchboardHTTP
 
 /// The PROXY protocol v2 header (haproxy's proxy-protocol.txt §2.2) that tells a target the browser's
 /// real address: the 12-byte signature, version 2 / PROXY, TCP over IPv4 or IPv6, the addresses and

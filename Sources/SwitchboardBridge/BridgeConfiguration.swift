@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardHTTP
 
 /// The WebSocket-to-TCP bridge's settings (`[bridge]`, `[[bridge.route]]`): which TCP targets browsers
 /// may reach, and how. Nothing is bridged unless configured: the bridge is denied by default.

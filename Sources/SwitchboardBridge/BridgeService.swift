@@ -1,11 +1,12 @@
 import Atomics
 import NIOHTTP1
-import SwitchboardCore
+package import SwitchboardCore
+import SwitchboardHTTP
 import Synchronization
 
 /// The bridge's shared state: which paths it serves, where each request may go (decided before any TCP
 /// connection is made), the connection limits, and the counters of `/stats`. Thread-safe.
-final class BridgeService: Sendable {
+package final class BridgeService: Sendable {
     /// Where an admitted request goes.
     struct Target: Sendable {
         /// The route it came by (its path: a named route's, `/websockify` or `/tcp`).
@@ -38,7 +39,7 @@ final class BridgeService: Sendable {
     let counters: [(route: String, counters: RouteCounters)]
     private let perAddress = Mutex<[String: Int]>([:])
 
-    init(configuration: BridgeConfiguration, connector: any TCPConnector) {
+    package init(configuration: BridgeConfiguration, connector: any TCPConnector) {
         self.configuration = configuration
         self.connector = connector
         self.routes = Dictionary(configuration.routes.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
