@@ -113,6 +113,22 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // The native protocol: JSON commands over WebSocket, SSE + POST or long-poll; users, presence,
+        // calls to pages, back-end hooks. A front end on the HTTP seam.
+        .target(
+            name: "SwitchboardNative",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardAuth",
+                "SwitchboardHTTP",
+                "SwitchboardWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         // Configuration, bootstraps and lifecycle: the only library that imports NIOPosix.
         .target(
             name: "SwitchboardServer",
@@ -121,6 +137,7 @@ let package = Package(
                 "SwitchboardAuth",
                 "SwitchboardBridge",
                 "SwitchboardHTTP",
+                "SwitchboardNative",
                 "SwitchboardSTOMP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -163,6 +180,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What the EmbeddedChannel tests of every front end share: a WebSocket client's frames.
+        .target(
+            name: "SwitchboardTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Tests/SwitchboardTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SwitchboardCoreTests",
             dependencies: [
@@ -176,6 +203,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardHTTPTests",
             dependencies: [
+                "SwitchboardTestSupport",
                 "SwitchboardHTTP",
                 "SwitchboardWebSocket",
                 "SwitchboardCore",
@@ -191,6 +219,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardBridgeTests",
             dependencies: [
+                "SwitchboardTestSupport",
                 "SwitchboardBridge",
                 "SwitchboardHTTP",
                 "SwitchboardWebSocket",
@@ -202,8 +231,24 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchboardNativeTests",
+            dependencies: [
+                "SwitchboardTestSupport",
+                "SwitchboardNative",
+                "SwitchboardHTTP",
+                "SwitchboardAuth",
+                "SwitchboardCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchboardWebSocketTests",
             dependencies: [
+                "SwitchboardTestSupport",
                 "SwitchboardWebSocket",
                 "SwitchboardCore",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -243,7 +288,8 @@ if ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ"] != nil {
         .executableTarget(
             name: "SwitchboardFuzz",
             dependencies: [
-                "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardSTOMP", "SwitchboardServer",
+                "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardNative", "SwitchboardSTOMP",
+                "SwitchboardServer",
                 "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

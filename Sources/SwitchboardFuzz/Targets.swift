@@ -3,11 +3,12 @@ import NIOCore
 import NIOHTTP1
 import SwitchboardAuth
 import SwitchboardCore
+import SwitchboardWebSocket
 
 @testable import SwitchboardHTTP
+@testable import SwitchboardNative
 @testable import SwitchboardSTOMP
 @testable import SwitchboardServer
-import SwitchboardWebSocket
 
 /// WebSocket frames (RFC 6455 §5) and their assembly into messages, as a client's bytes arrive in pieces.
 enum WebSocketFuzz {

@@ -1,8 +1,8 @@
-import Atomics
+package import Atomics
 public import NIOCore
-public import SwitchboardAuth
+package import SwitchboardAuth
 public import SwitchboardCore
-public import SwitchboardSTOMP
+package import SwitchboardSTOMP
 import Synchronization
 
 /// What every HTTP connection shares, whichever front end serves it: the hub, the configuration, the wire
@@ -12,12 +12,12 @@ import Synchronization
 public final class HTTPService: Sendable {
     /// Connection counts by transport, for `/stats`.
     public struct Counters: Sendable {
-        let http = ManagedAtomic<Int>(0)
-        let webSocket = ManagedAtomic<Int>(0)
-        let sse = ManagedAtomic<Int>(0)
-        let stream = ManagedAtomic<Int>(0)
-        let longPoll = ManagedAtomic<Int>(0)
-        let native = ManagedAtomic<Int>(0)
+        package let http = ManagedAtomic<Int>(0)
+        package let webSocket = ManagedAtomic<Int>(0)
+        package let sse = ManagedAtomic<Int>(0)
+        package let stream = ManagedAtomic<Int>(0)
+        package let longPoll = ManagedAtomic<Int>(0)
+        package let native = ManagedAtomic<Int>(0)
     }
 
     /// The hub's wire formats that `/sub`'s transports encode messages into (each front end registers
@@ -32,19 +32,19 @@ public final class HTTPService: Sendable {
     public let hub: Hub
     /// How long a connection being closed by the server (slow consumer, deleted channel, shutdown) gets to
     /// take in what is already queued, its goodbye included, before it is cut off.
-    static let goodbyeTimeout = TimeAmount.seconds(30)
+    package static let goodbyeTimeout = TimeAmount.seconds(30)
     public let configuration: HTTPConfiguration
     /// Who may ask what (Host, Origin, the loopback privilege, trusted proxies).
     package let security: RequestSecurity
     let formats: Formats
-    let counters = Counters()
+    package let counters = Counters()
     let streamTemplate: StreamTemplateEncoder
     /// The keep-alive chunk of `?transport=stream`: `pingTemplate`, or the message template when empty.
     let streamPingTemplate: StreamTemplateEncoder
     let startedAt = NIODeadline.now()
     package let allocator = ByteBufferAllocator()
     /// Back-end calls to pages waiting for an answer.
-    let calls = CallRegistry()
+    package let calls = CallRegistry()
     /// The front ends' HTTP surfaces, asked in this order before the core's routes (the bridge's exact
     /// paths first).
     let frontEnds: [any HTTPFrontEnd]
@@ -52,7 +52,7 @@ public final class HTTPService: Sendable {
     let router: Router
     var socketIOConfiguration: SocketIOConfiguration { configuration.socketIO }
     /// The way to the application's back end (native-protocol `rpc`).
-    let backend: (any BackendCaller)?
+    package let backend: (any BackendCaller)?
     /// Checks the signed tokens clients show; nil when no key is configured.
     package let tokens: TokenVerifier?
     /// The open connections, for graceful shutdown.
@@ -66,10 +66,10 @@ public final class HTTPService: Sendable {
     }
 
     /// What registered encoders in the hub's registry before the hub was built: `/sub`'s transports, and
-    /// the front ends that encode messages of their own (made here, as they keep their formats).
+    /// the front ends of this module that encode messages of their own (made here, as they keep their
+    /// formats; front-end modules register theirs when SwitchboardServer makes them).
     public struct Registration: Sendable {
         let formats: Formats
-        let native: NativeFrontEnd
         let socketIO: SocketIOFrontEnd?
     }
 
@@ -87,13 +87,12 @@ public final class HTTPService: Sendable {
         )
         return Registration(
             formats: formats,
-            native: NativeFrontEnd(configuration: configuration, registry: &registry),
             socketIO: SocketIOFrontEnd(configuration.socketIO, registry: &registry)
         )
     }
 
-    /// Creates the service. `frontEnds`: the front ends made outside this module (the bridge), asked
-    /// before the others.
+    /// Creates the service. `frontEnds`: the front ends made outside this module (the bridge, the native
+    /// protocol), asked in this order before the others.
     package init(
         hub: Hub,
         configuration: HTTPConfiguration,
@@ -110,7 +109,6 @@ public final class HTTPService: Sendable {
         self.security = RequestSecurity(configuration: configuration)
         self.formats = registration.formats
         var frontEnds = outside
-        frontEnds.append(registration.native)
         if let socketIO = registration.socketIO { frontEnds.append(socketIO) }
         if let stomp { frontEnds.append(STOMPFrontEnd(stomp: stomp)) }
         self.frontEnds = frontEnds
@@ -130,7 +128,7 @@ public final class HTTPService: Sendable {
     // MARK: Connections
 
     /// The keep-alive timer of `eventLoop` (created on first use). Call on that loop.
-    func keepAliveTimer(on eventLoop: any EventLoop) -> KeepAliveTimer {
+    package func keepAliveTimer(on eventLoop: any EventLoop) -> KeepAliveTimer {
         let interval = TimeAmount.milliseconds(Int64(configuration.pingInterval * 1000))
         return keepAliveTimers.withLock { timers in
             if let timer = timers[ObjectIdentifier(eventLoop)] { return timer }

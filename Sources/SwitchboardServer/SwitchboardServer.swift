@@ -8,6 +8,7 @@ import SwitchboardAuth
 import SwitchboardBridge
 public import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardNative
 import SwitchboardSTOMP
 
 /// The running server: the hub, the listeners on their event loops, periodic upkeep and graceful shutdown.
@@ -34,6 +35,7 @@ public final class SwitchboardServer: Sendable {
         self.logger = logger
         var registry = WireFormatRegistry()
         let registration = HTTPService.register(in: &registry, configuration: configuration.httpFrontEnd)
+        let native = NativeFrontEnd(configuration: configuration.httpFrontEnd, registry: &registry)
         let stompFormats = STOMPService.registerFormats(in: &registry)
         self.hub = Hub(
             configuration: configuration.hub,
@@ -63,12 +65,15 @@ public final class SwitchboardServer: Sendable {
                     logger: logger
                 )
         }
+        // The bridge's exact paths are asked first.
+        let bridge: [any HTTPFrontEnd] =
+            configuration.bridge.isEnabled
+            ? [BridgeService(configuration: configuration.bridge, connector: PosixTCPConnector())] : []
         self.httpService = HTTPService(
             hub: hub,
             configuration: httpConfiguration,
             registration: registration,
-            frontEnds: configuration.bridge.isEnabled
-                ? [BridgeService(configuration: configuration.bridge, connector: PosixTCPConnector())] : [],
+            frontEnds: bridge + [native],
             stomp: stompService,
             backend: backend,
             tokens: tokens

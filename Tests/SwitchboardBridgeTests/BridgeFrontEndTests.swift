@@ -3,6 +3,7 @@ import NIOEmbedded
 import NIOHTTP1
 import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardTestSupport
 import Testing
 
 @testable import SwitchboardBridge
@@ -63,32 +64,9 @@ struct BridgeFrontEndTests {
         let browser = EmbeddedChannel(loop: loop)
         try browser.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
         try service.installHandlers(on: browser)
-        try browser.writeInbound(
-            ByteBuffer(
-                string: "GET /irc HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-            )
-        )
+        try browser.writeInbound(EmbeddedWebSocketClient.upgradeRequest("/irc"))
         loop.run()
-        return (browser, target, String(decoding: try written(browser), as: UTF8.self))
-    }
-
-    /// A masked client frame (RFC 6455 §5.3).
-    static func clientFrame(_ opcode: UInt8, _ payload: [UInt8]) -> ByteBuffer {
-        let key: [UInt8] = [9, 8, 7, 6]
-        var buffer = ByteBuffer()
-        buffer.writeInteger(0x80 | opcode)
-        buffer.writeInteger(0x80 | UInt8(payload.count))
-        buffer.writeBytes(key)
-        buffer.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
-        return buffer
-    }
-
-    /// The bytes written to `channel` since the last call.
-    static func written(_ channel: EmbeddedChannel) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        while let part = try channel.readOutbound(as: ByteBuffer.self) { bytes += Array(part.readableBytesView) }
-        return bytes
+        return (browser, target, String(decoding: try EmbeddedWebSocketClient.written(browser), as: UTF8.self))
     }
 
     @Test("the bridge claims its exact paths, GET only; other paths are not its")
@@ -119,11 +97,11 @@ struct BridgeFrontEndTests {
     @Test("bytes go both ways: a binary message to the target, the target's bytes as a binary message")
     func bytesBothWays() throws {
         let (browser, target, _) = try Self.opened()
-        try browser.writeInbound(Self.clientFrame(0x2, Array("NICK a\r\n".utf8)))
-        #expect(try Self.written(target.channel) == Array("NICK a\r\n".utf8))
+        try browser.writeInbound(EmbeddedWebSocketClient.frame(0x2, Array("NICK a\r\n".utf8)))
+        #expect(try EmbeddedWebSocketClient.written(target.channel) == Array("NICK a\r\n".utf8))
         try target.channel.writeInbound(ByteBuffer(string: "PING x"))
         target.channel.pipeline.fireChannelReadComplete()
-        #expect(try Self.written(browser) == [0x82, 6] + Array("PING x".utf8))
+        #expect(try EmbeddedWebSocketClient.written(browser) == [0x82, 6] + Array("PING x".utf8))
         _ = try browser.finish(acceptAlreadyClosed: true)
     }
 
@@ -131,7 +109,7 @@ struct BridgeFrontEndTests {
     func targetCloses() throws {
         let (browser, target, _) = try Self.opened()
         try target.channel.close().wait()
-        let frame = try Self.written(browser)
+        let frame = try EmbeddedWebSocketClient.written(browser)
         #expect(frame.first == 0x88)
         #expect(Array(frame.dropFirst(2).prefix(2)) == [0x03, 0xE8])
         #expect(String(decoding: frame.dropFirst(4), as: UTF8.self) == "the target closed the connection")
@@ -141,8 +119,8 @@ struct BridgeFrontEndTests {
     @Test("a text frame on a binary route fails with 1003, and the target's connection closes")
     func textRefused() throws {
         let (browser, target, _) = try Self.opened()
-        try browser.writeInbound(Self.clientFrame(0x1, Array("hi".utf8)))
-        let frame = try Self.written(browser)
+        try browser.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array("hi".utf8)))
+        let frame = try EmbeddedWebSocketClient.written(browser)
         #expect(frame.first == 0x88)
         #expect(Array(frame.dropFirst(2).prefix(2)) == [0x03, 0xEB])
         #expect(!target.channel.isActive)

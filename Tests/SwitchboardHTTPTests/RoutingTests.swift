@@ -45,13 +45,32 @@ struct RoutingTests {
         #expect(bad.code == "invalid_channel")
     }
 
+    /// A front end with a two-way path and a privileged API endpoint that takes a channel.
+    struct TwoPaths: HTTPFrontEnd {
+        func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
+            switch (path.first, path.rest) {
+            case ("connection", "websocket"), ("connection", "send"):
+                let allowed: HTTPMethod = path.rest == "websocket" ? .GET : .POST
+                return claimed(method, [allowed]) { FrontEndRoute(exposure: .twoWay) { _ in .respond(HTTPResponse()) } }
+            case ("api", "send"):
+                return claimed(method, [.POST]) {
+                    FrontEndRoute(exposure: .privileged) { _ in .respond(HTTPResponse()) }
+                }
+            case ("api", let rest?) where rest.hasPrefix("presence/"):
+                return claimed(method, [.GET]) { () throws(HTTPError) -> FrontEndRoute in
+                    _ = try Router.channelName(rest.dropFirst("presence/".count), maxLength: 10)
+                    return FrontEndRoute(exposure: .privileged) { _ in .respond(HTTPResponse()) }
+                }
+            default:
+                return nil
+            }
+        }
+    }
+
     @Test("front ends claim their paths before the core; what no one claims is the core's")
     func frontEnds() {
         var router = router
-        var configuration = HTTPConfiguration()
-        configuration.maxChannelNameLength = 10
-        var registry = WireFormatRegistry()
-        router.frontEnds = [NativeFrontEnd(configuration: configuration, registry: &registry)]
+        router.frontEnds = [TwoPaths()]
         func exposure(_ method: HTTPMethod, _ path: Substring) -> RequestSecurity.Exposure? {
             guard case .success(.frontEnd(let route)) = router.match(method: method, path: path) else { return nil }
             return route.exposure

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import SwitchboardCore
+import SwitchboardTestSupport
 import Testing
 
 @testable import SwitchboardHTTP
@@ -10,10 +11,6 @@ import Testing
 /// integration suite (which runs the binary).
 @Suite("/sub WebSocket on an EmbeddedChannel")
 struct WebSocketSubscriberTests {
-    static let upgrade =
-        "GET /sub/news HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-
     /// A connection from loopback to a fresh service, after the upgrade request.
     static func upgraded() throws -> (EmbeddedChannel, HTTPService, answer: String) {
         var registry = WireFormatRegistry()
@@ -27,7 +24,7 @@ struct WebSocketSubscriberTests {
         let channel = EmbeddedChannel()
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
         try service.installHandlers(on: channel)
-        try channel.writeInbound(ByteBuffer(string: upgrade))
+        try channel.writeInbound(EmbeddedWebSocketClient.upgradeRequest("/sub/news"))
         let subscribed = service.hub.info(ChannelName(unchecked: "news"))?.subscribers ?? 0
         channel.embeddedEventLoop.run()  // the request decoder leaves the pipeline on the next turn
         var answer = ""
@@ -36,29 +33,11 @@ struct WebSocketSubscriberTests {
         return (channel, service, answer)
     }
 
-    /// A masked client frame (RFC 6455 §5.3).
-    static func clientFrame(_ opcode: UInt8, _ payload: [UInt8]) -> ByteBuffer {
-        let key: [UInt8] = [1, 2, 3, 4]
-        var buffer = ByteBuffer()
-        buffer.writeInteger(0x80 | opcode)
-        buffer.writeInteger(0x80 | UInt8(payload.count))
-        buffer.writeBytes(key)
-        buffer.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
-        return buffer
-    }
-
-    /// The bytes written since the last call.
-    static func written(_ channel: EmbeddedChannel) throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        while let part = try channel.readOutbound(as: ByteBuffer.self) { bytes += Array(part.readableBytesView) }
-        return bytes
-    }
-
     @Test("the handshake is answered with 101 and the accept value; the subscription exists at once")
     func handshake() throws {
         let (channel, _, answer) = try Self.upgraded()
         #expect(answer.hasPrefix("HTTP/1.1 101 Switching Protocols\r\n"))
-        #expect(answer.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+        #expect(answer.contains(EmbeddedWebSocketClient.acceptValue))
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
 
@@ -70,15 +49,15 @@ struct WebSocketSubscriberTests {
             to: ChannelName(unchecked: "news")
         )
         channel.embeddedEventLoop.run()
-        #expect(try Self.written(channel) == [0x81, 5] + Array("hello".utf8))
+        #expect(try EmbeddedWebSocketClient.written(channel) == [0x81, 5] + Array("hello".utf8))
         _ = try channel.finish(acceptAlreadyClosed: true)
     }
 
     @Test("the client's close is answered with its code and the subscription ends")
     func close() throws {
         let (channel, service, _) = try Self.upgraded()
-        try channel.writeInbound(Self.clientFrame(0x8, [0x03, 0xE8]))
-        #expect(try Self.written(channel) == [0x88, 2, 0x03, 0xE8])
+        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x8, [0x03, 0xE8]))
+        #expect(try EmbeddedWebSocketClient.written(channel) == [0x88, 2, 0x03, 0xE8])
         channel.embeddedEventLoop.run()
         #expect(!channel.isActive)
         #expect((service.hub.info(ChannelName(unchecked: "news"))?.subscribers ?? 0) == 0)
@@ -88,7 +67,7 @@ struct WebSocketSubscriberTests {
     func protocolError() throws {
         let (channel, _, _) = try Self.upgraded()
         try channel.writeInbound(ByteBuffer(bytes: [0x81, 0x02, 0x68, 0x69]))
-        let bytes = try Self.written(channel)
+        let bytes = try EmbeddedWebSocketClient.written(channel)
         #expect(bytes.count >= 4 && bytes[0] == 0x88 && bytes[2] == 0x03 && bytes[3] == 0xEA)
         _ = try channel.finish(acceptAlreadyClosed: true)
     }

@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import NIOWebSocket
 import SwitchboardCore
+import SwitchboardTestSupport
 import Testing
 
 @testable import SwitchboardWebSocket
@@ -14,22 +15,6 @@ struct WebSocketConnectionHandlerTests {
         maxMessageSize: 1000,
         goodbyeTimeout: .seconds(30)
     )
-
-    /// A client frame (RFC 6455 §5.3: clients mask), final unless told otherwise.
-    static func clientFrame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) -> ByteBuffer {
-        let key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
-        var buffer = ByteBuffer()
-        buffer.writeInteger((fin ? 0x80 : 0) | opcode)
-        if payload.count < 126 {
-            buffer.writeInteger(0x80 | UInt8(payload.count))
-        } else {
-            buffer.writeInteger(UInt8(0x80 | 126))
-            buffer.writeInteger(UInt16(payload.count))
-        }
-        buffer.writeBytes(key)
-        buffer.writeBytes(payload.enumerated().map { $0.element ^ key[$0.offset % 4] })
-        return buffer
-    }
 
     /// The next server frame written: its first byte (FIN and opcode) and its payload.
     static func serverFrame(_ channel: EmbeddedChannel) throws -> (first: UInt8, payload: ByteBuffer)? {
@@ -86,20 +71,20 @@ struct WebSocketConnectionHandlerTests {
         let sink = RecordingSink()
         let recorded = try channel(sink: sink)
         #expect(sink.attached == 1)
-        var bytes = Self.clientFrame(0x1, Array("Hel".utf8), fin: false)
-        bytes.writeImmutableBuffer(Self.clientFrame(0x0, Array("lo".utf8)))
+        var bytes = EmbeddedWebSocketClient.frame(0x1, Array("Hel".utf8), fin: false)
+        bytes.writeImmutableBuffer(EmbeddedWebSocketClient.frame(0x0, Array("lo".utf8)))
         // Split mid-frame: the handler keeps the partial frame until the rest arrives.
         let head = bytes.getSlice(at: 0, length: 5)!
         let tail = bytes.getSlice(at: 5, length: bytes.readableBytes - 5)!
         try recorded.writeInbound(head)
         #expect(sink.messages.isEmpty)
         try recorded.writeInbound(tail)
-        try recorded.writeInbound(Self.clientFrame(0x2, [0xFF, 0x00]))
+        try recorded.writeInbound(EmbeddedWebSocketClient.frame(0x2, [0xFF, 0x00]))
         #expect(sink.messages.map(\.text).first == "Hello")
         #expect(sink.messages.map(\.isBinary) == [false, true])
 
         let echo = try channel(sink: WebSocketEchoSink())
-        try echo.writeInbound(Self.clientFrame(0x1, Array("ping me".utf8)))
+        try echo.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array("ping me".utf8)))
         let frame = try #require(try Self.serverFrame(echo))
         #expect(frame.first == 0x81 && String(buffer: frame.payload) == "ping me")
     }
@@ -107,7 +92,7 @@ struct WebSocketConnectionHandlerTests {
     @Test("without a sink, messages go down the pipeline as their payload")
     func forwardsDownThePipeline() throws {
         let channel = try channel(sink: nil)
-        try channel.writeInbound(Self.clientFrame(0x1, Array("SEND".utf8)))
+        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array("SEND".utf8)))
         let payload = try #require(try channel.readInbound(as: ByteBuffer.self))
         #expect(String(buffer: payload) == "SEND")
     }
@@ -115,7 +100,7 @@ struct WebSocketConnectionHandlerTests {
     @Test("a ping is answered with a pong carrying its payload")
     func pingPong() throws {
         let channel = try channel(sink: RecordingSink())
-        try channel.writeInbound(Self.clientFrame(0x9, Array("tick".utf8)))
+        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x9, Array("tick".utf8)))
         let pong = try #require(try Self.serverFrame(channel))
         #expect(pong.first == 0x8A && String(buffer: pong.payload) == "tick")
     }
@@ -126,7 +111,7 @@ struct WebSocketConnectionHandlerTests {
         let channel = try channel(sink: sink)
         var payload: [UInt8] = [0x03, 0xE8]  // 1000
         payload += Array("bye".utf8)
-        try channel.writeInbound(Self.clientFrame(0x8, payload))
+        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x8, payload))
         let reply = try #require(try Self.serverFrame(channel))
         #expect(reply.first == 0x88 && Self.closeCode(reply.payload) == 1000)
         channel.embeddedEventLoop.run()
@@ -144,10 +129,10 @@ struct WebSocketConnectionHandlerTests {
         // What the peer still sends is dropped.
         let sink = RecordingSink()
         let large = try channel(sink: sink)
-        try large.writeInbound(Self.clientFrame(0x2, [UInt8](repeating: 1, count: 1001)))
+        try large.writeInbound(EmbeddedWebSocketClient.frame(0x2, [UInt8](repeating: 1, count: 1001)))
         let tooBig = try #require(try Self.serverFrame(large))
         #expect(Self.closeCode(tooBig.payload) == WebSocketCloseCode.messageTooBig)
-        try large.writeInbound(Self.clientFrame(0x1, Array("late".utf8)))
+        try large.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array("late".utf8)))
         #expect(sink.messages.isEmpty)
     }
 

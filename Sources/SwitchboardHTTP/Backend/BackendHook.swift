@@ -1,23 +1,23 @@
 import Foundation
-import NIOCore
-import SwitchboardCore
+package import NIOCore
+package import SwitchboardCore
 
 /// A hook call to the application's back end: a JSON object POSTed, a JSON object expected back. Shared
 /// by the native protocol's hooks and Socket.IO's.
-enum BackendHook {
+package enum BackendHook {
     /// What the hook answered (or why it could not answer).
-    enum Answer: Sendable {
+    package enum Answer: Sendable {
         case answered(Object)
         case failed(String)
     }
 
     /// A JSON object from the back end (Foundation values, read on one loop only).
-    struct Object: @unchecked Sendable {
-        let value: [String: Any]
+    package struct Object: @unchecked Sendable {
+        package let value: [String: Any]
     }
 
     /// POSTs `body` to `url` and completes on `eventLoop` with the answer; `event` names the hook in errors.
-    static func ask(
+    package static func ask(
         _ backend: any BackendCaller,
         url: HTTPURL,
         event: String,

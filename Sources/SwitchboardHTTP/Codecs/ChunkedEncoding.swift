@@ -1,10 +1,10 @@
-import NIOCore
+package import NIOCore
 
 /// HTTP/1.1 chunked transfer coding (RFC 9112 §7.1), written by hand so a chunk can be encoded once and
 /// sent as-is to every subscriber of a stream.
-enum ChunkedEncoding {
+package enum ChunkedEncoding {
     /// Writes `body` as one chunk: `SIZE-IN-HEX CRLF body CRLF`.
-    static func writeChunk(into buffer: inout ByteBuffer, body: (inout ByteBuffer) -> Void) {
+    package static func writeChunk(into buffer: inout ByteBuffer, body: (inout ByteBuffer) -> Void) {
         // Reserve room for the size line, write the body, then fill in the size: the body is written once.
         let sizeLineStart = buffer.writerIndex
         buffer.writeStaticString("00000000\r\n")
@@ -18,5 +18,5 @@ enum ChunkedEncoding {
     }
 
     /// The last chunk, which ends the body.
-    static let lastChunk: StaticString = "0\r\n\r\n"
+    package static let lastChunk: StaticString = "0\r\n\r\n"
 }

@@ -1,17 +1,17 @@
 import Foundation
 import NIOCore
-import SwitchboardCore
+package import SwitchboardCore
 
 /// A message described in JSON — `data` (a string is sent as text, any other JSON value as JSON) or
 /// `b64data` (binary), with optional `event` and `content_type` — as `POST /api/publish` and the native
 /// protocol's `publish` take it.
-enum JSONPublishFields {
-    enum Problem: Error {
+package enum JSONPublishFields {
+    package enum Problem: Error {
         case invalidBase64
         case missingData
         case tooLarge(limit: Int)
 
-        var message: String {
+        package var message: String {
             switch self {
             case .invalidBase64: return "b64data is not base64"
             case .missingData: return "\"data\" or \"b64data\" is required"
@@ -20,7 +20,7 @@ enum JSONPublishFields {
         }
     }
 
-    static func request(from object: [String: Any], maxMessageSize: Int) throws(Problem) -> PublishRequest {
+    package static func request(from object: [String: Any], maxMessageSize: Int) throws(Problem) -> PublishRequest {
         let event = object["event"] as? String
         var contentType = object["content_type"] as? String
         let payload: ByteBuffer
@@ -43,7 +43,7 @@ enum JSONPublishFields {
 
     /// Writes a message's payload the same way back: `"data"` as JSON when it is a JSON document, as a
     /// string when it is other text, `"b64data"` when it is binary.
-    static func writePayload(of message: Message, into json: inout JSONWriter) {
+    package static func writePayload(of message: Message, into json: inout JSONWriter) {
         if isJSONDocument(message) {
             json.raw("data", message.payload)
         } else if let text = message.text {
@@ -54,7 +54,7 @@ enum JSONPublishFields {
     }
 
     /// Whether a message's payload goes out as a JSON value: published as JSON, and valid JSON.
-    static func isJSONDocument(_ message: Message) -> Bool {
+    package static func isJSONDocument(_ message: Message) -> Bool {
         guard message.isText, let contentType = message.contentType,
             contentType.lowercased().hasPrefix("application/json")
         else { return false }

@@ -1,16 +1,16 @@
 import Atomics
 import Foundation
-import NIOCore
+package import NIOCore
 import NIOHTTP1
-import SwitchboardCore
+package import SwitchboardCore
 
 /// The request/response endpoints: publishing (`/pub`), the server API (`/api`), stats and health.
 /// Each takes a complete request and returns a complete answer.
-struct Endpoints {
-    let service: HTTPService
-    let allocator: ByteBufferAllocator
+package struct Endpoints {
+    package let service: HTTPService
+    package let allocator: ByteBufferAllocator
 
-    func handle(_ route: Route, request: HTTPRequest) -> HTTPResponse {
+    package func handle(_ route: Route, request: HTTPRequest) -> HTTPResponse {
         do {
             switch route {
             case .publish(let channel): return try publish(channel, request: request)
@@ -32,7 +32,7 @@ struct Endpoints {
     }
 
     /// The answer to what an endpoint threw: its own error, the hub's refusal, or a `400`.
-    static func errorResponse(_ error: any Error, allocator: ByteBufferAllocator) -> HTTPResponse {
+    package static func errorResponse(_ error: any Error, allocator: ByteBufferAllocator) -> HTTPResponse {
         switch error {
         case let error as HTTPError: .error(error, allocator: allocator)
         case let refusal as HubRefusal: .error(HTTPError(refusal), allocator: allocator)
@@ -75,7 +75,7 @@ struct Endpoints {
         return .json(.ok, json)
     }
 
-    static func noSuchChannel(_ channel: ChannelName) -> HTTPError {
+    package static func noSuchChannel(_ channel: ChannelName) -> HTTPError {
         HTTPError(status: .notFound, code: "no_such_channel", message: "channel \(channel) does not exist")
     }
 
@@ -239,7 +239,7 @@ struct Endpoints {
 
     // MARK: Helpers
 
-    func jsonObject(_ request: HTTPRequest) throws -> [String: Any] {
+    package func jsonObject(_ request: HTTPRequest) throws -> [String: Any] {
         guard let body = request.body, body.readableBytes > 0,
             let object = try? JSONSerialization.jsonObject(
                 with: Data(body.readableBytesView),
@@ -251,7 +251,7 @@ struct Endpoints {
         return object
     }
 
-    func channelField(_ value: Any?) throws -> ChannelName {
+    package func channelField(_ value: Any?) throws -> ChannelName {
         guard let name = value as? String else {
             throw HTTPError.badRequest("invalid_channel", "\"channel\" must be a string")
         }
@@ -263,7 +263,7 @@ struct Endpoints {
     }
 
     /// `data` as text (a JSON string) or JSON (anything else), or `b64data` as binary.
-    func publishRequest(from object: [String: Any]) throws -> PublishRequest {
+    package func publishRequest(from object: [String: Any]) throws -> PublishRequest {
         do {
             return try JSONPublishFields.request(from: object, maxMessageSize: service.configuration.maxMessageSize)
         } catch .invalidBase64 {
@@ -275,7 +275,7 @@ struct Endpoints {
         }
     }
 
-    static func writePublishResult(_ result: PublishResult, into json: inout JSONWriter) {
+    package static func writePublishResult(_ result: PublishResult, into json: inout JSONWriter) {
         json.beginObject()
         json.string("id", result.message.position.description)
         json.string("channel", result.message.channel.rawValue)
@@ -283,7 +283,7 @@ struct Endpoints {
         json.endObject()
     }
 
-    static func writeInfo(_ info: ChannelInfo, into json: inout JSONWriter) {
+    package static func writeInfo(_ info: ChannelInfo, into json: inout JSONWriter) {
         json.beginObject()
         json.string("channel", info.channel.rawValue)
         json.integer("messages", info.messages)
@@ -296,8 +296,8 @@ struct Endpoints {
 }
 
 /// The process's resident memory, from `/proc/self/statm` (Linux); 0 where unavailable.
-enum ProcessMemory {
-    static func residentBytes() -> Int {
+package enum ProcessMemory {
+    package static func residentBytes() -> Int {
         guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
         let fields = text.split(separator: " ")
         guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }

@@ -76,10 +76,10 @@ package struct FrontEndRequest {
     package let allocator: ByteBufferAllocator
 
     /// The request/response endpoints, for front ends whose API answers with them.
-    var endpoints: Endpoints { Endpoints(service: service, allocator: allocator) }
+    package var endpoints: Endpoints { Endpoints(service: service, allocator: allocator) }
 
     /// An endpoint's answer now; what it throws becomes the matching error answer.
-    func respond(_ endpoint: (Endpoints) throws -> HTTPResponse) -> FrontEndAnswer {
+    package func respond(_ endpoint: (Endpoints) throws -> HTTPResponse) -> FrontEndAnswer {
         do {
             return .respond(try endpoint(endpoints))
         } catch {
@@ -88,7 +88,7 @@ package struct FrontEndRequest {
     }
 
     /// An endpoint's answer later; what it throws before it starts waiting is answered now.
-    func await(_ endpoint: (Endpoints) throws -> EventLoopFuture<HTTPResponse>) -> FrontEndAnswer {
+    package func await(_ endpoint: (Endpoints) throws -> EventLoopFuture<HTTPResponse>) -> FrontEndAnswer {
         do {
             return .await(try endpoint(endpoints))
         } catch {

@@ -1,9 +1,9 @@
-import NIOHTTP1
-import SwitchboardCore
+package import NIOHTTP1
+package import SwitchboardCore
 
 /// Where a request for the HTTP pub/sub core goes (the front ends' routes are theirs: ``HTTPFrontEnd``).
 /// Computed by ``Router`` from the method and path alone (no I/O).
-enum Route: Equatable {
+package enum Route: Equatable {
     case subscribe(channels: [ChannelName])
     case publish(ChannelName)
     case channelInfo(ChannelName)
@@ -19,7 +19,7 @@ enum Route: Equatable {
     case asset(String)
 
     /// What the route exposes, which decides the checks a request gets (``RequestSecurity``).
-    var exposure: RequestSecurity.Exposure {
+    package var exposure: RequestSecurity.Exposure {
         switch self {
         case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiChannels, .apiHistory, .stats:
             return .privileged
@@ -32,11 +32,11 @@ enum Route: Equatable {
 }
 
 /// A routed request: one of the core's routes, or a front end's.
-enum RouteMatch {
+package enum RouteMatch {
     case core(Route)
     case frontEnd(FrontEndRoute)
 
-    var exposure: RequestSecurity.Exposure {
+    package var exposure: RequestSecurity.Exposure {
         switch self {
         case .core(let route): route.exposure
         case .frontEnd(let route): route.exposure
@@ -44,30 +44,30 @@ enum RouteMatch {
     }
 
     /// Only `/healthz` answers while the server drains (it says so); everything else gets a `503`.
-    var answersWhileDraining: Bool {
+    package var answersWhileDraining: Bool {
         if case .core(.health) = self { true } else { false }
     }
 }
 
 /// Maps a request line to a ``RouteMatch`` or the ``HTTPError`` that answers it: the front ends first
 /// (the bridge's exact paths win over everything), then the core's routes, the embedded files last.
-struct Router: Sendable {
-    let maxChannelNameLength: Int
-    let maxChannelsPerSubscription: Int
-    let echoEnabled: Bool
+package struct Router: Sendable {
+    package let maxChannelNameLength: Int
+    package let maxChannelsPerSubscription: Int
+    package let echoEnabled: Bool
     /// Whether the chat pages are served (`/`, `/stomp-chat`).
-    var servesChat = true
-    var frontEnds: [any HTTPFrontEnd] = []
+    package var servesChat = true
+    package var frontEnds: [any HTTPFrontEnd] = []
 
     /// The paths of the chat application (the other assets are always served).
-    static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
+    package static let chatPaths: Set<String> = ["/", "/stomp-chat", "/chat.css"]
 
     private func servesAsset(_ path: Substring) -> Bool {
         let path = String(path)
         return WebAssets.all[path] != nil && (servesChat || !Self.chatPaths.contains(path))
     }
 
-    func match(method: HTTPMethod, path: Substring) -> Result<RouteMatch, HTTPError> {
+    package func match(method: HTTPMethod, path: Substring) -> Result<RouteMatch, HTTPError> {
         guard let split = RoutePath(path) else { return .failure(.notFound) }
         for frontEnd in frontEnds {
             if let claim = frontEnd.claim(method, split) { return claim.map(RouteMatch.frontEnd) }
@@ -76,7 +76,7 @@ struct Router: Sendable {
     }
 
     /// The core's route (front ends not asked).
-    func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
+    package func route(method: HTTPMethod, path: Substring) -> Result<Route, HTTPError> {
         guard let split = RoutePath(path) else { return .failure(.notFound) }
         return route(method: method, split)
     }
@@ -139,18 +139,18 @@ struct Router: Sendable {
     }
 
     /// Throws the `405` that lists `allowed` unless `method` is one of them (HEAD counts as GET).
-    static func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws(HTTPError) {
+    package static func allow(_ method: HTTPMethod, _ allowed: [HTTPMethod]) throws(HTTPError) {
         guard allowed.contains(method) || (method == .HEAD && allowed.contains(.GET)) else {
             throw HTTPError.methodNotAllowed(allowed: allowed)
         }
     }
 
-    func channelName(_ text: Substring) throws(HTTPError) -> ChannelName {
+    package func channelName(_ text: Substring) throws(HTTPError) -> ChannelName {
         try Self.channelName(text, maxLength: maxChannelNameLength)
     }
 
     /// A channel name from a path segment (`%XX` decoded), or `400 invalid_channel`.
-    static func channelName(_ text: Substring, maxLength: Int) throws(HTTPError) -> ChannelName {
+    package static func channelName(_ text: Substring, maxLength: Int) throws(HTTPError) -> ChannelName {
         let decoded = PercentDecoding.decode(text) ?? String(text)
         do {
             return try ChannelName(validating: decoded, maxLength: maxLength)
@@ -159,7 +159,7 @@ struct Router: Sendable {
         }
     }
 
-    func channelList(_ text: Substring) throws(HTTPError) -> [ChannelName] {
+    package func channelList(_ text: Substring) throws(HTTPError) -> [ChannelName] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false)
         guard parts.count <= maxChannelsPerSubscription else {
             throw HTTPError.badRequest(
@@ -177,9 +177,9 @@ struct Router: Sendable {
 }
 
 /// `%XX` decoding of URL components (RFC 3986 §2.1).
-enum PercentDecoding {
+package enum PercentDecoding {
     /// The decoded text, or `nil` when an escape is malformed or the result is not UTF-8.
-    static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String? {
+    package static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String? {
         guard text.utf8.contains(UInt8(ascii: "%")) || (plusAsSpace && text.utf8.contains(UInt8(ascii: "+"))) else {
             return String(text)
         }

@@ -1,6 +1,6 @@
 import Foundation
 package import NIOHTTP1
-package import SwitchboardCore
+import SwitchboardCore
 
 /// The one header a trusted proxy names its client in (`security.forwarded_header`). Only that one is
 /// believed: a proxy passes the others on as the client wrote them.

@@ -1,5 +1,5 @@
 package import NIOHTTP1
-package import SwitchboardCore
+import SwitchboardCore
 
 /// The HTTP front end's rules for who may ask what, decided per request from its headers and its
 /// client (a pure value: see its tests). It closes the holes of an "ambient" loopback privilege:

@@ -1,6 +1,6 @@
 package import NIOCore
-package import NIOHTTP1
-package import SwitchboardCore
+import NIOHTTP1
+import SwitchboardCore
 package import SwitchboardWebSocket
 
 /// A front end's claim on a WebSocket handshake, shaped like NIO's `shouldUpgrade` /

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchboardAuth
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// One native-protocol connection's state, as a value: commands in, actions out. It checks every command
 /// and its parameters, keeps the set of subscribed channels, and decides the errors; the handler runs the

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// One command of the native protocol, as the client sent it: `{"id": 1, "method": "subscribe",
 /// "params": {...}}`. `id` is the client's, echoed in the reply (commands without one get no reply).

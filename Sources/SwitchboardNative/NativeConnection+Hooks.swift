@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// Back-end hooks (`native.hook_url`): the back end is asked before a `connect`, `subscribe` or
 /// `publish` takes effect — it may refuse it, set the user, or rewrite the message — and told of every

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchboardHTTP
 
 /// Where a ``NativeConnection``'s replies and pushes go: a WebSocket or an SSE stream
 /// (``NativeChannelHandler``), or the queue that long-polls drain (``NativeLongPollSession``). Used on

@@ -4,7 +4,7 @@ import SwitchboardAuth
 import SwitchboardCore
 import Testing
 
-@testable import SwitchboardHTTP
+@testable import SwitchboardNative
 
 /// The native protocol's session as pure traces: commands in, actions out.
 @Suite("Native protocol session")

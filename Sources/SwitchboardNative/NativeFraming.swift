@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// How the native protocol's replies and pushes travel: one WebSocket text frame each; or — the fallbacks

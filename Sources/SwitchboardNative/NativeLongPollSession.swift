@@ -2,6 +2,7 @@ import DequeModule
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// The long-poll fallback's transport for one ``NativeConnection``: replies and pushes wait in an outbox,
 /// numbered; `GET /connection/poll?session=ID&ack=N` drops what the client already has (up to N) and

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// Carries a ``NativeConnection`` on a channel: behind the ``WebSocketConnectionHandler`` (every WebSocket

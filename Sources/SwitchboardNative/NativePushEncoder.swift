@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// Encodes a channel message once as the native protocol's push, a WebSocket text frame every native
 /// subscriber of the channel shares: `{"push":"message","channel":"chat","id":"EPOCH:OFFSET","time":...,

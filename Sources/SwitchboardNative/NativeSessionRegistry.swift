@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 import Synchronization
 
 /// The native-protocol connections on the fallbacks (SSE and long-poll), by session id:

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 
 extension Endpoints {
     /// `POST /api/call` `{"client"|"user": ..., "method": "...", "data": ..., "timeout": 5}`: calls the

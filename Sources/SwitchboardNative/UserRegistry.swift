@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 import Synchronization
 
 /// The native-protocol connections by user and by client id, for `POST /api/send`, `POST /api/disconnect`

@@ -1,11 +1,12 @@
-import NIOHTTP1
-import SwitchboardCore
+package import NIOHTTP1
+package import SwitchboardCore
+package import SwitchboardHTTP
 
 /// The native protocol's HTTP surface: its WebSocket (`/connection/websocket`), its fallbacks (the SSE
 /// stream, `POST /connection/send`, the long-poll), and the back end's API for its users and pages
 /// (`/api/send`, `/api/disconnect`, `/api/call`, `/api/presence/{channel}`) — and the state its
 /// connections share.
-final class NativeFrontEnd: HTTPFrontEnd {
+package final class NativeFrontEnd: HTTPFrontEnd {
     let maxChannelNameLength: Int
     /// The connections by user and client id (`/api/send`, `/api/disconnect`, `/api/call`).
     let users = UserRegistry()
@@ -19,7 +20,7 @@ final class NativeFrontEnd: HTTPFrontEnd {
     private let longPollFormat: WireFormat
 
     /// Registers the push encoders in `registry` (before the hub is built with it).
-    init(configuration: HTTPConfiguration, registry: inout WireFormatRegistry) {
+    package init(configuration: HTTPConfiguration, registry: inout WireFormatRegistry) {
         maxChannelNameLength = configuration.maxChannelNameLength
         webSocketFormat = registry.register(NativePushEncoder(framing: .webSocket))
         sseFormat = registry.register(NativePushEncoder(framing: .sse))
@@ -37,11 +38,11 @@ final class NativeFrontEnd: HTTPFrontEnd {
 
     /// The long-poll sessions are not channels (the connection registry does not reach them): their
     /// waiting polls answer with the goodbye.
-    func serverShuttingDown() {
+    package func serverShuttingDown() {
         sessions.shutdown()
     }
 
-    func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
+    package func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
         if path.first == "connection", let rest = path.rest { return connection(method, rest) }
         guard let (name, argument) = path.apiEndpoint else { return nil }
         switch (name, argument) {

@@ -2,6 +2,7 @@ import Atomics
 import Foundation
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// One native-protocol connection, whatever carries it (``NativeTransport``: a WebSocket, an SSE stream
 /// with commands by POST, or long-polls with commands by POST): every command is run through the pure

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 
 extension Endpoints {
     /// `GET /api/presence/{channel}`: who is on the channel (native-protocol connections).
