@@ -129,6 +129,22 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // Socket.IO v4 (protocol 5) on Engine.IO 4: sessions on polling and WebSocket, namespaces, rooms on
+        // channels, acknowledgements, recovery, the server API. A front end on the HTTP seam.
+        .target(
+            name: "SwitchboardSocketIO",
+            dependencies: [
+                "SwitchboardCore",
+                "SwitchboardAuth",
+                "SwitchboardHTTP",
+                "SwitchboardWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         // Configuration, bootstraps and lifecycle: the only library that imports NIOPosix.
         .target(
             name: "SwitchboardServer",
@@ -138,6 +154,7 @@ let package = Package(
                 "SwitchboardBridge",
                 "SwitchboardHTTP",
                 "SwitchboardNative",
+                "SwitchboardSocketIO",
                 "SwitchboardSTOMP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -246,6 +263,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchboardSocketIOTests",
+            dependencies: [
+                "SwitchboardSocketIO",
+                "SwitchboardTestSupport",
+                "SwitchboardHTTP",
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchboardWebSocketTests",
             dependencies: [
                 "SwitchboardTestSupport",
@@ -288,7 +318,8 @@ if ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ"] != nil {
         .executableTarget(
             name: "SwitchboardFuzz",
             dependencies: [
-                "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardNative", "SwitchboardSTOMP",
+                "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardNative", "SwitchboardSocketIO",
+                "SwitchboardSTOMP",
                 "SwitchboardServer",
                 "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -9,6 +9,7 @@ import SwitchboardWebSocket
 @testable import SwitchboardNative
 @testable import SwitchboardSTOMP
 @testable import SwitchboardServer
+@testable import SwitchboardSocketIO
 
 /// WebSocket frames (RFC 6455 §5) and their assembly into messages, as a client's bytes arrive in pieces.
 enum WebSocketFuzz {

@@ -50,7 +50,6 @@ public final class HTTPService: Sendable {
     let frontEnds: [any HTTPFrontEnd]
     /// Routes requests: the front ends', then the core's.
     let router: Router
-    var socketIOConfiguration: SocketIOConfiguration { configuration.socketIO }
     /// The way to the application's back end (native-protocol `rpc`).
     package let backend: (any BackendCaller)?
     /// Checks the signed tokens clients show; nil when no key is configured.
@@ -65,38 +64,26 @@ public final class HTTPService: Sendable {
         for frontEnd in frontEnds { frontEnd.serverShuttingDown() }
     }
 
-    /// What registered encoders in the hub's registry before the hub was built: `/sub`'s transports, and
-    /// the front ends of this module that encode messages of their own (made here, as they keep their
-    /// formats; front-end modules register theirs when SwitchboardServer makes them).
-    public struct Registration: Sendable {
-        let formats: Formats
-        let socketIO: SocketIOFrontEnd?
-    }
-
-    /// Registers the encoders of `/sub`'s transports and of the front ends in `registry`; build the hub
-    /// with the registry, then the service with the returned registration.
-    public static func register(
+    /// Registers the encoders of `/sub`'s transports in `registry` (front ends register theirs when
+    /// SwitchboardServer makes them); build the hub with the registry, then the service with the formats.
+    public static func registerFormats(
         in registry: inout WireFormatRegistry,
         configuration: HTTPConfiguration
-    ) -> Registration {
-        let formats = Formats(
+    ) -> Formats {
+        Formats(
             webSocketRaw: registry.register(WebSocketMessageEncoder(includesMetadata: false)),
             webSocketMeta: registry.register(WebSocketMessageEncoder(includesMetadata: true)),
             sse: registry.register(SSEEncoder()),
             stream: registry.register(StreamTemplateEncoder(template: configuration.messageTemplate))
         )
-        return Registration(
-            formats: formats,
-            socketIO: SocketIOFrontEnd(configuration.socketIO, registry: &registry)
-        )
     }
 
-    /// Creates the service. `frontEnds`: the front ends made outside this module (the bridge, the native
-    /// protocol), asked in this order before the others.
+    /// Creates the service. `frontEnds`: the front ends made in their own modules (the bridge, the native
+    /// protocol, Socket.IO), asked in this order before STOMP over WebSocket.
     package init(
         hub: Hub,
         configuration: HTTPConfiguration,
-        registration: Registration,
+        formats: Formats,
         frontEnds outside: [any HTTPFrontEnd] = [],
         stomp: STOMPService? = nil,
         backend: (any BackendCaller)? = nil,
@@ -107,9 +94,8 @@ public final class HTTPService: Sendable {
         self.tokens = tokens
         self.configuration = configuration
         self.security = RequestSecurity(configuration: configuration)
-        self.formats = registration.formats
+        self.formats = formats
         var frontEnds = outside
-        if let socketIO = registration.socketIO { frontEnds.append(socketIO) }
         if let stomp { frontEnds.append(STOMPFrontEnd(stomp: stomp)) }
         self.frontEnds = frontEnds
         self.router = Router(

@@ -10,6 +10,7 @@ public import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardNative
 import SwitchboardSTOMP
+import SwitchboardSocketIO
 
 /// The running server: the hub, the listeners on their event loops, periodic upkeep and graceful shutdown.
 public final class SwitchboardServer: Sendable {
@@ -34,8 +35,10 @@ public final class SwitchboardServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         var registry = WireFormatRegistry()
-        let registration = HTTPService.register(in: &registry, configuration: configuration.httpFrontEnd)
+        let formats = HTTPService.registerFormats(in: &registry, configuration: configuration.httpFrontEnd)
+        // The front ends in modules of their own; those that encode messages register their formats now.
         let native = NativeFrontEnd(configuration: configuration.httpFrontEnd, registry: &registry)
+        let socketIO = SocketIOFrontEnd(configuration.httpFrontEnd.socketIO, registry: &registry)
         let stompFormats = STOMPService.registerFormats(in: &registry)
         self.hub = Hub(
             configuration: configuration.hub,
@@ -72,8 +75,8 @@ public final class SwitchboardServer: Sendable {
         self.httpService = HTTPService(
             hub: hub,
             configuration: httpConfiguration,
-            registration: registration,
-            frontEnds: bridge + [native],
+            formats: formats,
+            frontEnds: bridge + [native] + (socketIO.map { [$0] } ?? []),
             stomp: stompService,
             backend: backend,
             tokens: tokens

@@ -54,11 +54,11 @@ struct BridgeFrontEndTests {
         let target = try EmbeddedTarget(loop: loop)
         var registry = WireFormatRegistry()
         let configuration = HTTPConfiguration()
-        let registration = HTTPService.register(in: &registry, configuration: configuration)
+        let formats = HTTPService.registerFormats(in: &registry, configuration: configuration)
         let service = HTTPService(
             hub: Hub(formats: registry),
             configuration: configuration,
-            registration: registration,
+            formats: formats,
             frontEnds: [bridge(target)]
         )
         let browser = EmbeddedChannel(loop: loop)

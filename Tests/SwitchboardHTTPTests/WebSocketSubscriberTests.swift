@@ -15,11 +15,11 @@ struct WebSocketSubscriberTests {
     static func upgraded() throws -> (EmbeddedChannel, HTTPService, answer: String) {
         var registry = WireFormatRegistry()
         let configuration = HTTPConfiguration()
-        let registration = HTTPService.register(in: &registry, configuration: configuration)
+        let formats = HTTPService.registerFormats(in: &registry, configuration: configuration)
         let service = HTTPService(
             hub: Hub(formats: registry),
             configuration: configuration,
-            registration: registration
+            formats: formats
         )
         let channel = EmbeddedChannel()
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()

@@ -17,13 +17,13 @@ struct NativeWebSocketTests {
     static func opened() throws -> (channel: EmbeddedChannel, hub: Hub, answer: String) {
         var registry = WireFormatRegistry()
         let configuration = HTTPConfiguration()
-        let registration = HTTPService.register(in: &registry, configuration: configuration)
+        let formats = HTTPService.registerFormats(in: &registry, configuration: configuration)
         let native = NativeFrontEnd(configuration: configuration, registry: &registry)
         let hub = Hub(formats: registry)
         let service = HTTPService(
             hub: hub,
             configuration: configuration,
-            registration: registration,
+            formats: formats,
             frontEnds: [native]
         )
         let channel = EmbeddedChannel()

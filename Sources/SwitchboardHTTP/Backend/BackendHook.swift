@@ -14,6 +14,10 @@ package enum BackendHook {
     /// A JSON object from the back end (Foundation values, read on one loop only).
     package struct Object: @unchecked Sendable {
         package let value: [String: Any]
+
+        package init(value: [String: Any]) {
+            self.value = value
+        }
     }
 
     /// POSTs `body` to `url` and completes on `eventLoop` with the answer; `event` names the hook in errors.

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// Binary values in Socket.IO data: on the wire each is a placeholder `{"_placeholder":true,"num":N}`
 /// in the JSON, and the bytes follow as attachment N. In memory a binary value is a `ByteBuffer`.

@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import SwitchboardHTTP
+@testable import SwitchboardSocketIO
 
 /// The Engine.IO session's transport state machine, and Socket.IO packet reassembly, as pure traces.
 @Suite("Engine.IO session state")

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchboardHTTP
 
 /// The Engine.IO settings announced in the `open` packet (`socketio.ping_interval`, `socketio.ping_timeout`,
 /// `socketio.max_payload`).

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOWebSocket
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// One Engine.IO v4 packet (https://socket.io/docs/v4/engine-io-protocol/): a type and a payload, which

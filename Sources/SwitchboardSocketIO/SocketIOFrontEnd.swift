@@ -1,10 +1,11 @@
-import NIOHTTP1
-import SwitchboardCore
+package import NIOHTTP1
+package import SwitchboardCore
+package import SwitchboardHTTP
 
 /// Socket.IO's HTTP surface: Engine.IO at `/socket.io/` (every method reaches it: it answers bad ones as
 /// the reference server does), the conformance configuration's Engine.IO echo at `/engine.io/`, and the
 /// back end's API (`POST /api/socketio/emit`, `GET /api/socketio/sockets`).
-struct SocketIOFrontEnd: HTTPFrontEnd {
+package struct SocketIOFrontEnd: HTTPFrontEnd {
     /// Nil when `socketio.enabled` is off.
     let socketIO: EngineIOServer?
     /// Nil unless `socketio.conformance` is on.
@@ -12,7 +13,7 @@ struct SocketIOFrontEnd: HTTPFrontEnd {
 
     /// Nil when neither Socket.IO nor the conformance echo is on. Registers the event encoders, one per
     /// namespace, in `registry` (before the hub is built with it).
-    init?(_ configuration: SocketIOConfiguration, registry: inout WireFormatRegistry) {
+    package init?(_ configuration: SocketIOConfiguration, registry: inout WireFormatRegistry) {
         guard configuration.enabled || configuration.conformance else { return nil }
         let engine = EngineIOConfiguration(configuration)
         var formats: [String: WireFormat] = [:]
@@ -26,7 +27,7 @@ struct SocketIOFrontEnd: HTTPFrontEnd {
         echo = configuration.conformance ? EngineIOServer(application: .echo, configuration: engine) : nil
     }
 
-    func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
+    package func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
         switch (path.first, path.rest) {
         case ("socket.io", nil), ("socket.io", ""):
             return socketIO.map { .success(Self.engineIO($0)) }
@@ -52,7 +53,7 @@ struct SocketIOFrontEnd: HTTPFrontEnd {
     }
 
     /// Engine.IO's polling sessions are not channels: their waiting polls get the close packet.
-    func serverShuttingDown() {
+    package func serverShuttingDown() {
         socketIO?.shutdown()
         echo?.shutdown()
     }

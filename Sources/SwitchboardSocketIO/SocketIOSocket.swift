@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import SwitchboardAuth
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// One Socket.IO socket: a client connected to one namespace. Rooms are Switchboard channels, joined and
 /// left with the built-in events `subscribe` and `unsubscribe`; `publish` publishes into one; a channel

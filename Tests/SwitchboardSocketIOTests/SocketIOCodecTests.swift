@@ -3,7 +3,7 @@ import NIOCore
 import SwitchboardCore
 import Testing
 
-@testable import SwitchboardHTTP
+@testable import SwitchboardSocketIO
 
 /// The Engine.IO v4 and Socket.IO v5 codecs against the examples of the protocol documents
 /// (socket.io/docs/v4/engine-io-protocol and socket-io-protocol).

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOWebSocket
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// Encodes a channel message once, for every Socket.IO socket of one namespace in the message's room, as

@@ -1,5 +1,6 @@
 import DequeModule
 import NIOCore
+import SwitchboardHTTP
 
 /// The timers of every Engine.IO session on one event loop: when each is due a ping, when each pinged
 /// one must have answered, and when a new Socket.IO connection must have joined a namespace. Every session

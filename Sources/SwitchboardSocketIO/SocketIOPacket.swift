@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SwitchboardHTTP
 
 /// One Socket.IO v5 packet (https://socket.io/docs/v4/socket-io-protocol/), carried in an Engine.IO
 /// `message`: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]`, e.g. `2["hello",1]`,

@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// A WebSocket opened for an existing polling session (`transport=websocket&sid=...`), the upgrade

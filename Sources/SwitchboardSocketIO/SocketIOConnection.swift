@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 
 /// Socket.IO on one Engine.IO session: decodes packets (putting binary attachments back), multiplexes
 /// namespaces — one ``SocketIOSocket`` per connected namespace — and closes the session on a malformed
@@ -31,7 +32,7 @@ final class SocketIOConnection: EngineIOApplication {
     /// Past `socketio.connect_timeout` without a namespace, the session is closed (EngineIOHeartbeat).
     var isIdle: Bool? { !joinedOnce }
 
-    var configuration: SocketIOConfiguration { service.socketIOConfiguration }
+    var configuration: SocketIOConfiguration { service.configuration.socketIO }
 
     // MARK: EngineIOApplication
 

@@ -2,6 +2,7 @@ import DequeModule
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// What runs on top of an Engine.IO session: Socket.IO (``SocketIOConnection``), or the echo of the

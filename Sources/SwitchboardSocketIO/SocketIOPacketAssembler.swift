@@ -1,4 +1,5 @@
 import NIOCore
+import SwitchboardHTTP
 
 /// Turns the Engine.IO messages of one connection into Socket.IO packets: a text message is a packet,
 /// unless it announces binary attachments, which then come as the next binary messages and are put back

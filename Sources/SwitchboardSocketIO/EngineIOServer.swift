@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 import SwitchboardWebSocket
 import Synchronization
 

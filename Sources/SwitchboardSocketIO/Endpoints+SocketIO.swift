@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
+import SwitchboardHTTP
 
 extension Endpoints {
     /// `GET /api/socketio/sockets[?namespace=/&room=X]`: the connected Socket.IO sockets —

@@ -1,5 +1,6 @@
 import NIOCore
 import SwitchboardCore
+import SwitchboardHTTP
 import Synchronization
 
 /// The connected Socket.IO sockets (for `GET /api/socketio/sockets` and `POST /api/socketio/emit`), by
