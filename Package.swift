@@ -57,7 +57,10 @@ let package = Package(
             name: "SwitchboardSTOMP",
             dependencies: [
                 "SwitchboardCore",
+                "SwitchboardHTTP",
+                "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -79,13 +82,13 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
-        // HTTP/1.1 + WebSocket front end: router, pub/sub transports, server API, stats, STOMP over WebSocket.
+        // HTTP/1.1: the request handler, the front-end seam and router, /sub's transports, the server API,
+        // stats, web assets. Imports no front end.
         .target(
             name: "SwitchboardHTTP",
             dependencies: [
                 "SwitchboardCore",
                 "SwitchboardAuth",
-                "SwitchboardSTOMP",
                 "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -297,6 +300,8 @@ let package = Package(
             name: "SwitchboardSTOMPTests",
             dependencies: [
                 "SwitchboardSTOMP",
+                "SwitchboardHTTP",
+                "SwitchboardTestSupport",
                 "SwitchboardCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -2,7 +2,6 @@ package import Atomics
 public import NIOCore
 package import SwitchboardAuth
 public import SwitchboardCore
-package import SwitchboardSTOMP
 import Synchronization
 
 /// What every HTTP connection shares, whichever front end serves it: the hub, the configuration, the wire
@@ -78,14 +77,13 @@ public final class HTTPService: Sendable {
         )
     }
 
-    /// Creates the service. `frontEnds`: the front ends made in their own modules (the bridge, the native
-    /// protocol, Socket.IO), asked in this order before STOMP over WebSocket.
+    /// Creates the service. `frontEnds`: the front ends, each in its module (the bridge, the native
+    /// protocol, Socket.IO, STOMP over WebSocket), asked in this order before the core's routes.
     package init(
         hub: Hub,
         configuration: HTTPConfiguration,
         formats: Formats,
-        frontEnds outside: [any HTTPFrontEnd] = [],
-        stomp: STOMPService? = nil,
+        frontEnds: [any HTTPFrontEnd] = [],
         backend: (any BackendCaller)? = nil,
         tokens: TokenVerifier? = nil
     ) {
@@ -95,8 +93,6 @@ public final class HTTPService: Sendable {
         self.configuration = configuration
         self.security = RequestSecurity(configuration: configuration)
         self.formats = formats
-        var frontEnds = outside
-        if let stomp { frontEnds.append(STOMPFrontEnd(stomp: stomp)) }
         self.frontEnds = frontEnds
         self.router = Router(
             maxChannelNameLength: configuration.maxChannelNameLength,

@@ -76,8 +76,7 @@ public final class SwitchboardServer: Sendable {
             hub: hub,
             configuration: httpConfiguration,
             formats: formats,
-            frontEnds: bridge + [native] + (socketIO.map { [$0] } ?? []),
-            stomp: stompService,
+            frontEnds: bridge + [native] + (socketIO.map { [$0] } ?? []) + [STOMPFrontEnd(stomp: stompService)],
             backend: backend,
             tokens: tokens
         )

@@ -1,7 +1,7 @@
 import Atomics
 import NIOHTTP1
 import SwitchboardCore
-import SwitchboardSTOMP
+import SwitchboardHTTP
 
 extension Endpoints {
     /// `GET /api/queues`: every STOMP queue with its depth, unacknowledged messages and consumers.

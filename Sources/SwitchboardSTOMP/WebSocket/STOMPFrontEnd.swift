@@ -1,13 +1,17 @@
-import NIOHTTP1
-import SwitchboardCore
-import SwitchboardSTOMP
+package import NIOHTTP1
+package import SwitchboardCore
+package import SwitchboardHTTP
 
 /// The STOMP broker's HTTP surface: STOMP over WebSocket at `/stomp` (when `stomp.websocket` is on),
 /// `GET /api/queues`, and the `stomp` object of `/stats`. (STOMP over TCP is the broker's own listener.)
-struct STOMPFrontEnd: HTTPFrontEnd {
-    let stomp: STOMPService
+package struct STOMPFrontEnd: HTTPFrontEnd {
+    package let stomp: STOMPService
 
-    func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
+    package init(stomp: STOMPService) {
+        self.stomp = stomp
+    }
+
+    package func claim(_ method: HTTPMethod, _ path: RoutePath) -> Result<FrontEndRoute, HTTPError>? {
         switch (path.first, path.rest) {
         case ("stomp", nil) where stomp.configuration.webSocket:
             return claimed(method, [.GET]) {
@@ -30,7 +34,7 @@ struct STOMPFrontEnd: HTTPFrontEnd {
         }
     }
 
-    func writeStatistics(into json: inout JSONWriter) {
+    package func writeStatistics(into json: inout JSONWriter) {
         Endpoints.writeSTOMPStatistics(stomp, into: &json)
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import SwitchboardCore
-import SwitchboardSTOMP
+import SwitchboardHTTP
 import SwitchboardWebSocket
 
 /// STOMP over WebSocket (`/stomp`): the subprotocol choice and the framing of outbound STOMP frames. The
