@@ -62,11 +62,11 @@ struct BridgeFrontEndTests {
             frontEnds: [bridge(target)]
         )
         let browser = EmbeddedChannel(loop: loop)
-        try browser.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
-        try service.installHandlers(on: browser)
-        try browser.writeInbound(EmbeddedWebSocketClient.upgradeRequest("/irc"))
-        loop.run()
-        return (browser, target, String(decoding: try EmbeddedWebSocketClient.written(browser), as: UTF8.self))
+        let answer = try EmbeddedWebSocketClient.open(browser, request: EmbeddedWebSocketClient.upgradeRequest("/irc"))
+        {
+            try service.installHandlers(on: $0)
+        }
+        return (browser, target, answer)
     }
 
     @Test("the bridge claims its exact paths, GET only; other paths are not its")

@@ -27,25 +27,19 @@ struct NativeWebSocketTests {
             frontEnds: [native]
         )
         let channel = EmbeddedChannel()
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
-        try service.installHandlers(on: channel)
-        try channel.writeInbound(EmbeddedWebSocketClient.upgradeRequest("/connection/websocket"))
-        channel.embeddedEventLoop.run()
-        var answer = ""
-        while let part = try channel.readOutbound(as: ByteBuffer.self) { answer += String(buffer: part) }
+        let answer = try EmbeddedWebSocketClient.open(
+            channel,
+            request: EmbeddedWebSocketClient.upgradeRequest("/connection/websocket")
+        ) {
+            try service.installHandlers(on: $0)
+        }
         return (channel, hub, answer)
-    }
-
-    /// Sends one command as a text message.
-    static func send(_ command: String, to channel: EmbeddedChannel) throws {
-        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array(command.utf8)))
-        channel.embeddedEventLoop.run()
     }
 
     /// The JSON objects of the text frames written since the last call.
     static func messages(_ channel: EmbeddedChannel) throws -> [[String: Any]] {
-        try EmbeddedWebSocketClient.frames(channel).filter { $0.opcode == 0x1 }.compactMap {
-            try JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any]
+        try EmbeddedWebSocketClient.texts(channel).compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
     }
 
@@ -60,12 +54,15 @@ struct NativeWebSocketTests {
     @Test("commands in, replies out; a published message comes as a push")
     func commandsAndPush() throws {
         let (channel, hub, _) = try Self.opened()
-        try Self.send(#"{"id": 1, "method": "connect"}"#, to: channel)
+        try EmbeddedWebSocketClient.sendText(#"{"id": 1, "method": "connect"}"#, to: channel)
         let connected = try Self.messages(channel)
         #expect(connected.count == 1)
         #expect(connected.first?["id"] as? Int == 1)
         #expect((connected.first?["result"] as? [String: Any])?["client"] is String)
-        try Self.send(#"{"id": 2, "method": "subscribe", "params": {"channel": "news"}}"#, to: channel)
+        try EmbeddedWebSocketClient.sendText(
+            #"{"id": 2, "method": "subscribe", "params": {"channel": "news"}}"#,
+            to: channel
+        )
         let subscribed = try Self.messages(channel)
         #expect((subscribed.first?["result"] as? [String: Any])?["channel"] as? String == "news")
         _ = try hub.publish(PublishRequest(payload: ByteBuffer(string: "hello")), to: ChannelName(unchecked: "news"))
@@ -81,12 +78,15 @@ struct NativeWebSocketTests {
     @Test("a bad command gets an error reply and the connection stays open")
     func errorReply() throws {
         let (channel, _, _) = try Self.opened()
-        try Self.send(#"{"id": 7, "method": "subscribe", "params": {"channel": "news"}}"#, to: channel)
+        try EmbeddedWebSocketClient.sendText(
+            #"{"id": 7, "method": "subscribe", "params": {"channel": "news"}}"#,
+            to: channel
+        )
         #expect((try Self.messages(channel).first?["error"] as? [String: Any])?["code"] as? Int == 102)
         #expect(channel.isActive)
-        try Self.send(#"{"id": 8, "method": "connect"}"#, to: channel)
+        try EmbeddedWebSocketClient.sendText(#"{"id": 8, "method": "connect"}"#, to: channel)
         #expect(try Self.messages(channel).first?["result"] != nil)
-        try Self.send(#"{"id": 9, "method": "no-such-method"}"#, to: channel)
+        try EmbeddedWebSocketClient.sendText(#"{"id": 9, "method": "no-such-method"}"#, to: channel)
         #expect((try Self.messages(channel).first?["error"] as? [String: Any])?["code"] as? Int == 101)
         _ = try channel.finish(acceptAlreadyClosed: true)
     }

@@ -28,30 +28,15 @@ struct STOMPWebSocketTests {
             formats: formats,
             frontEnds: [STOMPFrontEnd(stomp: stomp)]
         )
+        let request = EmbeddedWebSocketClient.upgradeRequest(
+            "/stomp",
+            headers: "Sec-WebSocket-Protocol: v10.stomp, v12.stomp\r\n"
+        )
         let channel = EmbeddedChannel()
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
-        try service.installHandlers(on: channel)
-        var request = EmbeddedWebSocketClient.upgradeRequest("/stomp")
-        request.moveWriterIndex(to: request.writerIndex - 2)  // one more header before the blank line
-        request.writeString("Sec-WebSocket-Protocol: v10.stomp, v12.stomp\r\n\r\n")
-        try channel.writeInbound(request)
-        channel.embeddedEventLoop.run()
-        var answer = ""
-        while let part = try channel.readOutbound(as: ByteBuffer.self) { answer += String(buffer: part) }
-        return (channel, hub, answer)
-    }
-
-    /// Sends one STOMP frame as a text message.
-    static func send(_ frame: String, to channel: EmbeddedChannel) throws {
-        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array(frame.utf8)))
-        channel.embeddedEventLoop.run()
-    }
-
-    /// The STOMP frames (text messages) written since the last call.
-    static func frames(_ channel: EmbeddedChannel) throws -> [String] {
-        try EmbeddedWebSocketClient.frames(channel).filter { $0.opcode == 0x1 }.map {
-            String(decoding: $0.payload, as: UTF8.self)
+        let answer = try EmbeddedWebSocketClient.open(channel, request: request) {
+            try service.installHandlers(on: $0)
         }
+        return (channel, hub, answer)
     }
 
     @Test("the handshake is answered with 101 and the best STOMP version offered")
@@ -65,13 +50,13 @@ struct STOMPWebSocketTests {
     @Test("CONNECT, SUBSCRIBE, and a published message arrives as a MESSAGE frame")
     func framesBothWays() throws {
         let (channel, hub, _) = try Self.opened()
-        try Self.send("CONNECT\naccept-version:1.2\nhost:x\n\n\0", to: channel)
-        #expect(try Self.frames(channel).first?.hasPrefix("CONNECTED\n") == true)
-        try Self.send("SUBSCRIBE\nid:0\ndestination:/topic/news\nreceipt:r1\n\n\0", to: channel)
-        #expect(try Self.frames(channel).first?.hasPrefix("RECEIPT\nreceipt-id:r1\n") == true)
+        try EmbeddedWebSocketClient.sendText("CONNECT\naccept-version:1.2\nhost:x\n\n\0", to: channel)
+        #expect(try EmbeddedWebSocketClient.texts(channel).first?.hasPrefix("CONNECTED\n") == true)
+        try EmbeddedWebSocketClient.sendText("SUBSCRIBE\nid:0\ndestination:/topic/news\nreceipt:r1\n\n\0", to: channel)
+        #expect(try EmbeddedWebSocketClient.texts(channel).first?.hasPrefix("RECEIPT\nreceipt-id:r1\n") == true)
         _ = try hub.publish(PublishRequest(payload: ByteBuffer(string: "hello")), to: ChannelName(unchecked: "news"))
         channel.embeddedEventLoop.run()
-        let messages = try Self.frames(channel)
+        let messages = try EmbeddedWebSocketClient.texts(channel)
         #expect(messages.count == 1)
         #expect(messages.first?.hasPrefix("MESSAGE\n") == true)
         #expect(messages.first?.contains("destination:/topic/news\n") == true)
@@ -93,7 +78,7 @@ struct STOMPWebSocketTests {
     @Test("a frame the broker refuses gets an ERROR frame, then the WebSocket closes")
     func refusedFrame() throws {
         let (channel, _, _) = try Self.opened()
-        try Self.send("SUBSCRIBE\nid:0\ndestination:/topic/news\n\n\0", to: channel)
+        try EmbeddedWebSocketClient.sendText("SUBSCRIBE\nid:0\ndestination:/topic/news\n\n\0", to: channel)
         let written = try EmbeddedWebSocketClient.frames(channel)
         #expect(written.first?.opcode == 0x1)
         #expect(written.first.map { String(decoding: $0.payload, as: UTF8.self).hasPrefix("ERROR\n") } == true)

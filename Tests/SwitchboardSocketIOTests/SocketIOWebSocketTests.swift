@@ -23,26 +23,13 @@ struct SocketIOWebSocketTests {
         let hub = Hub(formats: registry)
         let service = HTTPService(hub: hub, configuration: configuration, formats: formats, frontEnds: [socketIO])
         let channel = EmbeddedChannel()
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
-        try service.installHandlers(on: channel)
-        try channel.writeInbound(EmbeddedWebSocketClient.upgradeRequest("/socket.io/?EIO=4&transport=websocket"))
-        channel.embeddedEventLoop.run()
-        var answer = ""
-        while let part = try channel.readOutbound(as: ByteBuffer.self) { answer += String(buffer: part) }
-        return (channel, hub, answer)
-    }
-
-    /// Sends one Engine.IO packet as a text message.
-    static func send(_ packet: String, to channel: EmbeddedChannel) throws {
-        try channel.writeInbound(EmbeddedWebSocketClient.frame(0x1, Array(packet.utf8)))
-        channel.embeddedEventLoop.run()
-    }
-
-    /// The text messages (Engine.IO packets) written since the last call.
-    static func packets(_ channel: EmbeddedChannel) throws -> [String] {
-        try EmbeddedWebSocketClient.frames(channel).filter { $0.opcode == 0x1 }.map {
-            String(decoding: $0.payload, as: UTF8.self)
+        let answer = try EmbeddedWebSocketClient.open(
+            channel,
+            request: EmbeddedWebSocketClient.upgradeRequest("/socket.io/?EIO=4&transport=websocket")
+        ) {
+            try service.installHandlers(on: $0)
         }
+        return (channel, hub, answer)
     }
 
     @Test("the handshake is answered with 101, and the Engine.IO open packet comes with it")
@@ -57,16 +44,16 @@ struct SocketIOWebSocketTests {
     @Test("join the namespace, subscribe with an acknowledgement, receive a published message as an event")
     func eventsBothWays() throws {
         let (channel, hub, _) = try Self.opened()
-        try Self.send("40", to: channel)
-        #expect(try Self.packets(channel).first?.hasPrefix(#"40{"sid":"#) == true)
-        try Self.send(#"421["subscribe",{"channel":"news"}]"#, to: channel)
-        let ack = try Self.packets(channel)
+        try EmbeddedWebSocketClient.sendText("40", to: channel)
+        #expect(try EmbeddedWebSocketClient.texts(channel).first?.hasPrefix(#"40{"sid":"#) == true)
+        try EmbeddedWebSocketClient.sendText(#"421["subscribe",{"channel":"news"}]"#, to: channel)
+        let ack = try EmbeddedWebSocketClient.texts(channel)
         #expect(ack.count == 1)
         #expect(ack.first?.hasPrefix("431[") == true)
         #expect(ack.first?.contains(#""ok":true"#) == true)
         _ = try hub.publish(PublishRequest(payload: ByteBuffer(string: "hello")), to: ChannelName(unchecked: "news"))
         channel.embeddedEventLoop.run()
-        let events = try Self.packets(channel)
+        let events = try EmbeddedWebSocketClient.texts(channel)
         #expect(events.count == 1)
         #expect(events.first?.hasPrefix(#"42["message",{"#) == true)
         #expect(events.first?.contains(#""data":"hello""#) == true)
@@ -85,7 +72,7 @@ struct SocketIOWebSocketTests {
     @Test("a malformed Engine.IO packet ends the session: the WebSocket closes")
     func malformedPacket() throws {
         let (channel, _, _) = try Self.opened()
-        try Self.send("x-not-a-packet", to: channel)
+        try EmbeddedWebSocketClient.sendText("x-not-a-packet", to: channel)
         channel.embeddedEventLoop.run()
         #expect(try EmbeddedWebSocketClient.frames(channel).last?.opcode == 0x8)
         #expect(!channel.isActive)

@@ -4,13 +4,39 @@ public import NIOEmbedded
 /// What the EmbeddedChannel tests of every front end do as a WebSocket client: the upgrade request,
 /// masked frames in (RFC 6455 §5.3), the server's bytes and frames out.
 public enum EmbeddedWebSocketClient {
-    /// A WebSocket upgrade request for `path` (the key of RFC 6455's example: the answer's accept value is
-    /// `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`).
-    public static func upgradeRequest(_ path: String) -> ByteBuffer {
+    /// A WebSocket upgrade request for `path`, with `headers` (each ending in CRLF) added (the key of
+    /// RFC 6455's example: the answer's accept value is `s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`).
+    public static func upgradeRequest(_ path: String, headers: String = "") -> ByteBuffer {
         ByteBuffer(
             string: "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\(headers)\r\n"
         )
+    }
+
+    /// A connection from loopback whose pipeline `install` builds (a service's handlers), after `request`
+    /// and one event-loop turn (the request decoder leaves the pipeline on the next turn); what it was
+    /// answered.
+    public static func open(
+        _ channel: EmbeddedChannel,
+        request: ByteBuffer,
+        install: (EmbeddedChannel) throws -> Void
+    ) throws -> String {
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
+        try install(channel)
+        try channel.writeInbound(request)
+        channel.embeddedEventLoop.run()
+        return String(decoding: try written(channel), as: UTF8.self)
+    }
+
+    /// Sends `text` as one text message, and lets the event loop run.
+    public static func sendText(_ text: String, to channel: EmbeddedChannel) throws {
+        try channel.writeInbound(frame(0x1, Array(text.utf8)))
+        channel.embeddedEventLoop.run()
+    }
+
+    /// The text messages written to `channel` since the last call.
+    public static func texts(_ channel: EmbeddedChannel) throws -> [String] {
+        try frames(channel).filter { $0.opcode == 0x1 }.map { String(decoding: $0.payload, as: UTF8.self) }
     }
 
     /// The accept value answered to ``upgradeRequest(_:)``.
