@@ -148,6 +148,18 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // A Redis client of our own on NIO (no Redis package is available): the RESP3 codec, a pipelined
+        // connection, a link that reconnects, probes and restores its sharded pub/sub subscriptions.
+        .target(
+            name: "SwitchboardRedis",
+            dependencies: [
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         // Configuration, bootstraps and lifecycle: the only library that imports NIOPosix.
         .target(
             name: "SwitchboardServer",
@@ -304,6 +316,17 @@ let package = Package(
                 "SwitchboardTestSupport",
                 "SwitchboardCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchboardRedisTests",
+            dependencies: [
+                "SwitchboardRedis",
+                "SwitchboardCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
