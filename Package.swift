@@ -171,6 +171,7 @@ let package = Package(
                 "SwitchboardNative",
                 "SwitchboardSocketIO",
                 "SwitchboardSTOMP",
+                "SwitchboardRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -135,7 +135,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .frontEnd(let route): route.answer(frontEndRequest)
             case .core(.subscribe(let channels)): HTTPSubscription.answer(channels: channels, request: frontEndRequest)
             case .core(.echo): .upgrade(.echo(service: service))
-            case .core(let route): .respond(frontEndRequest.endpoints.handle(route, request: request))
+            case .core(let route): frontEndRequest.endpoints.answer(route, request: request, on: context.eventLoop)
             }
         carryOut(answer, to: request, context: context)
     }
@@ -154,6 +154,14 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .await(let future):
             state = .awaiting
             future.whenSuccess(finish)
+        case .deferred(let start):
+            state = .awaiting
+            start { answer in
+                // Unless the client left meanwhile (the state was reset).
+                guard case .awaiting = handler.value.state else { return }
+                handler.value.state = .idle
+                handler.value.carryOut(answer, to: request, context: contextBox.value)
+            }
         case .longPoll(let poll, let positions):
             if let immediate = poll.start(positions: positions, completion: finish) {
                 respond(immediate, to: head, context: context)

@@ -61,6 +61,7 @@ struct NativeError: Error {
         case hookFailed = 117
         case memoryFull = 118
         case tooManyChannels = 119
+        case engineUnavailable = 121
         case tooManyCalls = 120
 
         /// The machine-readable name.
@@ -86,6 +87,7 @@ struct NativeError: Error {
             case .hookFailed: return "hook_failed"
             case .memoryFull: return "memory_full"
             case .tooManyChannels: return "too_many_channels"
+            case .engineUnavailable: return "engine_unavailable"
             case .tooManyCalls: return "too_many_calls"
             }
         }
@@ -106,6 +108,7 @@ struct NativeError: Error {
         switch refusal {
         case .memoryFull: self.init(.memoryFull, refusal.message, id: id)
         case .tooManyChannels: self.init(.tooManyChannels, refusal.message, id: id)
+        case .engineUnavailable: self.init(.engineUnavailable, refusal.message, id: id)
         }
     }
 }

@@ -9,6 +9,7 @@ import SwitchboardBridge
 public import SwitchboardCore
 import SwitchboardHTTP
 import SwitchboardNative
+import SwitchboardRedis
 import SwitchboardSTOMP
 import SwitchboardSocketIO
 
@@ -28,6 +29,8 @@ public final class SwitchboardServer: Sendable {
     let connectionLimiter: ConnectionLimiter
     /// The certificate of `[tls]`, when configured.
     let tls: TLSCertificates?
+    /// The shared engine (`engine.type = "redis"`), when configured.
+    let engine: RedisBroker?
 
     /// Builds the server (nothing is bound yet). Throws what is wrong with files the configuration names
     /// (a trust store that cannot be read).
@@ -40,11 +43,17 @@ public final class SwitchboardServer: Sendable {
         let native = NativeFrontEnd(configuration: configuration.httpFrontEnd, registry: &registry)
         let socketIO = SocketIOFrontEnd(configuration.httpFrontEnd.socketIO, registry: &registry)
         let stompFormats = STOMPService.registerFormats(in: &registry)
+        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let hubBox = HubBox()
+        self.engine = try Self.makeEngine(configuration, hub: hubBox, on: group.next(), logger: logger)
         self.hub = Hub(
             configuration: configuration.hub,
             formats: registry,
-            memory: MemoryBudget(limit: configuration.maxMemory)
+            memory: MemoryBudget(limit: configuration.maxMemory),
+            engine: engine
         )
+        hubBox.hub = hub
         self.stompService = STOMPService(hub: hub, configuration: configuration.stompBroker, formats: stompFormats)
         var httpConfiguration = configuration.httpFrontEnd
         httpConfiguration.applyHostDefault(listenerHost: configuration.http.host)
@@ -80,8 +89,6 @@ public final class SwitchboardServer: Sendable {
             backend: backend,
             tokens: tokens
         )
-        let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let descriptors = ConnectionLimits.raiseDescriptorLimit()
         let maxConnections =
             configuration.maxConnections ?? ConnectionLimits.defaultMaxConnections(descriptors: descriptors)
@@ -112,6 +119,7 @@ public final class SwitchboardServer: Sendable {
     /// Binds the listeners.
     public func start() async throws -> Listeners {
         try jwks?.start(on: group.next())
+        engine?.start()
         let service = httpService
         let limiter = connectionLimiter
         let bootstrap = serverBootstrap(tls: tls) { channel in
@@ -237,6 +245,7 @@ public final class SwitchboardServer: Sendable {
             )
         }
         try? await listeners.http.close()
+        engine?.shutdown()
         try await group.shutdownGracefully()
         logger.info("stopped")
     }
@@ -297,5 +306,55 @@ enum SignalWaiter {
         // The sources must stay alive until a signal arrived.
         withExtendedLifetime(sources) {}
         return number
+    }
+}
+
+extension SwitchboardServer {
+    /// The hub an engine's events go to: the engine is made before the hub that uses it.
+    final class HubBox: @unchecked Sendable {
+        // Set once, right after the hub is made and before the engine starts; read afterwards.
+        var hub: Hub?
+    }
+
+    /// The Redis engine of `engine.type = "redis"`, wired to tell the hub what Redis says; nil for memory.
+    static func makeEngine(
+        _ configuration: SwitchboardConfiguration,
+        hub: HubBox,
+        on eventLoop: any EventLoop,
+        logger: Logger
+    ) throws -> RedisBroker? {
+        guard configuration.engine.isShared, let url = configuration.engine.redis.first else { return nil }
+        let endpoint = try RedisEndpoint(url: url)
+        let hubConfiguration = configuration.hub
+        return RedisBroker(
+            endpoint: endpoint,
+            configuration: .init(
+                prefix: configuration.engine.prefix,
+                historySize: hubConfiguration.historySize,
+                historyTTLMilliseconds: hubConfiguration.historyTTLMilliseconds,
+                channelRetentionMilliseconds: hubConfiguration.channelRetentionMilliseconds
+            ),
+            connector: PosixTCPConnector(),
+            eventLoop: eventLoop,
+            events: .init(
+                received: { hub.hub?.ingest($0) },
+                deleted: { hub.hub?.engineDeleted($0, epoch: $1) },
+                detachedByRedis: { hub.hub?.engineDetached($0) },
+                linkUp: {
+                    logger.info("Redis engine up", metadata: ["redis": "\(endpoint)"])
+                    hub.hub?.engineLinkUp()
+                },
+                linkDown: { error in
+                    logger.warning(
+                        "Redis engine down: publishes are refused until it returns",
+                        metadata: ["redis": "\(endpoint)", "reason": "\(error)"]
+                    )
+                }
+            ),
+            makeEpoch: {
+                var generator = SystemRandomNumberGenerator()
+                return StreamPosition.makeEpoch(using: &generator)
+            }
+        )
     }
 }

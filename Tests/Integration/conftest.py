@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SWITCHBOARD_BIN") or ROOT / ".build" / "debug" / "switchboard")
 
 SECTIONS = {
-    "server": ["http", "chat", "threads", "shutdown_timeout", "log_level"],
+    "server": ["http", "chat", "threads", "shutdown_timeout", "log_level", "node_id", "advertise"],
+    "engine": ["type", "redis", "prefix"],
     "channels": ["history_size", "history_ttl", "ping_interval", "longpoll_timeout",
                  "message_template", "ping_template", "presence"],
     "limits": ["max_channel_name", "max_channels_per_subscription", "max_message_size",
@@ -58,7 +59,7 @@ SECTIONS = {
 }
 # Socket.IO's and the bridge's keys share names with other sections': only accepted per section,
 # make_server(socketio={...}), make_server(bridge={..., "route": [{"path", "target", "text"}]}).
-KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge", "tls") for k in keys}
+KEY_SECTION = {k: s for s, keys in SECTIONS.items() if s not in ("socketio", "bridge", "tls", "engine") for k in keys}
 # Keys whose flat name is ambiguous or too vague are only accepted per section: make_server(stomp={...}).
 for _key in ("listen", "websocket", "users", "user", "heartbeat", "connect_timeout", "max_concurrent_calls", "tls"):
     KEY_SECTION.pop(_key, None)

@@ -6,6 +6,7 @@ final class RecordingSubscriber: ChannelSubscriber {
     var delivered: [Message] = []
     var flushes = 0
     var deleted: [ChannelName] = []
+    var gaps: [(GapReason, from: StreamPosition, to: StreamPosition)] = []
 
     func deliver(_ delivery: Delivery, on subscription: Subscription, flush: Bool) {
         delivered.append(delivery.message)
@@ -14,6 +15,10 @@ final class RecordingSubscriber: ChannelSubscriber {
 
     func channelDeleted(_ subscription: Subscription) {
         deleted.append(subscription.channel)
+    }
+
+    func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription) {
+        gaps.append((gap, from, subscription.position))
     }
 
     var texts: [String] { delivered.map { String(buffer: $0.payload) } }

@@ -192,7 +192,7 @@ import Testing
         }
         #expect(error?.code == .unavailable)
         #expect(node.downs.withLock { $0 } == 1)
-        #expect(node.broker.downReason != nil)
+        #expect(node.broker.unavailableReason != nil)
     }
 
     /// One command on a connection of its own.

@@ -11,11 +11,18 @@ public protocol ChannelSubscriber: AnyObject {
     func channelDeleted(_ subscription: Subscription)
     /// Someone joined or left the subscription's channel (only subscribers that show presence care).
     func presenceChanged(_ event: PresenceEvent, on subscription: Subscription)
+    /// The subscription's channel moved on without some messages after `from` (the shared engine lost them,
+    /// or started a new epoch): tell the client, as a resume with that gap would. Deliveries continue from
+    /// ``Subscription/position``.
+    func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription)
 }
 
 extension ChannelSubscriber {
     /// Presence is not shown by default.
     public func presenceChanged(_ event: PresenceEvent, on subscription: Subscription) {}
+
+    /// A live gap is not shown by default (only a shared engine makes them).
+    public func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription) {}
 }
 
 /// One subscriber's subscription to one channel. Confined to the subscriber's event loop.

@@ -79,29 +79,43 @@ extension Hub {
         let now = clock()
         return shard(for: channel).channels.withLock { channels in
             guard let state = channels[channel] else { return nil }
-            expireHistory(of: state, now: now)
-            let start = since ?? StreamPosition(epoch: state.epoch, offset: 0)
-            let resume = state.history.resume(
-                from: start,
-                epoch: state.epoch,
-                lastOffset: state.lastOffset,
-                limit: limit
-            )
-            var messages = resume.messages
-            var bytes = 0
-            if let cut = messages.indices.first(where: { index in
-                bytes += messages[index].payload.readableBytes
-                return index > 0 && bytes > maxBytes
-            }) {
-                messages.removeSubrange(cut...)
-            }
-            return HistoryPage(
-                messages: messages,
-                gap: since == nil ? nil : resume.gap,
-                lastPosition: resume.position,
-                truncated: messages.count < resume.messages.count
-            )
+            return historyPage(of: state, since: since, limit: limit, maxBytes: maxBytes, now: now)
         }
+    }
+
+    /// The page of `state`'s history after `since`. Under the shard's lock, or on a detached state (a
+    /// snapshot read from the engine: its bytes were never taken from the budget, so are not given back).
+    func historyPage(
+        of state: ChannelState,
+        since: StreamPosition?,
+        limit: Int,
+        maxBytes: Int,
+        now: Int64,
+        detached: Bool = false
+    ) -> HistoryPage {
+        if detached { state.history.expire(now: now) } else { expireHistory(of: state, now: now) }
+        let start = since ?? StreamPosition(epoch: state.epoch, offset: 0)
+        let resume = state.history.resume(
+            from: start,
+            epoch: state.epoch,
+            lastOffset: state.lastOffset,
+            fence: state.fence,
+            limit: limit
+        )
+        var messages = resume.messages
+        var bytes = 0
+        if let cut = messages.indices.first(where: { index in
+            bytes += messages[index].payload.readableBytes
+            return index > 0 && bytes > maxBytes
+        }) {
+            messages.removeSubrange(cut...)
+        }
+        return HistoryPage(
+            messages: messages,
+            gap: since == nil ? nil : resume.gap,
+            lastPosition: resume.position,
+            truncated: messages.count < resume.messages.count
+        )
     }
 
     /// Deletes `channel` and its history; its subscribers are told (``ChannelSubscriber/channelDeleted(_:)``)
@@ -158,7 +172,7 @@ extension Hub {
         )
     }
 
-    private static func info(_ name: ChannelName, _ state: ChannelState) -> ChannelInfo {
+    static func info(_ name: ChannelName, _ state: ChannelState) -> ChannelInfo {
         ChannelInfo(
             channel: name,
             messages: state.history.count,

@@ -18,6 +18,10 @@ extension Hub {
     /// `limits.max_memory`, or when the channel does not exist and `limits.max_channels` do.
     @discardableResult
     public func publish(_ request: PublishRequest, to channel: ChannelName) throws(HubRefusal) -> PublishResult {
+        // With an engine, a publish waits for the engine's answer: ``publish(_:to:on:)``.
+        if engine != nil {
+            throw .engineUnavailable(reason: "this publish path does not support the shared engine yet")
+        }
         let now = clock()
         let payload = Self.detached(request.payload)
         let (message, subscribers, drainsToSchedule) = try shard(for: channel).channels.withLock {
@@ -33,16 +37,9 @@ extension Hub {
                 headers: request.headers,
                 timestamp: now
             )
-            if configuration.historySize > 0 {
-                // History keeps the message: what it adds to the retained bytes, net of the oldest message
-                // it pushes out, must fit the budget.
-                let evicted = state.history.bytesEvictedByAppend
-                let added = message.retainedBytes - evicted
-                guard memory.reserve(added, for: .history, by: request.source) else {
-                    if !existed { forget(channel, in: &channels) }
-                    throw .memoryFull(limit: memory.limit)
-                }
-                memory.release(state.history.append(message, now: now) - evicted - min(added, 0), for: .history)
+            guard keep(message, in: state, now: now, source: request.source) else {
+                if !existed { forget(channel, in: &channels) }
+                throw .memoryFull(limit: memory.limit)
             }
             state.lastOffset += 1
             state.publishedCount += 1
@@ -52,17 +49,36 @@ extension Hub {
             // threads cannot reach a loop in the opposite order of their positions (the later message would
             // hide the earlier one: subscribers skip positions they have passed). Encoding once per wire
             // format in use happens here too; waking the loops (a syscall) happens after the lock.
-            let delivery = Delivery(
-                message: message,
-                formatsInUse: state.formatCounts,
-                encoders: encoders,
-                allocator: allocator
-            )
-            return (message, state.subscriberCount, state.enqueue(.deliver(delivery)))
+            return (message, state.subscriberCount, enqueueDelivery(of: message, in: state))
         }
         publishedCount.wrappingIncrement(ordering: .relaxed)
         for context in drainsToSchedule { context.scheduleDrain() }
         return PublishResult(message: message, subscribers: subscribers)
+    }
+
+    /// Hands `message` to the inbox of every loop with subscribers of the channel, encoded once per wire
+    /// format in use; returns the loops to wake after the lock. Under the shard's lock.
+    func enqueueDelivery(of message: Message, in state: ChannelState) -> [LoopContext] {
+        guard !state.loops.isEmpty else { return [] }
+        let delivery = Delivery(
+            message: message,
+            formatsInUse: state.formatCounts,
+            encoders: encoders,
+            allocator: allocator
+        )
+        return state.enqueue(.deliver(delivery))
+    }
+
+    /// Keeps `message` in `state`'s history when history is on: what it adds to the retained bytes, net of
+    /// the oldest message it pushes out, must fit the budget; false (and nothing kept) when it does not.
+    /// Under the shard's lock.
+    func keep(_ message: Message, in state: ChannelState, now: Int64, source: MemoryBudget.Source) -> Bool {
+        guard configuration.historySize > 0 else { return true }
+        let evicted = state.history.bytesEvictedByAppend
+        let added = message.retainedBytes - evicted
+        guard memory.reserve(added, for: .history, by: source) else { return false }
+        memory.release(state.history.append(message, now: now) - evicted - min(added, 0), for: .history)
+        return true
     }
 
     /// `payload`, or a copy of it when it is a small part of a larger buffer (a slice of a read buffer):

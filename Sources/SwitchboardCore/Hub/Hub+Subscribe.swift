@@ -20,10 +20,20 @@ extension Hub {
         eventLoop.preconditionInEventLoop()
         let context = loopContext(for: eventLoop)
         let now = clock()
+        let mirrored = engine != nil
         let resume = try shard(for: channel).channels.withLock { channels throws(HubRefusal) -> ResumeResult in
+            if mirrored, channels[channel].map({ $0.mirror != .live && $0.mirror != .repairing }) ?? true {
+                // With an engine, a channel must be mirrored first: whenReady(_:on:_:refused:).
+                throw .engineUnavailable(reason: "the channel is not mirrored on this node")
+            }
             let state = try state(of: channel, in: &channels, now: now)
             expireHistory(of: state, now: now)
-            let resume = state.history.resume(from: position, epoch: state.epoch, lastOffset: state.lastOffset)
+            let resume = state.history.resume(
+                from: position,
+                epoch: state.epoch,
+                lastOffset: state.lastOffset,
+                fence: state.fence
+            )
             state.subscriberCount += 1
             state.lastActivity = now
             if let format { state.formatCounts[format.index] += 1 }
@@ -54,10 +64,11 @@ extension Hub {
         let context = loopContext(for: eventLoop)
         context.remove(subscription)
         let now = clock()
-        shard(for: subscription.channel).channels.withLock { channels in
+        let detach = shard(for: subscription.channel).channels.withLock { channels -> Bool in
             // A channel deleted and re-created since has a new epoch: this subscription is not counted there.
-            guard let state = channels[subscription.channel] else { return }
-            if state.epoch == subscription.position.epoch {
+            // (A mirror's epoch can move on under its subscriptions: they are counted whatever theirs.)
+            guard let state = channels[subscription.channel] else { return false }
+            if state.epoch == subscription.position.epoch || state.mirror != .notMirrored {
                 state.lastActivity = now
                 state.subscriberCount -= 1
                 if let format = subscription.format { state.formatCounts[format.index] -= 1 }
@@ -66,6 +77,9 @@ extension Hub {
                     if state.loops[index].count == 0 { state.loops.remove(at: index) }
                 }
             }
+            // A mirror lives as long as this node has subscribers of the channel.
+            return dropMirrorIfUnused(state, channel: subscription.channel, in: &channels)
         }
+        if detach { engine?.detach(subscription.channel) }
     }
 }

@@ -55,7 +55,8 @@ public final class Hub: Sendable {
     /// One channel's state. A class, only ever touched under its shard's lock: mutated in place, never
     /// copied (a struct in the dictionary was copied — history, lists and all — by every read).
     final class ChannelState {
-        let epoch: String
+        /// The epoch. Changes only on a mirror, when the engine's channel starts a new one.
+        var epoch: String
         var lastOffset: UInt64 = 0
         var history: MessageHistory
         var loops: [LoopSubscriberCount] = []
@@ -66,6 +67,18 @@ public final class Hub: Sendable {
         var presence: [String: PresenceMember] = [:]
         /// The last publish, subscribe or unsubscribe, in milliseconds since the Unix epoch.
         var lastActivity: Int64
+        /// With an engine: where this mirror of the engine's channel stands (``Hub+Mirror``).
+        var mirror = MirrorState.notMirrored
+        /// With an engine: messages received ahead of the next expected offset (or while the mirror is being
+        /// filled), by offset.
+        var reorder: [UInt64: Message] = [:]
+        /// With an engine: what waits for the mirror to be filled.
+        var waiters: [MirrorWaiter] = []
+        /// With an engine: callers of ``Hub/whenReady(_:on:_:refused:)`` about to subscribe; the mirror stays
+        /// while any holds it, even with no subscriber yet.
+        var holds = 0
+        /// With an engine: the epoch before the channel's last fence and its last offset (``ChannelHead``).
+        var fence: StreamPosition?
 
         init(epoch: String, history: MessageHistory, formatCounts: [Int], lastActivity: Int64) {
             self.epoch = epoch
@@ -74,7 +87,8 @@ public final class Hub: Sendable {
             self.lastActivity = lastActivity
         }
 
-        var isUnused: Bool { subscriberCount == 0 && history.isEmpty }
+        /// Nothing to keep but the epoch: no subscribers (nor any waiting for a mirror), no history.
+        var isUnused: Bool { subscriberCount == 0 && history.isEmpty && waiters.isEmpty && holds == 0 }
 
         /// Queues `event` in the inbox of every loop with subscribers of the channel. Call under the shard's
         /// lock, so that events reach every loop in the order the channel saw them; returns the loops whose
@@ -102,16 +116,21 @@ public final class Hub: Sendable {
     let channelCount = ManagedAtomic<Int>(0)
     /// The server-wide budget that history's bytes count against.
     public let memory: MemoryBudget
+    /// The engine the channels live in when nodes share them; nil for the embedded memory engine, where the
+    /// hub itself is the store.
+    public let engine: (any ChannelEngine)?
 
     /// Creates a hub.
     ///
     /// - Parameters:
     ///   - clock: wall-clock milliseconds since the Unix epoch (injected so tests control history age).
     ///   - makeEpoch: a new channel epoch (injected so tests can make it predictable).
+    ///   - engine: where channels live when several nodes share them (nil: this hub is the store).
     public init(
         configuration: Configuration = .init(),
         formats: WireFormatRegistry = .init(),
         memory: MemoryBudget = MemoryBudget(limit: 0),
+        engine: (any ChannelEngine)? = nil,
         clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
         makeEpoch: @escaping @Sendable () -> String = {
             var generator = SystemRandomNumberGenerator()
@@ -120,6 +139,7 @@ public final class Hub: Sendable {
     ) {
         self.configuration = configuration
         self.memory = memory
+        self.engine = engine
         self.encoders = formats.encoders
         self.shards = (0..<64).map { _ in Shard() }
         self.clock = clock

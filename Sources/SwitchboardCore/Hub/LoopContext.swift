@@ -17,6 +17,10 @@ final class LoopContext: @unchecked Sendable {
         case deliver(Delivery)
         case channelDeleted(ChannelName, epoch: String)
         case presence(PresenceEvent, epoch: String)
+        /// A mirror's channel moved on without the messages in between (a new epoch in the engine, a fence,
+        /// messages the engine no longer has): subscriptions at `epoch` continue from `position`, told of
+        /// `gap` when there is one.
+        case moved(ChannelName, epoch: String, to: StreamPosition, gap: GapReason?)
     }
 
     private struct Inbox {
@@ -101,6 +105,12 @@ final class LoopContext: @unchecked Sendable {
             case .presence(let event, let epoch):
                 for subscription in registry[event.channel] ?? [] where subscription.position.epoch == epoch {
                     subscription.subscriber?.presenceChanged(event, on: subscription)
+                }
+            case .moved(let channel, let epoch, let position, let gap):
+                for subscription in registry[channel] ?? [] where subscription.position.epoch == epoch {
+                    let from = subscription.position
+                    subscription.position = position
+                    if let gap { subscription.subscriber?.gapped(gap, from: from, on: subscription) }
                 }
             }
         }

@@ -48,6 +48,26 @@ struct MessageHistory {
         return dropped
     }
 
+    /// Drops every message; returns their retained bytes.
+    mutating func removeAll() -> Int {
+        defer {
+            messages.removeAll()
+            bytes = 0
+        }
+        return bytes
+    }
+
+    /// Drops the messages after `offset` (a mirror whose engine lost them); returns their retained bytes.
+    mutating func removeMessages(after offset: UInt64) -> Int {
+        var dropped = 0
+        while let newest = messages.last, newest.position.offset > offset {
+            let removed = messages.removeLast().retainedBytes
+            bytes -= removed
+            dropped += removed
+        }
+        return dropped
+    }
+
     private mutating func removeOldest() -> Int {
         let removed = messages.removeFirst().retainedBytes
         bytes -= removed
@@ -102,10 +122,26 @@ extension ResumeResult {
 
 extension MessageHistory {
     /// Decides what a subscriber resuming from `requested` receives, given the channel's epoch and last offset.
-    func resume(from requested: StreamPosition?, epoch: String, lastOffset: UInt64, limit: Int = .max) -> ResumeResult {
+    func resume(
+        from requested: StreamPosition?,
+        epoch: String,
+        lastOffset: UInt64,
+        fence: StreamPosition? = nil,
+        limit: Int = .max
+    ) -> ResumeResult {
         let current = StreamPosition(epoch: epoch, offset: lastOffset)
-        guard let requested else {
+        guard var requested else {
             return ResumeResult(messages: [], gap: nil, position: current)
+        }
+        if let fence, requested.epoch == fence.epoch {
+            // From the epoch before a fence (a change of the engine's primary): what is stored after the
+            // position is exact — offsets continue across the fence — but messages after the fence's offset
+            // may have been lost, and the position may even name one of them: replay from no later than the
+            // fence, and say so.
+            requested = StreamPosition(epoch: epoch, offset: min(requested.offset, fence.offset))
+            var result = resume(from: requested, epoch: epoch, lastOffset: lastOffset, limit: limit)
+            result.gap = result.gap ?? .possibleLoss
+            return result
         }
         guard requested.epoch == epoch else {
             return ResumeResult(messages: messages(after: 0, limit: limit), gap: .newEpoch, position: current)

@@ -47,4 +47,7 @@ public enum GapReason: String, Sendable, Equatable {
     /// `limits.max_outbound_bytes`): the newest that fit are sent; the others can be read page by page
     /// from history.
     case tooLarge = "too-large"
+    /// The shared engine's primary changed and may have lost the newest messages (an asynchronous replica
+    /// was promoted): what is still stored was sent; messages after it may be missing.
+    case possibleLoss = "possible-loss"
 }

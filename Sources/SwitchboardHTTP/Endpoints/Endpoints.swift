@@ -10,24 +10,38 @@ package struct Endpoints {
     package let service: HTTPService
     package let allocator: ByteBufferAllocator
 
-    package func handle(_ route: Route, request: HTTPRequest) -> HTTPResponse {
+    /// The answer to `route`: at once, or — for what goes through the hub's engine (publishing, deleting,
+    /// reading a channel another node may hold) — when the hub has it (at once too without an engine).
+    package func answer(_ route: Route, request: HTTPRequest, on eventLoop: any EventLoop) -> FrontEndAnswer {
+        let answer: () throws -> EventLoopFuture<HTTPResponse>
+        switch route {
+        case .publish(let channel): answer = { try publish(channel, request: request, on: eventLoop) }
+        case .channelInfo(let channel): answer = { channelInfo(channel, on: eventLoop) }
+        case .deleteChannel(let channel): answer = { deleteChannel(channel, on: eventLoop) }
+        case .apiPublish: answer = { try apiPublish(request, on: eventLoop) }
+        case .apiBroadcast: answer = { try apiBroadcast(request, on: eventLoop) }
+        case .apiHistory(let channel): answer = { try apiHistory(channel, request: request, on: eventLoop) }
+        default: return .respond(handle(route, request: request))
+        }
+        let allocator = allocator
         do {
-            switch route {
-            case .publish(let channel): return try publish(channel, request: request)
-            case .channelInfo(let channel): return try channelInfo(channel)
-            case .deleteChannel(let channel): return try deleteChannel(channel)
-            case .apiPublish: return try apiPublish(request)
-            case .apiBroadcast: return try apiBroadcast(request)
-            case .apiChannels: return apiChannels()
-            case .apiHistory(let channel): return try apiHistory(channel, request: request)
-            case .stats: return stats()
-            case .health: return health()
-            case .asset(let path): return asset(path, request: request)
-            case .subscribe, .echo:
-                preconditionFailure("streaming route \(route) reached the endpoints")
-            }
+            return .await(try answer().recover { Self.errorResponse($0, allocator: allocator) })
         } catch {
-            return Self.errorResponse(error, allocator: allocator)
+            return .respond(Self.errorResponse(error, allocator: allocator))
+        }
+    }
+
+    /// The answer to a route that needs no waiting.
+    package func handle(_ route: Route, request: HTTPRequest) -> HTTPResponse {
+        switch route {
+        case .apiChannels: return apiChannels()
+        case .stats: return stats()
+        case .health: return health()
+        case .asset(let path): return asset(path, request: request)
+        case .publish, .channelInfo, .deleteChannel, .apiPublish, .apiBroadcast, .apiHistory:
+            preconditionFailure("route \(route) is answered through answer(_:request:on:)")
+        case .subscribe, .echo:
+            preconditionFailure("streaming route \(route) reached the endpoints")
         }
     }
 
@@ -42,37 +56,44 @@ package struct Endpoints {
 
     // MARK: /pub
 
-    private func publish(_ channel: ChannelName, request: HTTPRequest) throws -> HTTPResponse {
+    private func publish(
+        _ channel: ChannelName,
+        request: HTTPRequest,
+        on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<HTTPResponse> {
         let headers = request.head.headers
-        let result = try service.hub.publish(
-            PublishRequest(
-                payload: request.body ?? ByteBuffer(),
-                contentType: headers.first(name: "content-type"),
-                eventType: headers.first(name: "event-type").flatMap { $0.isEmpty ? nil : $0 }
-            ),
-            to: channel
+        let publish = PublishRequest(
+            payload: request.body ?? ByteBuffer(),
+            contentType: headers.first(name: "content-type"),
+            eventType: headers.first(name: "event-type").flatMap { $0.isEmpty ? nil : $0 }
         )
-        var json = JSONWriter(allocator: allocator)
-        Self.writePublishResult(result, into: &json)
-        return .json(.ok, json)
+        return service.hub.publish(publish, to: channel, on: eventLoop).map { [allocator] result in
+            var json = JSONWriter(allocator: allocator)
+            Self.writePublishResult(result, into: &json)
+            return .json(.ok, json)
+        }
     }
 
-    private func channelInfo(_ channel: ChannelName) throws -> HTTPResponse {
-        guard let info = service.hub.info(channel) else { throw Self.noSuchChannel(channel) }
-        var json = JSONWriter(allocator: allocator)
-        Self.writeInfo(info, into: &json)
-        return .json(.ok, json)
+    private func channelInfo(_ channel: ChannelName, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        service.hub.info(channel, on: eventLoop).flatMapThrowing { [allocator] info in
+            guard let info else { throw Self.noSuchChannel(channel) }
+            var json = JSONWriter(allocator: allocator)
+            Self.writeInfo(info, into: &json)
+            return .json(.ok, json)
+        }
     }
 
-    private func deleteChannel(_ channel: ChannelName) throws -> HTTPResponse {
-        guard let closed = service.hub.deleteChannel(channel) else { throw Self.noSuchChannel(channel) }
-        var json = JSONWriter(allocator: allocator)
-        json.beginObject()
-        json.string("channel", channel.rawValue)
-        json.bool("deleted", true)
-        json.integer("subscribers_closed", closed)
-        json.endObject()
-        return .json(.ok, json)
+    private func deleteChannel(_ channel: ChannelName, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPResponse> {
+        service.hub.deleteChannel(channel, on: eventLoop).flatMapThrowing { [allocator] closed in
+            guard let closed else { throw Self.noSuchChannel(channel) }
+            var json = JSONWriter(allocator: allocator)
+            json.beginObject()
+            json.string("channel", channel.rawValue)
+            json.bool("deleted", true)
+            json.integer("subscribers_closed", closed)
+            json.endObject()
+            return .json(.ok, json)
+        }
     }
 
     package static func noSuchChannel(_ channel: ChannelName) -> HTTPError {
@@ -81,16 +102,22 @@ package struct Endpoints {
 
     // MARK: /api
 
-    private func apiPublish(_ request: HTTPRequest) throws -> HTTPResponse {
+    private func apiPublish(_ request: HTTPRequest, on eventLoop: any EventLoop) throws -> EventLoopFuture<HTTPResponse>
+    {
         let object = try jsonObject(request)
         let channel = try channelField(object["channel"])
-        let result = try service.hub.publish(try publishRequest(from: object), to: channel)
-        var json = JSONWriter(allocator: allocator)
-        Self.writePublishResult(result, into: &json)
-        return .json(.ok, json)
+        return service.hub.publish(try publishRequest(from: object), to: channel, on: eventLoop).map {
+            [allocator] result in
+            var json = JSONWriter(allocator: allocator)
+            Self.writePublishResult(result, into: &json)
+            return .json(.ok, json)
+        }
     }
 
-    private func apiBroadcast(_ request: HTTPRequest) throws -> HTTPResponse {
+    private func apiBroadcast(
+        _ request: HTTPRequest,
+        on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<HTTPResponse> {
         let object = try jsonObject(request)
         guard let names = object["channels"] as? [Any], !names.isEmpty else {
             throw HTTPError.badRequest("invalid_request", "\"channels\" must be a non-empty array of channel names")
@@ -99,13 +126,26 @@ package struct Endpoints {
         let publishRequest = try publishRequest(from: object)
         // Every channel is tried: a refusal (the memory budget, the channel limit) does not hide which
         // channels did get the message. Any refusal makes the status the first one's, with every result.
+        let publishes = channels.map { service.hub.publish(publishRequest, to: $0, on: eventLoop) }
+        return EventLoopFuture.whenAllComplete(publishes, on: eventLoop).map { [allocator] outcomes in
+            Self.broadcastAnswer(channels: channels, outcomes: outcomes, allocator: allocator)
+        }
+    }
+
+    private static func broadcastAnswer(
+        channels: [ChannelName],
+        outcomes: [Result<PublishResult, any Error>],
+        allocator: ByteBufferAllocator
+    ) -> HTTPResponse {
         var results: [Result<PublishResult, HTTPError>] = []
         var firstError: HTTPError?
-        for channel in channels {
-            do throws(HubRefusal) {
-                results.append(.success(try service.hub.publish(publishRequest, to: channel)))
-            } catch {
-                let refused = HTTPError(error)
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let published): results.append(.success(published))
+            case .failure(let error):
+                let refused =
+                    (error as? HubRefusal).map { HTTPError($0) }
+                    ?? HTTPError(status: .internalServerError, code: "internal", message: "\(error)")
                 firstError = firstError ?? refused
                 results.append(.failure(refused))
             }
@@ -147,7 +187,11 @@ package struct Endpoints {
         return .json(.ok, json)
     }
 
-    private func apiHistory(_ channel: ChannelName, request: HTTPRequest) throws -> HTTPResponse {
+    private func apiHistory(
+        _ channel: ChannelName,
+        request: HTTPRequest,
+        on eventLoop: any EventLoop
+    ) throws -> EventLoopFuture<HTTPResponse> {
         var since: StreamPosition?
         if let text = request.target.parameter("since"), !text.isEmpty {
             guard let position = StreamPosition(parsing: text) else {
@@ -162,9 +206,18 @@ package struct Endpoints {
             }
             limit = value
         }
-        guard let page = service.hub.history(of: channel, since: since, limit: limit) else {
-            throw Self.noSuchChannel(channel)
+        return service.hub.history(of: channel, since: since, limit: limit, on: eventLoop).flatMapThrowing {
+            [allocator] page in
+            guard let page else { throw Self.noSuchChannel(channel) }
+            return Self.historyAnswer(page, channel: channel, allocator: allocator)
         }
+    }
+
+    private static func historyAnswer(
+        _ page: HistoryPage,
+        channel: ChannelName,
+        allocator: ByteBufferAllocator
+    ) -> HTTPResponse {
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
         json.string("channel", channel.rawValue)
@@ -230,9 +283,20 @@ package struct Endpoints {
 
     private func health() -> HTTPResponse {
         let shuttingDown = service.connections.isShuttingDown
+        // A node whose shared engine is unreachable still serves its subscribers (200), but refuses
+        // publishes: "degraded", with the reason. Every node shares the engine, so sending the traffic
+        // elsewhere would not help.
+        let engineProblem = service.hub.engine?.unavailableReason
         var json = JSONWriter(allocator: allocator)
         json.beginObject()
-        json.string("status", shuttingDown ? "shutting-down" : "ok")
+        json.string("status", shuttingDown ? "shutting-down" : engineProblem != nil ? "degraded" : "ok")
+        if service.hub.engine != nil {
+            json.beginObject("engine")
+            json.string("type", "redis")
+            json.bool("up", engineProblem == nil)
+            json.string("reason", engineProblem)
+            json.endObject()
+        }
         json.endObject()
         return .json(shuttingDown ? .serviceUnavailable : .ok, json)
     }

@@ -17,4 +17,7 @@ package enum FrontEndAnswer {
     /// A `/sub` long poll: answered at once when a message is already there, else when one comes or the
     /// poll times out; cancelled when the client leaves.
     case longPoll(LongPollSubscriber, positions: [StreamPosition?])
+    /// The answer once something is ready (a channel another node holds, being mirrored): `start` is called
+    /// at once, on the connection's loop, and calls its argument there with the answer, once.
+    case deferred((_ answer: @escaping (FrontEndAnswer) -> Void) -> Void)
 }

@@ -91,8 +91,13 @@ package struct HTTPError: Error, Equatable {
 }
 
 extension HTTPError {
-    /// A server-wide limit refused a publish or subscription: `507 Insufficient Storage`.
+    /// A server-wide limit refused a publish or subscription: `507 Insufficient Storage`; or the shared
+    /// engine is unreachable: `503 Service Unavailable` (nothing was stored: retrying is safe).
     package init(_ refusal: HubRefusal) {
-        self.init(status: .insufficientStorage, code: refusal.code, message: refusal.message)
+        if case .engineUnavailable = refusal {
+            self.init(status: .serviceUnavailable, code: refusal.code, message: refusal.message)
+        } else {
+            self.init(status: .insufficientStorage, code: refusal.code, message: refusal.message)
+        }
     }
 }

@@ -46,7 +46,23 @@ enum HTTPSubscription {
         }
     }
 
+    /// The stream's answer once the hub has the channels at hand (at once, unless another node holds them).
     private static func stream(
+        _ kind: StreamingSubscriberHandler.Kind,
+        _ subscription: SubscribeRequest,
+        request: FrontEndRequest,
+        expiresAt: Int64?
+    ) -> FrontEndAnswer {
+        .deferred { answer in
+            request.service.hub.whenReady(subscription.channels, on: request.eventLoop) {
+                answer(streamNow(kind, subscription, request: request, expiresAt: expiresAt))
+            } refused: { refusal in
+                answer(.respond(.error(HTTPError(refusal), allocator: request.allocator)))
+            }
+        }
+    }
+
+    private static func streamNow(
         _ kind: StreamingSubscriberHandler.Kind,
         _ subscription: SubscribeRequest,
         request: FrontEndRequest,

@@ -20,8 +20,29 @@ package final class LongPollSubscriber: ChannelSubscriber {
     }
 
     /// Subscribes. Returns the answer when it is already known (a missed message, or a gap with nothing to
-    /// deliver); otherwise waits and calls `completion` later, exactly once.
+    /// deliver); otherwise waits and calls `completion` later, exactly once. (With a shared engine, a channel
+    /// this node does not mirror yet is made ready first; the answer then comes through `completion` too.)
     func start(positions: [StreamPosition?], completion: @escaping (HTTPResponse) -> Void) -> HTTPResponse? {
+        var immediate: HTTPResponse?
+        var returned = false
+        let answer = { (response: HTTPResponse?) in
+            guard let response else { return }
+            if returned { completion(response) } else { immediate = response }
+        }
+        service.hub.whenReady(subscriptions.channels, on: eventLoop) { [self] in
+            guard !isCancelled else { return }
+            answer(subscribe(positions: positions, completion: completion))
+        } refused: { [self] refusal in
+            answer(.error(HTTPError(refusal), allocator: service.allocator))
+        }
+        returned = true
+        return immediate
+    }
+
+    private var isCancelled = false
+
+    private func subscribe(positions: [StreamPosition?], completion: @escaping (HTTPResponse) -> Void) -> HTTPResponse?
+    {
         let backlog: [Message]
         let gaps: [SubscriptionSet.Gap]
         do {
@@ -56,6 +77,7 @@ package final class LongPollSubscriber: ChannelSubscriber {
 
     /// The client went away: stop waiting without answering.
     func cancel() {
+        isCancelled = true
         guard completion != nil else { return }
         completion = nil
         end()
@@ -72,6 +94,15 @@ package final class LongPollSubscriber: ChannelSubscriber {
         guard completion != nil else { return }
         subscriptions.advance(to: delivery.message, tag: subscription.tag)
         finish(messageResponse(delivery.message))
+    }
+
+    /// A live gap (the shared engine lost messages or began a new epoch): the poll answers at once with
+    /// the gap and the new position, as a resume with that gap would.
+    func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription) {
+        guard completion != nil else { return }
+        subscriptions.move(tag: subscription.tag, to: subscription.position)
+        self.gap = gap
+        finish(emptyResponse())
     }
 
     func channelDeleted(_ subscription: Subscription) {

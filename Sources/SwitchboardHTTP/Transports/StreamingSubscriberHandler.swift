@@ -125,6 +125,27 @@ final class StreamingSubscriberHandler: ChannelInboundHandler, RemovableChannelH
         if flush { context.flush() }
     }
 
+    /// A live gap (the shared engine lost messages or began a new epoch): an SSE client gets the same
+    /// `switchboard-gap` event as on a resume with a gap; the template stream has no way to say it.
+    func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription) {
+        subscriptions.move(tag: subscription.tag, to: subscription.position)
+        guard let context, !isEnding, kind == .sse else { return }
+        let notice = SubscriptionSet.Gap(
+            channel: subscription.channel,
+            reason: gap,
+            requested: from,
+            firstDelivered: nil
+        )
+        write(
+            SSEEncoder.encodeNotice(
+                event: "switchboard-gap",
+                json: Self.gapJSON(notice),
+                allocator: context.channel.allocator
+            )
+        )
+        context.flush()
+    }
+
     func channelDeleted(_ subscription: Subscription) {
         guard let context, !isEnding else { return }
         switch kind {

@@ -92,6 +92,11 @@ struct SubscriptionSet {
         cursor[tag] = message.position
     }
 
+    /// Records that channel number `tag` moved on to `position` without messages in between (a live gap).
+    mutating func move(tag: Int, to position: StreamPosition) {
+        cursor[tag] = position
+    }
+
     /// The channel index of `channel` in this set.
     func index(of channel: ChannelName) -> Int? {
         channels.firstIndex(of: channel)

@@ -45,7 +45,13 @@ final class WebSocketSubscriber: WebSocketMessageSink, ChannelSubscriber {
         self.context = context
         self.channel = context.channel
         service.counters.webSocket.wrappingIncrement(ordering: .relaxed)
-        startSubscription(context: context)
+        // With a shared engine, channels this node does not mirror yet are made ready first.
+        service.hub.whenReady(request.channels, on: context.eventLoop) { [self] in
+            guard let context = self.context else { return }  // closed meanwhile
+            startSubscription(context: context)
+        } refused: { [self] refusal in
+            self.connection?.close(code: WebSocketCloseCode.tryAgainLater, reason: String(refusal.message.prefix(120)))
+        }
     }
 
     func detached(from channel: any Channel) {
@@ -74,11 +80,45 @@ final class WebSocketSubscriber: WebSocketMessageSink, ChannelSubscriber {
             contentType: message.isBinary ? "application/octet-stream" : "text/plain; charset=utf-8"
         )
         publish.source = MemoryBudget.Source(request.principal)
-        do {
-            try service.hub.publish(publish, to: request.channels[0])
-        } catch {
-            connection?.close(code: WebSocketCloseCode.tryAgainLater, reason: String(error.message.prefix(120)))
+        let subscriber = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        service.hub.publish(publish, to: request.channels[0], on: channel.eventLoop).whenFailure { error in
+            let message = (error as? HubRefusal)?.message ?? "\(error)"
+            subscriber.value.connection?.close(
+                code: WebSocketCloseCode.tryAgainLater,
+                reason: String(message.prefix(120))
+            )
         }
+    }
+
+    /// A live gap (the shared engine lost messages or began a new epoch): a metadata client gets the same
+    /// `switchboard-gap` frame as on a resume with a gap; a raw frame stream, which cannot say it, is closed
+    /// as a resume with a gap would be.
+    func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription) {
+        guard let context else { return }
+        guard request.webSocketMetadata else {
+            connection?.close(.positionTooOld)
+            return
+        }
+        writeGap(
+            SubscriptionSet.Gap(channel: subscription.channel, reason: gap, requested: from, firstDelivered: nil),
+            context: context
+        )
+        context.flush()
+    }
+
+    private func writeGap(_ gap: SubscriptionSet.Gap, context: ChannelHandlerContext) {
+        var frame = context.channel.allocator.buffer(capacity: 256)
+        WebSocketMessageEncoder.writeMetadata(
+            id: nil,
+            channel: gap.channel.rawValue,
+            contentType: "application/json",
+            event: "switchboard-gap",
+            into: &frame
+        )
+        var json = StreamingSubscriberHandler.gapJSON(gap)
+        frame.writeBuffer(&json)
+        let encoded = WebSocketFrameWriter.frame(opcode: .text, payload: frame, allocator: context.channel.allocator)
+        context.write(NIOAny(encoded), promise: nil)
     }
 
     private func startSubscription(context: ChannelHandlerContext) {
@@ -103,24 +143,7 @@ final class WebSocketSubscriber: WebSocketMessageSink, ChannelSubscriber {
             connection?.close(.positionTooOld)
             return
         }
-        for gap in gaps {
-            var frame = context.channel.allocator.buffer(capacity: 256)
-            WebSocketMessageEncoder.writeMetadata(
-                id: nil,
-                channel: gap.channel.rawValue,
-                contentType: "application/json",
-                event: "switchboard-gap",
-                into: &frame
-            )
-            var json = StreamingSubscriberHandler.gapJSON(gap)
-            frame.writeBuffer(&json)
-            let encoded = WebSocketFrameWriter.frame(
-                opcode: .text,
-                payload: frame,
-                allocator: context.channel.allocator
-            )
-            context.write(NIOAny(encoded), promise: nil)
-        }
+        for gap in gaps { writeGap(gap, context: context) }
         // No cursor to advance: WebSocket subscribers get no compound ids (see `deliver`).
         let encoder = WebSocketMessageEncoder(includesMetadata: request.webSocketMetadata)
         for message in backlog {

@@ -9,7 +9,7 @@ import Synchronization
 /// Two links: one for commands, one for pub/sub (a subscribed RESP3 connection could carry commands too,
 /// but a burst of messages would then delay a publish's reply). Nothing is queued while a link is down:
 /// a publish fails at once (the caller answers 503), so an acknowledged publish is always a stored one.
-public final class RedisBroker: Sendable {
+public final class RedisBroker: ChannelEngine {
     /// The broker's settings.
     public struct Configuration: Sendable {
         /// The prefix of every key and pub/sub channel (`engine.prefix`), so deployments can share a Redis.
@@ -63,13 +63,6 @@ public final class RedisBroker: Sendable {
             self.linkUp = linkUp
             self.linkDown = linkDown
         }
-    }
-
-    /// A page read from a channel's stream, with the head it was read against.
-    public struct StoredPage: Sendable {
-        public var head: ChannelHead
-        /// The messages, oldest first, each with the epoch it was published under.
-        public var messages: [Message]
     }
 
     private struct LinkState {
@@ -165,7 +158,7 @@ public final class RedisBroker: Sendable {
     public var isUp: Bool { link.withLock { $0.commandsReady && $0.pubsubUp } }
 
     /// Why the broker is down (nil when up).
-    public var downReason: String? {
+    public var unavailableReason: String? {
         guard !isUp else { return nil }
         return (commands.lastError ?? pubsub.lastError)?.description ?? "connecting to \(commands.endpoint)"
     }
@@ -246,15 +239,36 @@ public final class RedisBroker: Sendable {
         }
     }
 
+    /// The newest `limit` stored messages of `channel`, with its head.
+    public func history(of channel: ChannelName, limit: Int) -> EventLoopFuture<StoredPage> {
+        let stream = RedisKeys(channel: channel, prefix: configuration.prefix).stream
+        return readStream(
+            of: channel,
+            RESPCommand("XREVRANGE", .string(stream), "+", "-", "COUNT", .integer(Int64(max(1, limit)))),
+            newestFirst: true
+        )
+    }
+
     /// Up to `limit` stored messages of `channel` after `offset` (from the oldest kept when nil), with the
     /// channel's head; messages older than the history's time limit are left out.
     public func history(of channel: ChannelName, after offset: UInt64?, limit: Int) -> EventLoopFuture<StoredPage> {
-        let keys = RedisKeys(channel: channel, prefix: configuration.prefix)
+        let stream = RedisKeys(channel: channel, prefix: configuration.prefix).stream
         let start: RESPCommand.Argument = offset.map { .string("(\($0)-0") } ?? "-"
-        let replies = commands.send([
-            RESPCommand("HMGET", .string(keys.meta), "e", "s", "pe", "ps"),
-            RESPCommand("XRANGE", .string(keys.stream), start, "+", "COUNT", .integer(Int64(max(1, limit)))),
-        ])
+        return readStream(
+            of: channel,
+            RESPCommand("XRANGE", .string(stream), start, "+", "COUNT", .integer(Int64(max(1, limit)))),
+            newestFirst: false
+        )
+    }
+
+    /// Runs `read` (an XRANGE or XREVRANGE of `channel`'s stream) in one pipeline with the head.
+    private func readStream(
+        of channel: ChannelName,
+        _ read: RESPCommand,
+        newestFirst: Bool
+    ) -> EventLoopFuture<StoredPage> {
+        let keys = RedisKeys(channel: channel, prefix: configuration.prefix)
+        let replies = commands.send([RESPCommand("HMGET", .string(keys.meta), "e", "s", "pe", "ps"), read])
         let cutoff = clock() - configuration.historyTTLMilliseconds
         return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).flatMapThrowing { replies in
             guard let head = ChannelHead(replies[0]), let entries = replies[1].elements else {
@@ -262,7 +276,7 @@ public final class RedisBroker: Sendable {
             }
             var messages: [Message] = []
             messages.reserveCapacity(entries.count)
-            for entry in entries {
+            for entry in newestFirst ? entries.reversed() : entries {
                 guard let parts = entry.elements, parts.count == 2, let id = parts[0].string,
                     let entryOffset = id.split(separator: "-").first.flatMap({ UInt64($0) }),
                     let fields = parts[1].elements, fields.count >= 2, let blob = fields[1].bytes,
@@ -354,7 +368,8 @@ public final class RedisBroker: Sendable {
     }
 
     private func unavailable() -> RedisError {
-        RedisError(.unavailable, downReason ?? "connecting")
+        let reason = commands.lastError ?? pubsub.lastError
+        return RedisError(.unavailable, reason.map { "\($0.message)" } ?? "connecting to \(commands.endpoint)")
     }
 
     private func pushReceived(channel pubsubChannel: String, payload: ByteBuffer) {

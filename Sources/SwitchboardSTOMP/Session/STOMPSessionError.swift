@@ -43,6 +43,7 @@ public enum STOMPSessionError: Error, Equatable, Sendable {
         case .transactionBytesExceeded: return "transaction too large"
         case .refused(.memoryFull): return "memory full"
         case .refused(.tooManyChannels): return "too many channels"
+        case .refused(.engineUnavailable): return "engine unavailable"
         case .unknownCommand: return "unknown command"
         case .missingHeader(_, let header): return "missing header: \(header)"
         case .invalidHeader(_, let header, _, _): return "invalid header: \(header)"

@@ -70,7 +70,11 @@ public struct ConfigurationLoader: Sendable {
     /// Validates a file on its own (for `switchboard check-config`).
     public func check(file: String) -> [ConfigurationError] {
         var configuration = SwitchboardConfiguration()
-        return applyFile(file, to: &configuration)
+        let errors = applyFile(file, to: &configuration)
+        // What is wrong across options too (tls.cert without tls.key, engine.type = "redis" with no Redis),
+        // as `serve` would refuse it.
+        guard errors.isEmpty else { return errors }
+        return configuration.problems.map { ConfigurationError(source: file, message: $0) }
     }
 
     private func applyFile(_ path: String, to configuration: inout SwitchboardConfiguration) -> [ConfigurationError] {

@@ -2,6 +2,7 @@ import SwitchboardAuth
 import SwitchboardBridge
 import SwitchboardCore
 import SwitchboardHTTP
+import SwitchboardRedis
 import SwitchboardSTOMP
 
 extension ConfigurationOption {
@@ -41,6 +42,22 @@ extension ConfigurationOption {
             validate: OptionValidation.logLevel
         ) {
             $0.logLevel = $1
+        },
+        .string(
+            "server.node_id",
+            "this node's name among the nodes sharing an engine; empty = a random one per start",
+            default: "",
+            validate: OptionValidation.nodeID
+        ) {
+            $0.nodeID = $1
+        },
+        .string(
+            "server.advertise",
+            "how other nodes reach this one, HOST:PORT; empty = the HTTP listener",
+            default: "",
+            validate: OptionValidation.addressOrEmpty
+        ) {
+            $0.advertise = $1
         },
         .integer(
             "channels.history_size",
@@ -85,6 +102,30 @@ extension ConfigurationOption {
             default: ["*"]
         ) {
             $0.httpFrontEnd.presencePatterns = $1
+        },
+        .string(
+            "engine.type",
+            "where channels live: memory (this process) or redis (shared by every node on the same Redis)",
+            default: "memory",
+            validate: OptionValidation.engineType
+        ) {
+            $0.engine.type = $1
+        },
+        .stringList(
+            "engine.redis",
+            "the Redis of engine.type = \"redis\": redis://[user:password@]host:port[/db], or rediss:// for TLS",
+            default: ["redis://127.0.0.1:6379"],
+            validate: OptionValidation.redisURL
+        ) {
+            $0.engine.redis = $1
+        },
+        .string(
+            "engine.prefix",
+            "prefix of every Redis key and channel, so several deployments can share one Redis",
+            default: "sb",
+            validate: OptionValidation.redisPrefix
+        ) {
+            $0.engine.prefix = $1
         },
         .integer("limits.max_channel_name", "longest channel name, bytes", default: 255, range: 1...65535) {
             $0.httpFrontEnd.maxChannelNameLength = $1
@@ -624,6 +665,34 @@ public enum LogLevelName {
 
 /// Checks of option values that need more than a type: each returns what is wrong, or `nil`.
 enum OptionValidation {
+    @Sendable static func addressOrEmpty(_ text: String) -> String? {
+        text.isEmpty ? nil : address(text)
+    }
+
+    @Sendable static func engineType(_ text: String) -> String? {
+        ["memory", "redis"].contains(text) ? nil : "expected \"memory\" or \"redis\""
+    }
+
+    @Sendable static func nodeID(_ text: String) -> String? {
+        text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") })
+            && text.count <= 64 ? nil : "letters, digits, '-', '_' and '.', at most 64"
+    }
+
+    @Sendable static func redisURL(_ text: String) -> String? {
+        do {
+            _ = try RedisEndpoint(url: text)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Sendable static func redisPrefix(_ text: String) -> String? {
+        !text.isEmpty && text.count <= 64
+            && text.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "{" && $0 != "}" })
+            ? nil : "1 to 64 ASCII characters, no spaces or braces"
+    }
+
     @Sendable static func address(_ text: String) -> String? {
         ListenAddress(parsing: text) == nil ? "expected HOST:PORT, e.g. 127.0.0.1:8000" : nil
     }

@@ -15,6 +15,12 @@ public struct SwitchboardConfiguration: Sendable {
     public var shutdownTimeout: Double = 10
     /// The log level: trace, debug, info, notice, warning, error or critical.
     public var logLevel = "info"
+    /// This node's name among the nodes of an engine (`server.node_id`); empty: random per start.
+    public var nodeID = ""
+    /// How other nodes reach this one (`server.advertise`); empty: the HTTP listener.
+    public var advertise = ""
+    /// Where channels live (`[engine]`).
+    public var engine = EngineConfiguration()
     /// Messages kept per channel.
     public var historySize = 100
     /// Seconds a message is kept.
@@ -78,6 +84,16 @@ public struct SwitchboardConfiguration: Sendable {
         }
         if stompTLS && (tlsCertificate.isEmpty || stomp == nil) {
             problems.append("stomp.tls needs tls.cert and tls.key, and a STOMP listener (stomp.listen)")
+        }
+        if engine.type == "redis" {
+            if engine.redis.isEmpty {
+                problems.append("engine.type = \"redis\" needs engine.redis, the Redis to use")
+            } else if engine.redis.count > 1 {
+                problems.append(
+                    "engine.redis names \(engine.redis.count) Redis servers: sharding over several (and Redis Cluster) "
+                        + "is not supported yet; name one"
+                )
+            }
         }
         return problems
     }
@@ -160,4 +176,19 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// Where channels live: `[engine]`.
+public struct EngineConfiguration: Sendable {
+    /// `memory` (this process, the default) or `redis` (shared by every node on the same Redis).
+    public var type = "memory"
+    /// The Redis URLs (`engine.redis`).
+    public var redis = ["redis://127.0.0.1:6379"]
+    /// The prefix of every key and pub/sub channel (`engine.prefix`).
+    public var prefix = "sb"
+
+    public init() {}
+
+    /// Whether nodes share channels through Redis.
+    public var isShared: Bool { type == "redis" }
 }

@@ -32,6 +32,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Share channels with other nodes through this Redis, redis://HOST:PORT (engine.type = \"redis\" and engine.redis); \"memory\" for none."
+    )
+    var engine: String?
+
     func run() async throws {
         var flags: [(key: String, value: String)] = []
         if let http { flags.append(("server.http", http)) }
@@ -39,6 +46,10 @@ struct Serve: AsyncParsableCommand {
         if let stomp { flags.append(("stomp.listen", stomp)) }
         if let tlsCert { flags.append(("tls.cert", tlsCert)) }
         if let tlsKey { flags.append(("tls.key", tlsKey)) }
+        if let engine {
+            flags.append(("engine.type", engine == "memory" ? "memory" : "redis"))
+            if engine != "memory" { flags.append(("engine.redis", engine)) }
+        }
         let configuration: SwitchboardConfiguration
         switch ConfigurationLoader().load(file: config, flags: flags) {
         case .success(let loaded): configuration = loaded
