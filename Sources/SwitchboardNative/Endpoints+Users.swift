@@ -18,20 +18,20 @@ extension Endpoints {
 
     /// `POST /api/send` `{"user": "...", "data"|"b64data": ..., "event"?, "content_type"?}`: a message to every
     /// native-protocol connection of the user (it arrives on their hidden channel `$user:NAME`).
-    func apiSend(_ request: HTTPRequest) throws -> HTTPResponse {
+    func apiSend(_ request: HTTPRequest, on eventLoop: any EventLoop) throws -> EventLoopFuture<HTTPResponse> {
         let object = try jsonObject(request)
         let user = try userField(object["user"])
-        let result = try service.hub.publish(
-            try publishRequest(from: object),
-            to: NativeConnection.userChannel(user)
-        )
-        var json = JSONWriter(allocator: allocator)
-        json.beginObject()
-        json.string("user", user)
-        json.string("id", result.message.position.description)
-        json.integer("connections", result.subscribers)
-        json.endObject()
-        return .json(.ok, json)
+        let publish = try publishRequest(from: object)
+        return service.hub.publish(publish, to: NativeConnection.userChannel(user), on: eventLoop).map {
+            [allocator] result in
+            var json = JSONWriter(allocator: allocator)
+            json.beginObject()
+            json.string("user", user)
+            json.string("id", result.message.position.description)
+            json.integer("connections", result.subscribers)
+            json.endObject()
+            return .json(.ok, json)
+        }.recover { [allocator] in Self.errorResponse($0, allocator: allocator) }
     }
 
     /// `POST /api/disconnect` `{"user": "..."}`: ends every native-protocol connection of the user (close

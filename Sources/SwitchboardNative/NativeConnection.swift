@@ -36,7 +36,7 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
     private var held: [(command: NativeCommand, bytes: Int)] = []
     private var heldBytes = 0
     static let maxHeldCommands = 64
-    private var awaitingHook = false
+    private var awaiting = false
     /// The calls (`POST /api/call`) pushed to this connection and not answered yet: only they may be
     /// answered from here (call ids are sequential, not secrets).
     private var awaitedCalls: Set<UInt64> = []
@@ -177,7 +177,7 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
         switch NativeCommand.parse(payload) {
         case .failure(let error): writeError(error)
         case .success(let command):
-            if awaitingHook {
+            if awaiting {
                 guard held.count < Self.maxHeldCommands,
                     heldBytes + payload.readableBytes <= service.configuration.maxOutboundBytes / 2
                 else {
@@ -214,16 +214,75 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
             refuse(action, refusal)
             return
         }
-        awaitingHook = true
+        awaiting = true
         askHook(event: event, fields: fields) { handler, answer in
             handler.hookAnswered(answer, for: action)
         }
     }
 
+    /// The end of `connect`: the connection is known by its client id (and user), and told so.
+    private func connected(id: Int?, user: String?, info: String?, expiresAt: Int64?) {
+        self.user = user
+        self.info = info
+        native.users.add(self, client: clientID)
+        scheduleExpiry(at: expiresAt)
+        writeReply(id) { json in
+            json.string("client", clientID)
+            json.string("user", user)
+            json.string("version", SwitchboardVersion.current)
+            json.double("ping_interval", service.configuration.pingInterval)
+            if let expiresAt { json.int64("expires_at", expiresAt) }
+        }
+    }
+
+    /// Runs `body` with the outcome of `future` (an engine's answer): at once when it is complete (always
+    /// with the memory engine), else later — the commands after it wait meanwhile, so replies keep the
+    /// order of the commands.
+    private func whenDone<Value>(_ future: EventLoopFuture<Value>, _ body: @escaping (Result<Value, any Error>) -> Void)
+    {
+        var finished = false
+        var waited = false
+        future.assumeIsolated().whenComplete { [self] result in
+            finished = true
+            body(result)
+            if waited { releaseHeld() }
+        }
+        if !finished {
+            waited = true
+            awaiting = true
+        }
+    }
+
+    /// Runs `body` once `channels` are at hand (a shared engine's channel this node does not mirror yet is
+    /// filled first), or writes the refusal; the commands after it wait meanwhile.
+    private func whenReady(
+        _ channels: [ChannelName],
+        id: Int?,
+        refused: @escaping () -> Void = {},
+        _ body: @escaping () -> Void
+    ) {
+        var finished = false
+        var waited = false
+        service.hub.whenReady(channels, on: eventLoop) { [self] in
+            finished = true
+            body()
+            if waited { releaseHeld() }
+        } refused: { [self] refusal in
+            finished = true
+            refused()
+            writeError(NativeError(refusal, id: id))
+            if waited { releaseHeld() }
+        }
+        if !finished {
+            waited = true
+            awaiting = true
+        }
+    }
+
     /// Runs the commands that waited for a hook, until one needs a hook again.
     func releaseHeld() {
-        awaitingHook = false
-        while !awaitingHook, !held.isEmpty, !closing {
+        awaiting = false
+        while !awaiting, !held.isEmpty, !closing {
             let next = held.removeFirst()
             heldBytes -= next.bytes
             process(next.command)
@@ -234,12 +293,14 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
     func run(_ action: NativeSession.Action) {
         switch action {
         case .connected(let id, let user, let info, let expiresAt):
-            if let user {
-                // Messages to the user (POST /api/send) come on their hidden channel.
-                do {
+            guard let user else { return connected(id: id, user: nil, info: info, expiresAt: expiresAt) }
+            // Messages to the user (POST /api/send) come on their hidden channel.
+            let channel = Self.userChannel(user)
+            whenReady([channel], id: id, refused: { [self] in session.connectRefused() }) { [self] in
+                do throws(HubRefusal) {
                     let (subscription, _) = try service.hub.subscribe(
                         self,
-                        to: Self.userChannel(user),
+                        to: channel,
                         from: nil,
                         format: pushFormat,
                         on: eventLoop
@@ -251,17 +312,7 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
                     return
                 }
                 native.users.add(self, user: user)
-            }
-            self.user = user
-            self.info = info
-            native.users.add(self, client: clientID)
-            scheduleExpiry(at: expiresAt)
-            writeReply(id) { json in
-                json.string("client", clientID)
-                json.string("user", user)
-                json.string("version", SwitchboardVersion.current)
-                json.double("ping_interval", service.configuration.pingInterval)
-                if let expiresAt { json.int64("expires_at", expiresAt) }
+                connected(id: id, user: user, info: info, expiresAt: expiresAt)
             }
         case .refreshed(let id, let expiresAt, let revoked):
             scheduleExpiry(at: expiresAt)
@@ -286,78 +337,106 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
         case .error(let error):
             writeError(error)
         case .subscribe(let id, let channel, let since):
-            let subscription: Subscription
-            var resume: ResumeResult
-            do {
-                (subscription, resume) = try service.hub.subscribe(
-                    self,
-                    to: channel,
-                    from: since,
-                    format: pushFormat,
-                    on: eventLoop
-                )
-            } catch {
-                session.channelEnded(channel)
-                writeError(NativeError(error, id: id))
-                return
-            }
-            // The missed messages are part of the reply: at most half the connection's output budget.
-            resume = resume.limited(toBytes: replyBudget)
-            subscriptions[channel] = subscription
-            if service.configuration.tracksPresence(on: channel) {
-                present.insert(channel)
-                service.hub.join(PresenceMember(clientID: clientID, user: user, info: info), channel: channel)
-            }
-            writeReply(id) { json in
-                json.string("channel", channel.rawValue)
-                json.string("position", resume.position.description)
-                json.bool("recovered", since != nil && resume.gap == nil)
-                json.string("gap", resume.gap?.rawValue)
-                Self.writePublications(resume.messages, into: &json)
+            whenReady([channel], id: id, refused: { [self] in session.channelEnded(channel) }) { [self] in
+                subscribe(id: id, channel: channel, since: since)
             }
         case .unsubscribe(let id, let channel):
             endSubscription(on: channel)
             writeReply(id) { json in json.string("channel", channel.rawValue) }
         case .publish(let id, let channel, var request):
-            let result: PublishResult
             request.source = MemoryBudget.Source(session.principal)
-            do {
-                result = try service.hub.publish(request, to: channel)
-            } catch {
-                writeError(NativeError(error, id: id))
-                return
-            }
-            writeReply(id) { json in
-                json.string("channel", channel.rawValue)
-                json.string("id", result.message.position.description)
+            whenDone(service.hub.publish(request, to: channel, on: eventLoop)) { [self] outcome in
+                switch outcome {
+                case .success(let result):
+                    writeReply(id) { json in
+                        json.string("channel", channel.rawValue)
+                        json.string("id", result.message.position.description)
+                    }
+                case .failure(let error):
+                    writeError(NativeError(Self.refusal(error), id: id))
+                }
             }
         case .presence(let id, let channel):
-            var members = service.hub.presence(of: channel) ?? []
-            // At most half the output budget: the members that fit, and `truncated` when some did not.
-            var bytes = 0
-            let count = members.count
-            if let cut = members.indices.first(where: { index in
-                bytes +=
-                    64 + members[index].clientID.utf8.count + (members[index].user?.utf8.count ?? 0)
-                    + (members[index].info?.utf8.count ?? 0)
-                return bytes > replyBudget
-            }) {
-                members.removeSubrange(cut...)
-            }
-            writeReply(id) { json in
-                json.string("channel", channel.rawValue)
-                Self.writeMembers(members, into: &json)
-                if members.count < count { json.bool("truncated", true) }
-            }
+            presence(id: id, channel: channel)
         case .history(let id, let channel, let since, let limit):
-            let page = service.hub.history(of: channel, since: since, limit: limit, maxBytes: replyBudget)
-            writeReply(id) { json in
-                json.string("channel", channel.rawValue)
-                json.string("last_id", page?.lastPosition.description)
-                json.string("gap", page?.gap?.rawValue)
-                Self.writePublications(page?.messages ?? [], into: &json)
-                if page?.truncated == true { json.bool("truncated", true) }
+            let page = service.hub.history(
+                of: channel,
+                since: since,
+                limit: limit,
+                maxBytes: replyBudget,
+                on: eventLoop
+            )
+            whenDone(page) { [self] outcome in
+                switch outcome {
+                case .success(let page):
+                    writeReply(id) { json in
+                        json.string("channel", channel.rawValue)
+                        json.string("last_id", page?.lastPosition.description)
+                        json.string("gap", page?.gap?.rawValue)
+                        Self.writePublications(page?.messages ?? [], into: &json)
+                        if page?.truncated == true { json.bool("truncated", true) }
+                    }
+                case .failure(let error):
+                    writeError(NativeError(Self.refusal(error), id: id))
+                }
             }
+        }
+    }
+
+    /// What an engine's failure is to a client.
+    static func refusal(_ error: any Error) -> HubRefusal {
+        error as? HubRefusal ?? .engineUnavailable(reason: "\(error)")
+    }
+
+    private func subscribe(id: Int?, channel: ChannelName, since: StreamPosition?) {
+        let subscription: Subscription
+        var resume: ResumeResult
+        do {
+            (subscription, resume) = try service.hub.subscribe(
+                self,
+                to: channel,
+                from: since,
+                format: pushFormat,
+                on: eventLoop
+            )
+        } catch {
+            session.channelEnded(channel)
+            writeError(NativeError(error, id: id))
+            return
+        }
+        // The missed messages are part of the reply: at most half the connection's output budget.
+        resume = resume.limited(toBytes: replyBudget)
+        subscriptions[channel] = subscription
+        if service.configuration.tracksPresence(on: channel) {
+            present.insert(channel)
+            service.hub.join(PresenceMember(clientID: clientID, user: user, info: info), channel: channel)
+        }
+        writeReply(id) { json in
+            json.string("channel", channel.rawValue)
+            json.string("position", resume.position.description)
+            json.bool("recovered", since != nil && resume.gap == nil)
+            json.string("gap", resume.gap?.rawValue)
+            Self.writePublications(resume.messages, into: &json)
+        }
+    }
+
+    private func presence(id: Int?, channel: ChannelName) {
+        var members = service.hub.presence(of: channel) ?? []
+        // At most half the output budget: the members that fit, and `truncated` when some did not.
+        var bytes = 0
+        let count = members.count
+        if let cut = members.indices.first(where: { index in
+            bytes +=
+                64 + members[index].clientID.utf8.count + (members[index].user?.utf8.count ?? 0)
+                + (members[index].info?.utf8.count ?? 0)
+            return bytes > replyBudget
+        }) {
+            members.removeSubrange(cut...)
+        }
+        writeReply(id) { json in
+            json.string("channel", channel.rawValue)
+            Self.writeMembers(members, into: &json)
+            if members.count < count { json.bool("truncated", true) }
         }
     }
 
@@ -527,6 +606,17 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
             service.hub.unsubscribe(subscription, on: eventLoop)
         }
         if present.remove(channel) != nil { service.hub.leave(clientID: clientID, channel: channel) }
+    }
+
+    /// A live gap (the shared engine lost messages or began a new epoch): the client is told, with the
+    /// position its subscription continues from.
+    func gapped(_ gap: GapReason, from: StreamPosition, on subscription: Subscription) {
+        guard !closing else { return }
+        writePush([
+            "push": "gap", "channel": subscription.channel.rawValue, "reason": gap.rawValue,
+            "from": from.description, "position": subscription.position.description,
+        ])
+        flush()
     }
 
     func channelDeleted(_ subscription: Subscription) {

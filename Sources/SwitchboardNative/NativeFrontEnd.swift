@@ -48,7 +48,9 @@ package final class NativeFrontEnd: HTTPFrontEnd {
         switch (name, argument) {
         case ("send", nil):
             return claimed(method, [.POST]) {
-                FrontEndRoute(exposure: .privileged) { request in request.respond { try $0.apiSend(request.http) } }
+                FrontEndRoute(exposure: .privileged) { request in
+                    request.await { try $0.apiSend(request.http, on: request.eventLoop) }
+                }
             }
         case ("disconnect", nil):
             return claimed(method, [.POST]) {

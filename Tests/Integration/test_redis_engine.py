@@ -194,3 +194,35 @@ def test_the_engine_options_are_checked(tmp_path):
         bad = check(text)
         assert bad.returncode != 0, text
         assert words in bad.stdout + bad.stderr, (text, bad.stdout, bad.stderr)
+
+
+def test_the_native_protocol_across_nodes(make_server, redis, chan):
+    from helpers import user_token
+    from test_native_protocol import Native
+
+    ch = chan("open-")
+    overrides = dict(client_publish=["open-*"], token_secret="tok-secret", presence=[])
+    a, b = redis_nodes(make_server, redis, n=2, **overrides)
+    before = publish(a, ch, "stored")["id"]
+    # A subscriber on B resumes from before the stored message, then gets what a client publishes on A.
+    sub = Native(b)
+    epoch = before.split(":")[0]
+    reply = sub.call("subscribe", channel=ch, since=f"{epoch}:0")
+    assert [p["data"] for p in reply["result"]["publications"]] == ["stored"], reply
+    pub = Native(a)
+    answer = pub.call("publish", channel=ch, data="from A")
+    assert answer["result"]["id"] == f"{epoch}:2", answer
+    push = sub.push(timeout=10)
+    assert (push["push"], push.get("id"), push.get("data")) == ("message", f"{epoch}:2", "from A"), push
+    # History from the other node.
+    page = pub.call("history", channel=ch)["result"]
+    assert [p["data"] for p in page["publications"]] == ["stored", "from A"]
+    # A message to a user, posted to A, reaches the user's connection on B.
+    ws_user = Native(b, connect=False)
+    ws_user.client = ws_user.call("connect", token=user_token("ann"))["result"]["client"]
+    r = requests.post(f"{a.url}/api/send", json={"user": "ann", "data": "hi ann"})
+    assert r.status_code == 200, r.text
+    push = ws_user.push(timeout=10)
+    assert (push["push"], push["data"]) == ("message", "hi ann"), push
+    for client in (sub, pub, ws_user):
+        client.close()
