@@ -258,8 +258,8 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
     private func whenReady(
         _ channels: [ChannelName],
         id: Int?,
-        refused: @escaping () -> Void = {},
-        _ body: @escaping () -> Void
+        _ body: @escaping () -> Void,
+        refused: @escaping () -> Void = {}
     ) {
         var finished = false
         var waited = false
@@ -296,7 +296,7 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
             guard let user else { return connected(id: id, user: nil, info: info, expiresAt: expiresAt) }
             // Messages to the user (POST /api/send) come on their hidden channel.
             let channel = Self.userChannel(user)
-            whenReady([channel], id: id, refused: { [self] in session.connectRefused() }) { [self] in
+            whenReady([channel], id: id) { [self] in
                 do throws(HubRefusal) {
                     let (subscription, _) = try service.hub.subscribe(
                         self,
@@ -313,6 +313,8 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
                 }
                 native.users.add(self, user: user)
                 connected(id: id, user: user, info: info, expiresAt: expiresAt)
+            } refused: { [self] in
+                session.connectRefused()
             }
         case .refreshed(let id, let expiresAt, let revoked):
             scheduleExpiry(at: expiresAt)
@@ -337,8 +339,10 @@ final class NativeConnection: ChannelSubscriber, EventLoopConfined {
         case .error(let error):
             writeError(error)
         case .subscribe(let id, let channel, let since):
-            whenReady([channel], id: id, refused: { [self] in session.channelEnded(channel) }) { [self] in
+            whenReady([channel], id: id) { [self] in
                 subscribe(id: id, channel: channel, since: since)
+            } refused: { [self] in
+                session.channelEnded(channel)
             }
         case .unsubscribe(let id, let channel):
             endSubscription(on: channel)
