@@ -348,7 +348,7 @@ if ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ"] != nil {
             name: "SwitchboardFuzz",
             dependencies: [
                 "SwitchboardCore", "SwitchboardAuth", "SwitchboardHTTP", "SwitchboardNative", "SwitchboardSocketIO",
-                "SwitchboardSTOMP",
+                "SwitchboardSTOMP", "SwitchboardRedis",
                 "SwitchboardServer",
                 "SwitchboardWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),

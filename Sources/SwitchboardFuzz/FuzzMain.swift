@@ -5,7 +5,7 @@ import Foundation
 /// chosen by `SWITCHBOARD_FUZZ_TARGET`. A target feeds the input to a parser (and to the state machine
 /// behind it, where one exists): any crash, sanitizer report, leak or hang is a finding.
 enum FuzzTargets {
-    static let names = ["websocket", "stomp", "engineio", "socketio", "native", "jwt", "toml", "http-security"]
+    static let names = ["websocket", "stomp", "engineio", "socketio", "native", "jwt", "toml", "http-security", "resp"]
 
     static func target(named name: String) -> ((UnsafeRawBufferPointer) -> Void)? {
         switch name {
@@ -17,6 +17,7 @@ enum FuzzTargets {
         case "jwt": JWTFuzz.run
         case "toml": TOMLFuzz.run
         case "http-security": HTTPSecurityFuzz.run
+        case "resp": RESPFuzz.run
         default: nil
         }
     }

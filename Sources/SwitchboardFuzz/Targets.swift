@@ -7,6 +7,7 @@ import SwitchboardWebSocket
 
 @testable import SwitchboardHTTP
 @testable import SwitchboardNative
+@testable import SwitchboardRedis
 @testable import SwitchboardSTOMP
 @testable import SwitchboardServer
 @testable import SwitchboardSocketIO
@@ -168,5 +169,41 @@ enum HTTPSecurityFuzz {
         _ = security.checkOrigin(headers, for: .twoWay)
         _ = OriginPattern(String(values.first ?? ""))
         _ = IPRange(String(values.last ?? ""))
+    }
+}
+
+/// What Redis sends (RESP2/RESP3) as it arrives in pieces, through the reply router, and stored message
+/// blobs: Redis is trusted, but a broken link or a proxy in the way must not crash a node.
+enum RESPFuzz {
+    static func run(_ input: UnsafeRawBufferPointer) {
+        let decoder = RESPDecoder(limits: .init(maxLineLength: 1024, maxBulkLength: 1 << 16, maxAggregateCount: 1024))
+        var router = RedisReplyRouter<Int>()
+        let commands = [
+            RESPCommand("PING"), RESPCommand("SSUBSCRIBE", "a", "b"), RESPCommand("GET", "k"),
+            RESPCommand("SUNSUBSCRIBE", "a"),
+        ]
+        for (index, command) in commands.enumerated() { router.commandSent(command, waiter: index, now: .now()) }
+        let step = max(1, Int(input.first ?? 1))
+        var pending = ByteBuffer()
+        var offset = 0
+        while offset < input.count {
+            let end = min(input.count, offset + step)
+            pending.writeBytes(UnsafeRawBufferPointer(rebasing: input[offset..<end]))
+            offset = end
+            do {
+                while let value = try decoder.next(from: &pending) {
+                    if case .protocolViolation = router.valueReceived(value) { return }
+                    if let blob = value.bytes {
+                        _ = RedisMessageCodec.decode(
+                            blob,
+                            channel: ChannelName(unchecked: "fuzz"),
+                            position: StreamPosition(epoch: "e", offset: 1)
+                        )
+                    }
+                }
+            } catch {
+                return
+            }
+        }
     }
 }

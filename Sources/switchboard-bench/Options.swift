@@ -23,6 +23,11 @@ struct SubscriptionOptions: ParsableArguments {
     )
     var subURLs: [String] = []
 
+    @Flag(
+        help:
+            "Spread subscribers over the --sub-url patterns (subscriber i uses pattern i % count), e.g. over a cluster's nodes."
+    )
+    var spread = false
     @Option(help: "Subscribers.")
     var subscribers = 1000
 
@@ -44,6 +49,16 @@ struct SubscriptionOptions: ParsableArguments {
     }
 
     var subscriberPatterns: [URLPattern] { subURLs.compactMap(URLPattern.init) }
+
+    /// The patterns subscriber `index` connects with: all of them, or one with `--spread`.
+    func patterns(ofSubscriber index: Int) -> [URLPattern] {
+        let all = subscriberPatterns
+        guard spread, !all.isEmpty else { return all }
+        return [all[index % all.count]]
+    }
+
+    /// Connections per subscriber.
+    var connectionsPerSubscriber: Int { spread ? 1 : subscriberPatterns.count }
 
     var layoutValue: Layout {
         switch layout {
@@ -67,6 +82,7 @@ struct SubscriptionOptions: ParsableArguments {
             "--sio-dialect", sioDialect.rawValue,
         ]
         for url in subURLs { result += ["--sub-url", url] }
+        if spread { result.append("--spread") }
         return result
     }
 }

@@ -59,10 +59,9 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let layout = subscription.layoutValue
-        let patterns = subscription.subscriberPatterns
         let probe = serverPid.map(ServerProbe.init)
         let baseline = probe?.sample()
-        let workers = try startWorkers(connectionsPerSubscriber: patterns.count)
+        let workers = try startWorkers(connectionsPerSubscriber: subscription.connectionsPerSubscriber)
         defer { for worker in workers { worker.terminate() } }
 
         var connected = 0
@@ -209,7 +208,7 @@ struct RunCommand: ParsableCommand {
         var expected = 0
         for subscriber in 0..<subscription.subscribers {
             let (channel, group) = layout.channels(ofSubscriber: subscriber)
-            for pattern in subscription.subscriberPatterns {
+            for pattern in subscription.patterns(ofSubscriber: subscriber) {
                 if pattern.mentionsChannel { expected += published[channel] }
                 if let group, pattern.mentionsGroup { expected += published[group] }
                 if !pattern.mentionsChannel && !pattern.mentionsGroup { expected += published[channel] }

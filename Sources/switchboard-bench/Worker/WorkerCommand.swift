@@ -87,7 +87,7 @@ final class Worker {
         while inFlight < limit && next < end {
             let index = next
             next += 1
-            for pattern in options.subscriberPatterns {
+            for pattern in options.patterns(ofSubscriber: index) {
                 inFlight += 1
                 open(subscriber: index, pattern: pattern)
             }
