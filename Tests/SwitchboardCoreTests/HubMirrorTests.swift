@@ -185,4 +185,65 @@ struct HubMirrorTests {
         #expect(engine.detached == [chat])
         #expect(hub.info(chat) == nil)
     }
+
+    @Test("messages the engine no longer has: old subscribers are told too-old, a newer resume is not moved back")
+    func trimmedWhileAway() throws {
+        let engine = ScriptedEngine(loop: loop)
+        let hub = makeHub(engine, historySize: 3)
+        let (old, _, _) = try subscribe(hub)
+        for text in ["1", "2", "3"] { hub.ingest(engine.store(text)) }
+        loop.run()
+        // 4 to 10 are published while this node's link is away; the engine keeps only 8 to 10.
+        var last: Message?
+        for index in 4...10 { last = engine.store("\(index)") }
+        engine.stream = Array(engine.stream.suffix(3))
+        hub.ingest(try #require(last))  // 10 arrives: a gap, repaired from the engine at once
+        // Before the loop runs, a client that saw 9 elsewhere resumes here.
+        let (newer, subscription, resume) = try subscribe(hub, from: StreamPosition(epoch: "e1", offset: 9))
+        #expect(resume.messages.map(\.position.offset) == [10])
+        loop.run()
+        #expect(old.gaps.map(\.0) == [.tooOld])
+        #expect(old.texts == ["1", "2", "3", "8", "9", "10"])
+        #expect(newer.gaps.isEmpty && newer.texts.isEmpty, "not moved back, nothing twice")
+        #expect(subscription.position.description == "e1:10")
+        // History has no hole: a resume from before the gap is told so.
+        let (_, _, fromThree) = try subscribe(hub, from: StreamPosition(epoch: "e1", offset: 3))
+        #expect(fromThree.gap == .tooOld)
+        #expect(fromThree.messages.map(\.position.offset) == [8, 9, 10])
+    }
+
+    @Test("a subscription of a deleted mirror, ended late, does not count down its successor")
+    func successorIsNotCountedDown() throws {
+        let engine = ScriptedEngine(loop: loop)
+        engine.store("x")
+        let hub = makeHub(engine)
+        let (_, first, _) = try subscribe(hub)
+        hub.engineDeleted(chat, epoch: "e1")
+        engine.head = ChannelHead(epoch: nil, offset: 0)
+        engine.stream = []
+        let (_, second, _) = try subscribe(hub)
+        hub.unsubscribe(first, on: loop)  // the deleted one: not counted in the new mirror
+        #expect(hub.info(chat)?.subscribers == 1)
+        #expect(engine.detached == [chat], "only the deletion detached")
+        hub.unsubscribe(second, on: loop)
+        #expect(engine.detached == [chat, chat])
+        #expect(hub.info(chat) == nil)
+    }
+
+    @Test("a client ahead of this node's mirror (it saw the message elsewhere) does not get it twice")
+    func aheadOfTheMirror() throws {
+        let engine = ScriptedEngine(loop: loop)
+        let hub = makeHub(engine)
+        let (_, _, _) = try subscribe(hub)
+        hub.ingest(engine.store("1"))
+        loop.run()
+        let second = engine.store("2")  // on its way to this node
+        let (late, subscription, resume) = try subscribe(hub, from: second.position)
+        #expect(resume.messages.isEmpty && resume.gap == nil)
+        #expect(subscription.position == second.position)
+        hub.ingest(second)
+        hub.ingest(engine.store("3"))
+        loop.run()
+        #expect(late.texts == ["3"])
+    }
 }

@@ -41,6 +41,8 @@ public final class Subscription {
     // The cycle subscriber -> subscription -> subscriber is broken when the subscription ends.
     var subscriber: (any ChannelSubscriber)?
     var registryIndex = -1
+    /// The channel state it is counted in (a channel deleted and made again is another state).
+    var countedIn: ObjectIdentifier?
 
     init(
         channel: ChannelName,

@@ -39,15 +39,16 @@ extension Hub {
         eventLoop.preconditionInEventLoop()
         guard engine != nil else { return body() }
         let now = clock()
-        var held: [ChannelName] = []
-        var cold: [ChannelName] = []
+        // Each hold is of one state object: a channel dropped and made again meanwhile is another one.
+        var held: [(ChannelName, ObjectIdentifier)] = []
+        var cold: [(ChannelName, ObjectIdentifier)] = []
         var waiting: [ChannelName] = []
         var refusal: HubRefusal?
         for channel in Set(channels) {
             shard(for: channel).channels.withLock { states in
                 if let state = states[channel] {
                     state.holds += 1
-                    held.append(channel)
+                    held.append((channel, ObjectIdentifier(state)))
                     if state.mirror == .warming || state.mirror == .notMirrored { waiting.append(channel) }
                     return
                 }
@@ -56,9 +57,9 @@ extension Hub {
                     state.mirror = .warming
                     state.epoch = ""
                     state.holds = 1
-                    held.append(channel)
+                    held.append((channel, ObjectIdentifier(state)))
                     waiting.append(channel)
-                    cold.append(channel)
+                    cold.append((channel, ObjectIdentifier(state)))
                 } catch {
                     refusal = error
                 }
@@ -72,13 +73,14 @@ extension Hub {
         if let refusal {
             finish(refusal)
             // The channels created here: dropped, unless another caller waits for them meanwhile.
-            for channel in cold {
+            for (channel, id) in cold {
                 let wanted = shard(for: channel).channels.withLock { states -> Bool in
-                    guard let state = states[channel], state.waiters.isEmpty, state.holds == 0 else { return true }
-                    forget(channel, in: &states)
+                    guard let state = states[channel], ObjectIdentifier(state) == id else { return false }
+                    guard state.waiters.isEmpty, state.holds == 0 else { return true }
+                    forget(channel, in: &states)  // never attached: nothing to detach
                     return false
                 }
-                if wanted { fill(channel, attaching: true) }
+                if wanted { fill(channel, attaching: true, expected: id) }
             }
             return
         }
@@ -107,34 +109,36 @@ extension Hub {
             if !registered { ready.append(channel) }
         }
         for _ in ready { waiter.resume(nil) }
-        for channel in cold { fill(channel, attaching: true) }
+        for (channel, id) in cold { fill(channel, attaching: true, expected: id) }
     }
 
     /// Gives up the holds of ``whenReady(_:on:_:refused:)``: a mirror nobody subscribed to goes.
-    private func release(_ channels: [ChannelName]) {
-        for channel in channels {
-            let detach = shard(for: channel).channels.withLock { states -> Bool in
-                guard let state = states[channel] else { return false }
+    private func release(_ held: [(ChannelName, ObjectIdentifier)]) {
+        for (channel, id) in held {
+            shard(for: channel).channels.withLock { states in
+                guard let state = states[channel], ObjectIdentifier(state) == id else { return }
                 state.holds -= 1
-                return dropMirrorIfUnused(state, channel: channel, in: &states)
+                dropMirrorIfUnused(state, channel: channel, in: &states)
             }
-            if detach { engine?.detach(channel) }
         }
     }
 
-    /// Removes `state`, a mirror, when nothing uses it any more; true when the engine must detach. Under the
-    /// shard's lock.
-    func dropMirrorIfUnused(
-        _ state: ChannelState,
-        channel: ChannelName,
-        in states: inout [ChannelName: ChannelState]
-    ) -> Bool {
+    /// Removes `state`, a mirror, when nothing uses it any more, and detaches the node from the channel.
+    /// Under the shard's lock — the detach too: a new mirror of the channel can only be made (and attach)
+    /// after it, so its attachment is never undone by this detach.
+    func dropMirrorIfUnused(_ state: ChannelState, channel: ChannelName, in states: inout [ChannelName: ChannelState]) {
         guard state.mirror != .notMirrored, state.mirror != .warming, state.subscriberCount == 0, state.holds == 0,
             state.waiters.isEmpty
-        else { return false }
+        else { return }
+        dropMirror(channel, in: &states)
+    }
+
+    /// Removes the mirror of `channel` and detaches. Under the shard's lock.
+    func dropMirror(_ channel: ChannelName, in states: inout [ChannelName: ChannelState]) {
+        guard let state = states[channel] else { return }
         memory.release(state.history.bytes, for: .history)
         forget(channel, in: &states)
-        return true
+        engine?.detach(channel)
     }
 
     /// Publishes `request` to `channel`; the future (on `eventLoop`) has the stored message. Without an
@@ -229,7 +233,7 @@ extension Hub {
     public func ingest(_ message: Message) {
         let channel = message.channel
         let now = clock()
-        var repair = false
+        var repair: ObjectIdentifier?
         let drains = shard(for: channel).channels.withLock { channels -> [LoopContext] in
             guard let state = channels[channel] else { return [] }
             let offset = message.position.offset
@@ -253,12 +257,12 @@ extension Hub {
                 }
                 buffer(message, in: state)
                 state.mirror = .repairing
-                repair = true
+                repair = ObjectIdentifier(state)
                 return []
             }
         }
         for context in drains { context.scheduleDrain() }
-        if repair { fill(channel, attaching: false) }
+        if let repair { fill(channel, attaching: false, expected: repair) }
     }
 
     /// A channel was deleted through the engine (by any node): its subscribers here are told, as with
@@ -266,66 +270,80 @@ extension Hub {
     public func engineDeleted(_ channel: ChannelName, epoch: String) {
         let removed = shard(for: channel).channels.withLock { channels -> ChannelState? in
             guard let state = channels[channel], state.mirror != .notMirrored, state.epoch == epoch else { return nil }
-            channels[channel] = nil
+            dropMirror(channel, in: &channels)
             return state
         }
         guard let removed else { return }
-        channelCount.wrappingDecrement(ordering: .relaxed)
-        memory.release(removed.history.bytes, for: .history)
-        engine?.detach(channel)
         for loop in removed.loops { loop.context.enqueue(.channelDeleted(channel, epoch: epoch)) }
     }
 
     /// The engine ended this node's attachment to `channel` (its slot moved to another Redis node): attach
     /// again, and repair what may have been missed meanwhile.
     public func engineDetached(_ channel: ChannelName) {
-        let mirrored = shard(for: channel).channels.withLock { channels -> Bool in
+        let mirrored = shard(for: channel).channels.withLock { channels -> ObjectIdentifier? in
             guard let state = channels[channel], state.mirror == .live || state.mirror == .repairing else {
-                return false
+                return nil
             }
             state.mirror = .repairing
-            return true
+            return ObjectIdentifier(state)
         }
-        if mirrored { fill(channel, attaching: true) }
+        if let mirrored { fill(channel, attaching: true, expected: mirrored) }
     }
 
     /// The engine's link is back: every mirror may have missed messages while it was down, so each reads the
     /// engine's history again and delivers what it missed (or tells its subscribers of a new epoch).
     public func engineLinkUp() {
-        var channels: [ChannelName] = []
+        var channels: [(ChannelName, ObjectIdentifier)] = []
         for shard in shards {
             shard.channels.withLock { states in
                 for (name, state) in states where state.mirror == .live || state.mirror == .repairing {
                     state.mirror = .repairing
-                    channels.append(name)
+                    channels.append((name, ObjectIdentifier(state)))
                 }
             }
         }
-        for channel in channels { fill(channel, attaching: false) }
+        for (channel, id) in channels { fill(channel, attaching: false, expected: id) }
     }
 
     // MARK: Filling a mirror
 
     /// Reads `channel`'s history from the engine (after attaching, for a cold channel) and brings the
     /// mirror in step with it.
-    func fill(_ channel: ChannelName, attaching: Bool) {
+    /// `expected` is the state the fill is for: what comes back for a channel dropped and made again
+    /// meanwhile is not applied to the new one.
+    func fill(_ channel: ChannelName, attaching: Bool, expected: ObjectIdentifier, rereading: Bool = false) {
         guard let engine else { return }
         let limit = max(1, configuration.historySize)
         let read =
             attaching
             ? engine.attach(channel).flatMap { engine.history(of: channel, limit: limit) }
             : engine.history(of: channel, limit: limit)
-        read.whenComplete { result in self.filled(channel, with: result) }
+        let eventLoop = read.eventLoop
+        read.whenComplete { result in
+            let retry = self.filled(channel, expected: expected, with: result, rereading: rereading)
+            // A repair that failed is tried again (a link that drops also repairs every mirror when it returns).
+            if retry {
+                eventLoop.scheduleTask(in: .seconds(1)) { self.fill(channel, attaching: attaching, expected: expected) }
+            }
+        }
     }
 
-    private func filled(_ channel: ChannelName, with result: Result<StoredPage, any Error>) {
+    /// Applies a fill; true when it failed and should be tried again.
+    private func filled(
+        _ channel: ChannelName,
+        expected: ObjectIdentifier,
+        with result: Result<StoredPage, any Error>,
+        rereading: Bool
+    ) -> Bool {
         let now = clock()
         var waiters: [MirrorWaiter] = []
         var refusal: HubRefusal?
         var again = false
-        var detach = false
+        var retry = false
         let drains = shard(for: channel).channels.withLock { channels -> [LoopContext] in
-            guard let state = channels[channel], state.mirror == .warming || state.mirror == .repairing else {
+            guard let state = channels[channel], ObjectIdentifier(state) == expected,
+                state.mirror == .warming || state.mirror == .repairing
+            else {
                 return []
             }
             switch result {
@@ -333,29 +351,34 @@ extension Hub {
                 let drains = reconcile(state, with: page, channel: channel, now: now)
                 waiters = state.waiters
                 state.waiters = []
-                // Messages still waiting beyond the next offset came after what was read: read again.
-                again = state.reorder.keys.contains { $0 > state.lastOffset + 1 }
+                // Messages still waiting (beyond the next offset, or of another epoch) may have come after
+                // what was read: read once more. What a second read, issued after they arrived, does not
+                // account for is stale (of an epoch that ended) and dropped.
+                if rereading { state.reorder.removeAll() }
+                again = !state.reorder.isEmpty
                 state.mirror = again ? .repairing : .live
-                if waiters.isEmpty, dropMirrorIfUnused(state, channel: channel, in: &channels) {
-                    detach = true  // everyone left while it was being filled
-                    again = false
+                if waiters.isEmpty {
+                    dropMirrorIfUnused(state, channel: channel, in: &channels)  // everyone left meanwhile
+                    if channels[channel] == nil { again = false }
                 }
                 return drains
             case .failure(let error):
-                // A repair that failed waits for the link to return (engineLinkUp repairs every mirror); the
-                // mirror serves what it has meanwhile.
-                guard state.mirror == .warming else { return [] }
+                // A repair that failed is tried again; the mirror serves what it has meanwhile.
+                guard state.mirror == .warming else {
+                    retry = true
+                    return []
+                }
                 refusal = .engineUnavailable(reason: "\(error)")
                 waiters = state.waiters
-                forget(channel, in: &channels)
-                detach = true
+                state.waiters = []
+                dropMirror(channel, in: &channels)
                 return []
             }
         }
         for context in drains { context.scheduleDrain() }
         for waiter in waiters { waiter.resume(refusal) }
-        if detach { engine?.detach(channel) }
-        if again { fill(channel, attaching: false) }
+        if again { fill(channel, attaching: false, expected: expected, rereading: true) }
+        return retry
     }
 
     /// Brings `state` in step with `page` (the engine's head and newest messages); returns the loops to
@@ -375,8 +398,10 @@ extension Hub {
                 // this mirror saw beyond the fence's offset may be lost, and subscribers past it are told.
                 for message in page.messages
                 where message.position.epoch == fenced && message.position.offset > state.lastOffset {
+                    drains += skip(to: message.position.offset - 1, of: state, channel: channel)
                     drains += apply(message, to: state, now: now)
                 }
+                drains += skip(to: head.fenceOffset, of: state, channel: channel)
                 let lost = state.lastOffset > head.fenceOffset
                 memory.release(state.history.removeMessages(after: head.fenceOffset), for: .history)
                 state.lastOffset = head.fenceOffset
@@ -408,34 +433,48 @@ extension Hub {
         state.fence = head.fencedEpoch.map { StreamPosition(epoch: $0, offset: head.fenceOffset) }
         for message in page.messages
         where message.position.epoch == state.epoch && message.position.offset > state.lastOffset {
-            if message.position.offset > state.lastOffset + 1, state.lastOffset > 0 || !state.loops.isEmpty {
-                // The engine no longer has the messages in between (trimmed while the link was down).
-                drains += state.enqueue(
-                    .moved(
-                        channel,
-                        epoch: state.epoch,
-                        to: StreamPosition(epoch: state.epoch, offset: message.position.offset - 1),
-                        gap: .tooOld
-                    )
-                )
-            }
-            state.lastOffset = message.position.offset - 1
+            drains += skip(to: message.position.offset - 1, of: state, channel: channel)
             drains += apply(message, to: state, now: now)
         }
         // Messages the head counts but history no longer has (expired, or history is off).
-        state.lastOffset = max(state.lastOffset, head.offset)
-        // Then what arrived while reading, in order.
-        while let next = state.reorder.removeValue(forKey: state.lastOffset + 1), next.position.epoch == state.epoch {
+        drains += skip(to: head.offset, of: state, channel: channel)
+        // Then what arrived while reading, in order (looked at before it is taken: one of another epoch
+        // stays for the next read).
+        while let next = state.reorder[state.lastOffset + 1], next.position.epoch == state.epoch {
+            state.reorder[state.lastOffset + 1] = nil
             drains += apply(next, to: state, now: now)
         }
-        state.reorder = state.reorder.filter { $0.key > state.lastOffset && $0.value.position.epoch == state.epoch }
+        state.reorder = state.reorder.filter { $0.key > state.lastOffset || $0.value.position.epoch != state.epoch }
         return drains
+    }
+
+    /// Moves the mirror on to `offset` when it is behind it: the engine no longer has the messages in
+    /// between (trimmed or expired while the link was down). Subscribers past nothing are told `too-old`;
+    /// a mirror being filled for the first time (no subscribers yet, nothing seen) just starts there.
+    private func skip(to offset: UInt64, of state: ChannelState, channel: ChannelName) -> [LoopContext] {
+        guard offset > state.lastOffset else { return [] }
+        let seenBefore = state.lastOffset > 0
+        state.lastOffset = offset
+        guard seenBefore || !state.loops.isEmpty else { return [] }
+        // What history holds no longer leads up to what comes next: resumes must not take it for complete.
+        memory.release(state.history.removeAll(), for: .history)
+        return state.enqueue(
+            .moved(channel, epoch: state.epoch, to: StreamPosition(epoch: state.epoch, offset: offset), gap: .tooOld)
+        )
     }
 
     /// Keeps and delivers `message`, the channel's next. Under the shard's lock.
     private func apply(_ message: Message, to state: ChannelState, now: Int64) -> [LoopContext] {
-        // The engine has stored it already: over the memory budget, the mirror only does not keep it.
-        _ = keep(message, in: state, now: now, source: .backend)
+        // History must run without holes (resumes compute where to start from offsets; across a fence the
+        // offsets continue): a message that does not follow the newest kept one starts it again.
+        if let newest = state.history.messages.last, newest.position.offset + 1 != message.position.offset {
+            memory.release(state.history.removeAll(), for: .history)
+        }
+        // The engine has stored it already: over the memory budget, the mirror does not keep it — nor what
+        // came before it, which would leave a hole.
+        if !keep(message, in: state, now: now, source: .backend) {
+            memory.release(state.history.removeAll(), for: .history)
+        }
         state.lastOffset = message.position.offset
         state.publishedCount += 1
         state.lastActivity = now

@@ -21,19 +21,25 @@ extension Hub {
         let context = loopContext(for: eventLoop)
         let now = clock()
         let mirrored = engine != nil
-        let resume = try shard(for: channel).channels.withLock { channels throws(HubRefusal) -> ResumeResult in
+        let (resume, stateID) = try shard(for: channel).channels.withLock {
+            channels throws(HubRefusal) -> (ResumeResult, ObjectIdentifier) in
             if mirrored, channels[channel].map({ $0.mirror != .live && $0.mirror != .repairing }) ?? true {
                 // With an engine, a channel must be mirrored first: whenReady(_:on:_:refused:).
                 throw .engineUnavailable(reason: "the channel is not mirrored on this node")
             }
             let state = try state(of: channel, in: &channels, now: now)
             expireHistory(of: state, now: now)
-            let resume = state.history.resume(
+            var resume = state.history.resume(
                 from: position,
                 epoch: state.epoch,
                 lastOffset: state.lastOffset,
                 fence: state.fence
             )
+            if mirrored, let position, position.epoch == state.epoch, position.offset > state.lastOffset {
+                // Ahead of this mirror: the client saw it on another node (or in its publish's answer) before
+                // this node's copy arrived. It starts there, so that copy is not delivered twice.
+                resume.position = position
+            }
             state.subscriberCount += 1
             state.lastActivity = now
             if let format { state.formatCounts[format.index] += 1 }
@@ -42,7 +48,7 @@ extension Hub {
             } else {
                 state.loops.append(LoopSubscriberCount(context: context, count: 1))
             }
-            return resume
+            return (resume, ObjectIdentifier(state))
         }
         let subscription = Subscription(
             channel: channel,
@@ -51,6 +57,7 @@ extension Hub {
             tag: tag,
             subscriber: subscriber
         )
+        subscription.countedIn = stateID
         context.add(subscription)
         return (subscription, resume)
     }
@@ -64,11 +71,10 @@ extension Hub {
         let context = loopContext(for: eventLoop)
         context.remove(subscription)
         let now = clock()
-        let detach = shard(for: subscription.channel).channels.withLock { channels -> Bool in
-            // A channel deleted and re-created since has a new epoch: this subscription is not counted there.
-            // (A mirror's epoch can move on under its subscriptions: they are counted whatever theirs.)
-            guard let state = channels[subscription.channel] else { return false }
-            if state.epoch == subscription.position.epoch || state.mirror != .notMirrored {
+        shard(for: subscription.channel).channels.withLock { channels in
+            // A channel deleted and made again since is another state: this subscription is not counted there.
+            guard let state = channels[subscription.channel] else { return }
+            if ObjectIdentifier(state) == subscription.countedIn {
                 state.lastActivity = now
                 state.subscriberCount -= 1
                 if let format = subscription.format { state.formatCounts[format.index] -= 1 }
@@ -78,8 +84,7 @@ extension Hub {
                 }
             }
             // A mirror lives as long as this node has subscribers of the channel.
-            return dropMirrorIfUnused(state, channel: subscription.channel, in: &channels)
+            dropMirrorIfUnused(state, channel: subscription.channel, in: &channels)
         }
-        if detach { engine?.detach(subscription.channel) }
     }
 }

@@ -107,7 +107,12 @@ final class LoopContext: @unchecked Sendable {
                     subscription.subscriber?.presenceChanged(event, on: subscription)
                 }
             case .moved(let channel, let epoch, let position, let gap):
-                for subscription in registry[channel] ?? [] where subscription.position.epoch == epoch {
+                // Within one epoch only subscriptions behind the new position move (one that subscribed
+                // since, from a resume past it, stays where it is).
+                for subscription in registry[channel] ?? []
+                where subscription.position.epoch == epoch
+                    && (position.epoch != epoch || subscription.position.offset < position.offset)
+                {
                     let from = subscription.position
                     subscription.position = position
                     if let gap { subscription.subscriber?.gapped(gap, from: from, on: subscription) }

@@ -123,6 +123,15 @@ public final class RedisClient: Sendable {
 
     private var connection: RedisConnection? { state.withLock { $0.link.connection } }
 
+    /// Closes the current connection (if any): the link goes down and is made again, with backoff. For an
+    /// owner whose own setup on a new connection failed (a library that could not be loaded).
+    public func reconnect() {
+        connection?.close()
+    }
+
+    /// The sharded channels this client serves.
+    public var subscribedChannels: Set<String> { state.withLock { $0.channels } }
+
     /// Sends `command`, or fails at once when the link is down.
     public func send(_ command: RESPCommand) -> EventLoopFuture<RESPValue> {
         guard let connection = usableConnection() else { return eventLoop.makeFailedFuture(unavailable()) }

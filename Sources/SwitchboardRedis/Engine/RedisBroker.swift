@@ -71,6 +71,7 @@ public final class RedisBroker: ChannelEngine {
         /// The replication id of the primary the command link talks to: the fence of every publish.
         var replicationID = ""
         var announcedUp = false
+        var refresh: RepeatedTask?
     }
 
     public let configuration: Configuration
@@ -142,14 +143,29 @@ public final class RedisBroker: ChannelEngine {
         weak var broker: RedisBroker?
     }
 
-    /// Starts both links.
+    /// Starts both links, and the refresh of the attached channels' expiry.
     public func start() {
         commands.start()
         pubsub.start()
+        // A channel's meta key expires a while after its last publish; while a node has subscribers of the
+        // channel it must not (its epoch would end and every subscriber be told of a gap that is not there).
+        let every = TimeAmount.milliseconds(max(1_000, configuration.channelRetentionMilliseconds / 3))
+        let refresh = eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { [weak self] _ in
+            self?.refreshAttachedChannels()
+        }
+        link.withLock { $0.refresh = refresh }
+    }
+
+    private func refreshAttachedChannels() {
+        let channels = pubsub.subscribedChannels
+        guard !channels.isEmpty, isUp else { return }
+        let ttl = max(1, configuration.historyTTLMilliseconds) + configuration.channelRetentionMilliseconds
+        _ = commands.send(channels.map { RESPCommand("PEXPIRE", .string($0 + ":m"), .integer(ttl)) })
     }
 
     /// Closes both links.
     public func shutdown() {
+        link.withLock { $0.refresh }?.cancel()
         commands.shutdown()
         pubsub.shutdown()
     }
@@ -268,10 +284,17 @@ public final class RedisBroker: ChannelEngine {
         newestFirst: Bool
     ) -> EventLoopFuture<StoredPage> {
         let keys = RedisKeys(channel: channel, prefix: configuration.prefix)
-        let replies = commands.send([RESPCommand("HMGET", .string(keys.meta), "e", "s", "pe", "ps"), read])
+        // One transaction, so the head and the entries are of one moment (a publish or a fence in between
+        // would label entries with the wrong epoch).
+        let replies = commands.send([
+            RESPCommand("MULTI"), RESPCommand("HMGET", .string(keys.meta), "e", "s", "pe", "ps"), read,
+            RESPCommand("EXEC"),
+        ])
         let cutoff = clock() - configuration.historyTTLMilliseconds
         return EventLoopFuture.whenAllSucceed(replies, on: eventLoop).flatMapThrowing { replies in
-            guard let head = ChannelHead(replies[0]), let entries = replies[1].elements else {
+            guard let results = replies[3].elements, results.count == 2, let head = ChannelHead(results[0]),
+                let entries = results[1].elements
+            else {
                 throw RedisError(.protocolViolation, "a history read returned \(replies)")
             }
             var messages: [Message] = []
@@ -279,8 +302,11 @@ public final class RedisBroker: ChannelEngine {
             for entry in newestFirst ? entries.reversed() : entries {
                 guard let parts = entry.elements, parts.count == 2, let id = parts[0].string,
                     let entryOffset = id.split(separator: "-").first.flatMap({ UInt64($0) }),
-                    let fields = parts[1].elements, fields.count >= 2, let blob = fields[1].bytes,
-                    let epoch = head.epoch(ofEntryAt: entryOffset),
+                    let fields = parts[1].elements, fields.count >= 2, let blob = fields[1].bytes
+                else { throw RedisError(.protocolViolation, "a malformed stream entry in \(keys.stream)") }
+                // An entry with no epoch (a stream left without its meta key) belongs to no channel life.
+                guard let epoch = head.epoch(ofEntryAt: entryOffset) else { continue }
+                guard
                     let message = RedisMessageCodec.decode(
                         blob,
                         channel: channel,
@@ -337,9 +363,10 @@ public final class RedisBroker: ChannelEngine {
                     $0.replicationID = replicationID
                 }
             case .failure(let error):
-                // The link is up but unusable (a replica that refuses writes, functions disabled): say so, and
-                // try again with the next link.
+                // The link is up but unusable (Redis still loading its data, a replica that refuses writes):
+                // say so, and make the link again (with backoff) to try once more.
                 events.linkDown(error as? RedisError ?? RedisError(.unavailable, "\(error)"))
+                commands.reconnect()
             }
         }
     }

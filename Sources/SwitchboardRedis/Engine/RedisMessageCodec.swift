@@ -46,7 +46,8 @@ public enum RedisMessageCodec {
         return Message(
             channel: channel,
             position: position,
-            payload: blob,
+            // A slice of a read buffer: history must not pin the rest of it.
+            payload: Hub.detached(blob),
             contentType: contentType.isEmpty ? nil : contentType,
             eventType: eventType.isEmpty ? nil : eventType,
             headers: headers,
