@@ -325,6 +325,7 @@ let package = Package(
             name: "SwitchboardRedisTests",
             dependencies: [
                 "SwitchboardRedis",
+                "SwitchboardServer",
                 "SwitchboardCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -17,7 +17,20 @@ enum WebSocketFuzz {
     static func run(_ input: UnsafeRawBufferPointer) {
         let parser = WebSocketFrameParser(maxFrameSize: 1 << 16)
         var assembler = WebSocketFrameAssembler(maxMessageSize: 1 << 17)
-        // The first byte decides how the rest is cut into reads, as a network would.
+        FuzzReads.feed(input) { pending in
+            while let frame = try parser.nextFrame(from: &pending) {
+                if case .fail = assembler.frameReceived(frame) { return false }
+            }
+            return true
+        }
+    }
+}
+
+/// Input arriving as a network delivers it: in reads, whose size the first byte decides.
+enum FuzzReads {
+    /// Appends each read to a buffer and hands it to `consume`, until the input ends, `consume` returns
+    /// false or throws.
+    static func feed(_ input: UnsafeRawBufferPointer, _ consume: (inout ByteBuffer) throws -> Bool) {
         let step = max(1, Int(input.first ?? 1))
         var pending = ByteBuffer()
         var offset = 0
@@ -25,13 +38,7 @@ enum WebSocketFuzz {
             let end = min(input.count, offset + step)
             pending.writeBytes(UnsafeRawBufferPointer(rebasing: input[offset..<end]))
             offset = end
-            do {
-                while let frame = try parser.nextFrame(from: &pending) {
-                    if case .fail = assembler.frameReceived(frame) { return }
-                }
-            } catch {
-                return
-            }
+            guard (try? consume(&pending)) == true else { return }
         }
     }
 }
@@ -183,27 +190,18 @@ enum RESPFuzz {
             RESPCommand("SUNSUBSCRIBE", "a"),
         ]
         for (index, command) in commands.enumerated() { router.commandSent(command, waiter: index, now: .now()) }
-        let step = max(1, Int(input.first ?? 1))
-        var pending = ByteBuffer()
-        var offset = 0
-        while offset < input.count {
-            let end = min(input.count, offset + step)
-            pending.writeBytes(UnsafeRawBufferPointer(rebasing: input[offset..<end]))
-            offset = end
-            do {
-                while let value = try decoder.next(from: &pending) {
-                    if case .protocolViolation = router.valueReceived(value) { return }
-                    if let blob = value.bytes {
-                        _ = RedisMessageCodec.decode(
-                            blob,
-                            channel: ChannelName(unchecked: "fuzz"),
-                            position: StreamPosition(epoch: "e", offset: 1)
-                        )
-                    }
+        FuzzReads.feed(input) { pending in
+            while let value = try decoder.next(from: &pending) {
+                if case .protocolViolation = router.valueReceived(value) { return false }
+                if let blob = value.bytes {
+                    _ = RedisMessageCodec.decode(
+                        blob,
+                        channel: ChannelName(unchecked: "fuzz"),
+                        position: StreamPosition(epoch: "e", offset: 1)
+                    )
                 }
-            } catch {
-                return
             }
+            return true
         }
     }
 }

@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import SwitchboardCore
 import SwitchboardRedis
+import SwitchboardServer
 import Synchronization
 import Testing
 
@@ -20,7 +21,7 @@ import Testing
             broker = RedisBroker(
                 endpoint: redis.endpoint,
                 configuration: .init(historySize: historySize),
-                connector: TestConnector(),
+                connector: PosixTCPConnector(),
                 eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
                 events: .init(
                     received: { message in
@@ -186,7 +187,8 @@ import Testing
         try await node.start()
         defer { node.broker.shutdown() }
         redis.stop()
-        try await Self.waitFor("link down") { !node.broker.isUp }
+        // Both links notice on their own; publishes are refused once the command link has.
+        try await Self.waitFor("link down") { !node.broker.isUp && !node.broker.acceptsPublishes }
         let error = await #expect(throws: RedisError.self) {
             try await node.broker.publish(request("x"), to: ChannelName(unchecked: "c")).get()
         }
@@ -199,7 +201,7 @@ import Testing
     func rawCommand(_ redis: RedisServerProcess, _ command: RESPCommand) async throws -> RESPValue {
         let connection = try await RedisConnection.connect(
             to: redis.endpoint,
-            using: TestConnector(),
+            using: PosixTCPConnector(),
             on: MultiThreadedEventLoopGroup.singleton.next()
         ).get()
         defer { connection.close() }

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SwitchboardRedis
+import SwitchboardServer
 import Synchronization
 import Testing
 
@@ -56,7 +57,7 @@ import Testing
         RedisClient(
             endpoint: endpoint ?? redis.endpoint,
             configuration: configuration,
-            connector: TestConnector(),
+            connector: PosixTCPConnector(),
             eventLoop: group.next(),
             events: recorder.clientEvents
         )
@@ -109,7 +110,9 @@ import Testing
         let redis = try RedisServerProcess()
         defer { redis.stop() }
         let recorder = Recorder()
-        let subscriber = client(redis, recorder: recorder)
+        // No probe within the test: the killed connection must be noticed by its close alone (the
+        // server's connector allows half-closure, so Redis' FIN arrives as an event, not a close).
+        let subscriber = client(redis, recorder: recorder, configuration: .init(probeInterval: .seconds(60)))
         let publisher = client(redis, recorder: Recorder())
         subscriber.start()
         publisher.start()
@@ -179,7 +182,7 @@ import Testing
         let client = RedisClient(
             endpoint: RedisEndpoint(host: "127.0.0.1", port: port),
             configuration: configuration,
-            connector: TestConnector(),
+            connector: PosixTCPConnector(),
             eventLoop: group.next(),
             events: recorder.clientEvents
         )

@@ -1,7 +1,4 @@
 import Foundation
-import NIOCore
-import NIOPosix
-import SwitchboardCore
 import SwitchboardRedis
 
 /// A real `redis-server` on a free loopback port, without persistence, for one test; stopped (and its
@@ -95,22 +92,5 @@ final class RedisServerProcess: @unchecked Sendable {
             usleep(50_000)
         }
         return false
-    }
-}
-
-/// Plain NIOPosix connections for the tests (the server's own connector lives in SwitchboardServer).
-struct TestConnector: TCPConnector {
-    func connect(
-        host: String,
-        port: Int,
-        timeout: TimeAmount,
-        on eventLoop: any EventLoop,
-        initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
-    ) -> EventLoopFuture<any Channel> {
-        ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer(initializer)
-            .connect(host: host, port: port)
     }
 }

@@ -49,7 +49,7 @@ extension Hub {
                 if let state = states[channel] {
                     state.holds += 1
                     held.append((channel, ObjectIdentifier(state)))
-                    if state.mirror == .warming || state.mirror == .notMirrored { waiting.append(channel) }
+                    if state.mirror == .warming { waiting.append(channel) }
                     return
                 }
                 do throws(HubRefusal) {
@@ -100,7 +100,7 @@ extension Hub {
         var ready: [ChannelName] = []
         for channel in waiting {
             let registered = shard(for: channel).channels.withLock { states -> Bool in
-                guard let state = states[channel], state.mirror == .warming || state.mirror == .notMirrored else {
+                guard let state = states[channel], state.mirror == .warming else {
                     return false  // filled since it was looked at
                 }
                 state.waiters.append(waiter)

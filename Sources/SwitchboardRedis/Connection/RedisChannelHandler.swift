@@ -34,6 +34,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private var router = RedisReplyRouter<EventLoopPromise<RESPValue>>()
     private var received: ByteBuffer?
     private var timeout: Scheduled<Void>?
+    /// When `timeout` fires: the timer is only moved when the longest-waiting command changes.
+    private var timeoutDeadline: NIODeadline?
     private var failure: RedisError?
 
     /// `pushReceived` runs on the connection's event loop; `closed` learns why the connection ended.
@@ -106,11 +108,15 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     /// Keeps one timer for the longest-waiting command.
     private func armTimeout(context: ChannelHandlerContext) {
+        let deadline = router.oldestSentAt.map { $0 + commandTimeout }
+        guard deadline != timeoutDeadline else { return }
         timeout?.cancel()
         timeout = nil
-        guard let oldest = router.oldestSentAt else { return }
-        let deadline = oldest + commandTimeout
+        timeoutDeadline = deadline
+        guard let deadline else { return }
         timeout = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timeout = nil
+            timeoutDeadline = nil
             guard let oldest = router.oldestSentAt, oldest + commandTimeout <= .now() else {
                 armTimeout(context: context)
                 return
@@ -128,11 +134,22 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         if failure == nil { failure = error }
         timeout?.cancel()
         timeout = nil
+        timeoutDeadline = nil
         for promise in router.connectionClosed() { promise.fail(failure ?? error) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         closed.succeed(failure ?? RedisError(.connectionClosed, "closed"))
+    }
+
+    /// Redis ended its side (the server's connector allows half-closure, for the bridge's targets): a Redis
+    /// connection is over then — nothing more will be answered.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            close(context: context, RedisError(.connectionClosed, "closed by Redis"))
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -22,6 +22,9 @@ public final class RedisBroker: ChannelEngine {
         public var channelRetentionMilliseconds: Int64
         public var client: RedisClient.Configuration
 
+        /// How long a channel's meta key lives after its last publish (or an attached node's refresh).
+        var metaTTLMilliseconds: Int64 { max(1, historyTTLMilliseconds) + channelRetentionMilliseconds }
+
         public init(
             prefix: String = "sb",
             historySize: Int = 100,
@@ -159,7 +162,7 @@ public final class RedisBroker: ChannelEngine {
     private func refreshAttachedChannels() {
         let channels = pubsub.subscribedChannels
         guard !channels.isEmpty, isUp else { return }
-        let ttl = max(1, configuration.historyTTLMilliseconds) + configuration.channelRetentionMilliseconds
+        let ttl = configuration.metaTTLMilliseconds
         _ = commands.send(channels.map { RESPCommand("PEXPIRE", .string($0 + ":m"), .integer(ttl)) })
     }
 
@@ -170,7 +173,11 @@ public final class RedisBroker: ChannelEngine {
         pubsub.shutdown()
     }
 
-    /// Whether publishes are accepted now.
+    /// Whether publishes are sent now (the command link is up; a pub/sub link being restored does not stop
+    /// them).
+    public var acceptsPublishes: Bool { link.withLock { $0.commandsReady } }
+
+    /// Whether both links are up.
     public var isUp: Bool { link.withLock { $0.commandsReady && $0.pubsubUp } }
 
     /// Why the broker is down (nil when up).
@@ -202,20 +209,21 @@ public final class RedisBroker: ChannelEngine {
             .string(replicationID),
             .string(makeEpoch()),
             .string(keys.pubsub),
-            .integer(max(1, configuration.historyTTLMilliseconds) + configuration.channelRetentionMilliseconds)
+            .integer(configuration.metaTTLMilliseconds)
         )
         return callFunction(call).flatMapThrowing { reply in
             guard let fields = reply.elements, fields.count == 2, let epoch = fields[0].string,
                 let offset = fields[1].integer, offset > 0
             else { throw RedisError(.protocolViolation, "\(RedisFunctions.publish) returned \(reply)") }
-            guard
-                let message = RedisMessageCodec.decode(
-                    blob,
-                    channel: channel,
-                    position: StreamPosition(epoch: epoch, offset: UInt64(offset))
-                )
-            else { throw RedisError(.protocolViolation, "a message blob did not read back") }
-            return message
+            return Message(
+                channel: channel,
+                position: StreamPosition(epoch: epoch, offset: UInt64(offset)),
+                payload: Hub.detached(request.payload),
+                contentType: request.contentType,
+                eventType: request.eventType,
+                headers: request.headers,
+                timestamp: timestamp
+            )
         }
     }
 
@@ -235,16 +243,7 @@ public final class RedisBroker: ChannelEngine {
 
     /// The heads of `channels`, in one pipeline.
     public func heads(_ channels: [ChannelName]) -> EventLoopFuture<[ChannelHead]> {
-        let reads = channels.map { channel in
-            RESPCommand(
-                "HMGET",
-                .string(RedisKeys(channel: channel, prefix: configuration.prefix).meta),
-                "e",
-                "s",
-                "pe",
-                "ps"
-            )
-        }
+        let reads = channels.map { RedisKeys(channel: $0, prefix: configuration.prefix).readHead }
         return EventLoopFuture.whenAllSucceed(commands.send(reads), on: eventLoop).flatMapThrowing { replies in
             try replies.map { reply in
                 guard let head = ChannelHead(reply) else {
@@ -287,7 +286,7 @@ public final class RedisBroker: ChannelEngine {
         // One transaction, so the head and the entries are of one moment (a publish or a fence in between
         // would label entries with the wrong epoch).
         let replies = commands.send([
-            RESPCommand("MULTI"), RESPCommand("HMGET", .string(keys.meta), "e", "s", "pe", "ps"), read,
+            RESPCommand("MULTI"), keys.readHead, read,
             RESPCommand("EXEC"),
         ])
         let cutoff = clock() - configuration.historyTTLMilliseconds
@@ -436,6 +435,9 @@ struct RedisKeys {
         meta = pubsub + ":m"
         stream = pubsub + ":s"
     }
+
+    /// Reads the channel's head (``ChannelHead`` reads the reply).
+    var readHead: RESPCommand { RESPCommand("HMGET", .string(meta), "e", "s", "pe", "ps") }
 
     /// The channel a pub/sub channel name belongs to.
     static func channel(ofPubSub name: String, prefix: String) -> ChannelName? {
